@@ -1,0 +1,1 @@
+"""The host store: content-addressed blobs, unpacked layers, images and deployments."""

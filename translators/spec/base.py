@@ -1,0 +1,41 @@
+"""The base every spec model shares: unknown keys are errors, docstrings become descriptions.
+
+The attribute docstrings under each field are the user documentation: pydantic copies them into
+the JSON Schema, and the CRD generator carries them on so ``kubectl explain`` shows them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
+
+
+class SpecModel(BaseModel):
+    """A closed model: every key is known, every field documented."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        use_attribute_docstrings=True,
+        validate_default=False,
+        populate_by_name=True,
+        str_strip_whitespace=False,
+    )
+
+
+def item_error(index: int, message: str) -> PydanticCustomError:
+    """A list-level validator's error about one item: the index is carried to the path."""
+    return PydanticCustomError("berth_item", "{message}", {"message": message, "index": index})
+
+
+def mutually_exclusive(first: str, second: str) -> ValueError:
+    """The one message for two settings that cannot be combined, naming both."""
+    return ValueError(f"{first} and {second} are mutually exclusive")
+
+
+def key_values(items: list[object]) -> dict[str, str]:
+    """``["a=1", "b"]`` as ``{"a": "1", "b": ""}``: the list form of labels and sysctls."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, _, value = str(item).partition("=")
+        out[key] = value
+    return out

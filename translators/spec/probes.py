@@ -1,0 +1,105 @@
+"""Health checks: compose's ``healthcheck`` and Kubernetes' liveness, readiness and startup probes.
+
+One :class:`Probe` holds any of the three Kubernetes actions (exec, HTTP GET, TCP connect) and the
+timing fields of both worlds, so nothing is lost when a Kubernetes probe becomes a spec.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from translators.spec.base import SpecModel
+from translators.spec.units import parse_duration
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+SHELL = ("/bin/sh", "-c")
+
+
+class HttpGetAction(SpecModel):
+    """Healthy when an HTTP GET answers with a status from 200 to 399."""
+
+    port: int | str
+    """Container port number, or the name of a declared port."""
+    path: str = "/"
+    """Request path."""
+    host: str | None = None
+    """Host to connect to; null: the container's own address."""
+    scheme: Literal["http", "https"] = "http"
+    """http or https (certificates are not verified, as Kubernetes does)."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra request headers."""
+
+
+class TcpSocketAction(SpecModel):
+    """Healthy when a TCP connection opens."""
+
+    port: int | str
+    """Container port number, or the name of a declared port."""
+    host: str | None = None
+    """Host to connect to; null: the container's own address."""
+
+
+class Probe(SpecModel):
+    """How and how often to check a container. Exactly one action, unless ``disable`` is set.
+
+    Timing fields left null take the runtime's defaults (docker: every 30 s, 30 s timeout, 3 retries).
+    """
+
+    exec: list[str] | None = None
+    """Command run inside the container; healthy when it exits 0 (argv form, no shell)."""
+    http_get: HttpGetAction | None = None
+    """HTTP GET check."""
+    tcp_socket: TcpSocketAction | None = None
+    """TCP connect check."""
+    interval: Seconds | None = None
+    """Seconds between checks (accepts 30s, 1m30s)."""
+    timeout: Seconds | None = None
+    """Seconds before one check counts as failed."""
+    start_period: Seconds | None = None
+    """Seconds after start during which failures do not count."""
+    start_interval: Seconds | None = None
+    """Seconds between checks during the start period."""
+    retries: int | None = Field(default=None, ge=0)
+    """Consecutive failures before the container is unhealthy."""
+    success_threshold: int | None = Field(default=None, ge=1)
+    """Consecutive successes before it is healthy again (Kubernetes successThreshold)."""
+    disable: bool = False
+    """Turn off a check the image defines."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, value: Any) -> Any:
+        """Accept docker's ``test`` forms: ``["CMD", ...]``, ``["CMD-SHELL", "..."]``, ``["NONE"]``."""
+        if isinstance(value, str | list):
+            value = {"test": value}
+        if isinstance(value, dict) and "test" in value:
+            value = dict(value)
+            test = value.pop("test")
+            if isinstance(test, str):
+                value["exec"] = [*SHELL, test]
+            elif isinstance(test, list) and test:
+                head, rest = test[0], [str(t) for t in test[1:]]
+                if head == "NONE":
+                    value["disable"] = True
+                elif head == "CMD":
+                    value["exec"] = rest
+                elif head == "CMD-SHELL":
+                    value["exec"] = [*SHELL, " ".join(rest)]
+                else:
+                    raise ValueError('test must start with "CMD", "CMD-SHELL" or "NONE"')
+            elif test is not None:
+                raise ValueError('test must be a string or a list starting with "CMD", "CMD-SHELL" or "NONE"')
+        return value
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Probe:
+        actions = [a for a in (self.exec, self.http_get, self.tcp_socket) if a is not None]
+        if self.disable:
+            return self
+        if len(actions) != 1:
+            raise ValueError("a probe needs exactly one of exec, http_get or tcp_socket (or disable: true)")
+        if self.exec is not None and not self.exec:
+            raise ValueError("exec needs a command")
+        return self

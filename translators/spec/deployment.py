@@ -27,7 +27,8 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$"
 _ENV_KEY = re.compile(r"^[^=\s]+$")
 # distribution/reference, simplified: [host[:port]/]path[:tag][@algo:hex]
 _REFERENCE = re.compile(
-    r"^(?:(?P<domain>[A-Za-z0-9.-]+(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)/)?"
+    r"^(?:(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)/)?"
     r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )
@@ -47,7 +48,7 @@ def _argv(value: Any) -> Any:
     return value
 
 
-Argv = Annotated[list[str], BeforeValidator(_argv)]
+Argv = Annotated[list[str], BeforeValidator(_argv, json_schema_input_type=list[str] | str)]
 
 
 def _env(value: Any) -> Any:
@@ -72,7 +73,10 @@ def _env(value: Any) -> Any:
     return value
 
 
-Env = Annotated[list[str], BeforeValidator(_env)]
+Env = Annotated[
+    list[str],
+    BeforeValidator(_env, json_schema_input_type=list[str] | dict[str, str | int | float | bool | None]),
+]
 
 
 def _labels(value: Any) -> Any:
@@ -83,7 +87,9 @@ def _labels(value: Any) -> Any:
     return value
 
 
-Labels = Annotated[dict[str, str], BeforeValidator(_labels)]
+Labels = Annotated[
+    dict[str, str], BeforeValidator(_labels, json_schema_input_type=dict[str, str] | list[str])
+]
 
 
 class RestartPolicy(SpecModel):
@@ -127,7 +133,12 @@ class Dependency(SpecModel):
 
 def _dependencies(value: Any) -> Any:
     if isinstance(value, dict):
-        return [{"name": k, **(v or {})} for k, v in value.items()]
+        out = []
+        for k, v in value.items():
+            if v is not None and not isinstance(v, dict):
+                raise ValueError(f"{k}: expected a mapping such as {{condition: service_healthy}}")
+            out.append({"name": k, **(v or {})})
+        return out
     if isinstance(value, list):
         return [{"name": v} if isinstance(v, str) else v for v in value]
     return value

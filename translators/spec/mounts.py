@@ -129,7 +129,9 @@ def _expand_volumes(value: Any) -> Any:
     return out
 
 
-Volumes = Annotated[list[VolumeMount], BeforeValidator(_expand_volumes)]
+Volumes = Annotated[
+    list[VolumeMount], BeforeValidator(_expand_volumes, json_schema_input_type=list[VolumeMount | str])
+]
 
 
 class TmpfsMount(SpecModel):
@@ -137,7 +139,7 @@ class TmpfsMount(SpecModel):
 
     target: str
     """Absolute path inside the container."""
-    size: Annotated[int, BeforeValidator(parse_memory)] | None = None
+    size: Annotated[int, BeforeValidator(parse_memory, json_schema_input_type=int | str)] | None = None
     """Size limit in bytes (accepts 64m, 1Gi); null: the kernel's default, half of RAM."""
     mode: int | None = Field(default=None, ge=0, le=0o7777)
     """Permission bits of the mount's root, e.g. 1777 written as the integer 1023 or "1777"."""
@@ -187,7 +189,9 @@ def _expand_tmpfs(value: Any) -> Any:
     return out
 
 
-Tmpfs = Annotated[list[TmpfsMount], BeforeValidator(_expand_tmpfs)]
+Tmpfs = Annotated[
+    list[TmpfsMount], BeforeValidator(_expand_tmpfs, json_schema_input_type=list[TmpfsMount | str] | str)
+]
 
 
 class FileMount(SpecModel):
@@ -274,4 +278,6 @@ def _expand_devices(value: Any) -> Any:
     return out
 
 
-Devices = Annotated[list[DeviceMapping], BeforeValidator(_expand_devices)]
+Devices = Annotated[
+    list[DeviceMapping], BeforeValidator(_expand_devices, json_schema_input_type=list[DeviceMapping | str])
+]

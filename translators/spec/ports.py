@@ -108,4 +108,6 @@ def _expand_ports(value: Any) -> Any:
     return out
 
 
-Ports = Annotated[list[PortMapping], BeforeValidator(_expand_ports)]
+Ports = Annotated[
+    list[PortMapping], BeforeValidator(_expand_ports, json_schema_input_type=list[PortMapping | str | int])
+]

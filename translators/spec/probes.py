@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from translators.spec.base import SpecModel
 from translators.spec.units import parse_duration
 
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
+Seconds = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=float | str)]
 SHELL = ("/bin/sh", "-c")
 
 

@@ -10,8 +10,8 @@ from translators.spec.base import SpecModel
 from translators.spec.mounts import Devices
 from translators.spec.units import parse_cpu, parse_memory
 
-Bytes = Annotated[int, BeforeValidator(parse_memory)]
-Cores = Annotated[float, BeforeValidator(parse_cpu)]
+Bytes = Annotated[int, BeforeValidator(parse_memory, json_schema_input_type=int | str)]
+Cores = Annotated[float, BeforeValidator(parse_cpu, json_schema_input_type=float | str)]
 
 
 class Ulimit(SpecModel):

@@ -1,0 +1,79 @@
+"""``berth translate`` and ``berth schema``: inputs to native specs or ContainerDeployments."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from agent.cli import output
+from translators.errors import InvalidSpec
+
+
+@click.command()
+@click.option("-f", "--file", "files", multiple=True, required=True, help="Input file; - for stdin.")
+@click.option("--env-file", "env_files", multiple=True, type=click.Path(path_type=Path), help="Compose .env.")
+@click.option("--profile", "profiles", multiple=True, help="Compose profile to enable.")
+@click.option("-p", "--project-name", default=None, help="Compose project name.")
+@click.option("--project-directory", type=click.Path(path_type=Path), default=None)
+@click.option("--per-replica", is_flag=True, help="One spec per replica instead of a replica count.")
+@click.option("--to", "target", type=click.Choice(["spec", "crd"]), default="spec", show_default=True)
+@click.option("-o", "--output", "fmt", type=click.Choice(["json", "yaml"]), default="yaml", show_default=True)
+@click.option("-n", "--namespace", default=None, help="Namespace of the ContainerDeployments (--to crd).")
+def translate(
+    files: tuple[str, ...],
+    env_files: tuple[Path, ...],
+    profiles: tuple[str, ...],
+    project_name: str | None,
+    project_directory: Path | None,
+    per_replica: bool,
+    target: str,
+    fmt: str,
+    namespace: str | None,
+) -> None:
+    """Translate compose files, Kubernetes manifests or specs into native deployment specs.
+
+    The kind of input is detected. Warnings (such as unsupported keys) go to stderr; invalid
+    input exits with status 2 and lists every error with its file, line and path.
+    """
+    from translators import dispatch
+
+    if files.count("-") > 1:
+        raise click.UsageError("stdin (-f -) can be given only once")
+    inputs = [
+        dispatch.InputFile("<stdin>", sys.stdin.read()) if f == "-" else dispatch.InputFile(f) for f in files
+    ]
+    options = dispatch.Options(
+        env=dict(os.environ),
+        env_files=env_files,
+        profiles=profiles,
+        project_name=project_name,
+        project_dir=project_directory,
+        per_replica=per_replica,
+    )
+    try:
+        result = dispatch.translate(inputs, options)
+    except InvalidSpec as exc:
+        output.fail_invalid(exc)
+    output.warn(result.warnings)
+    if target == "crd":
+        from translators.crd import convert
+
+        docs = [convert.to_resource(s, namespace=namespace) for s in result.specs]
+    else:
+        docs = [s.model_dump(mode="json") for s in result.specs]
+    if fmt == "json" and target == "spec":
+        click.echo(output.dump(docs[0] if len(docs) == 1 else docs, "json"), nl=False)
+    else:
+        click.echo(output.dump_all(docs, fmt), nl=False)
+
+
+@click.command()
+@click.option("--crd", "as_crd", is_flag=True, help="Print the ContainerDeployment CRD instead.")
+def schema(as_crd: bool) -> None:
+    """Print the JSON Schema of the native deployment spec (or the CRD), generated from the models."""
+    from translators.crd import schema as generated
+
+    click.echo(generated.crd_yaml() if as_crd else generated.json_schema_text(), nl=False)

@@ -1,0 +1,1 @@
+"""The ContainerDeployment custom resource: models, conversion to and from specs, and its CRD."""

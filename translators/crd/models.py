@@ -1,0 +1,109 @@
+"""The ``ContainerDeployment`` custom resource (``berth.io/v1alpha1``).
+
+Its ``spec`` is the native deployment spec plus node targeting; its ``status`` follows the
+Kubernetes API conventions (conditions with observedGeneration) and has one entry per node the
+agent runs on, since the agent is a DaemonSet and each node reports for itself.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from translators.spec.base import SpecModel
+from translators.spec.deployment import NAME_PATTERN, DeploymentSpec
+
+GROUP = "berth.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "ContainerDeployment"
+PLURAL = "containerdeployments"
+
+
+class ContainerDeploymentSpec(DeploymentSpec):
+    """The deployment spec, applied by the Berth agent on the nodes it targets."""
+
+    name: str | None = Field(default=None, pattern=NAME_PATTERN)  # type: ignore[assignment]
+    """Deployment name on the node; null: the resource's metadata.name."""
+    nodeName: str | None = None
+    """Run only on this node."""
+    nodeSelector: dict[str, str] = Field(default_factory=dict)
+    """Run only on nodes whose labels match all of these."""
+
+
+class Condition(SpecModel):
+    """A Kubernetes-style condition (type Ready, Progressing, Degraded)."""
+
+    type: str
+    """Condition type: Ready, Progressing or Degraded."""
+    status: Literal["True", "False", "Unknown"]
+    """True, False or Unknown."""
+    reason: str = ""
+    """One CamelCase word for machines."""
+    message: str = ""
+    """A sentence for humans."""
+    lastTransitionTime: str | None = None
+    """When status last changed (RFC 3339)."""
+    observedGeneration: int | None = None
+    """metadata.generation the condition was computed for."""
+
+
+class NodeStatus(SpecModel):
+    """What one node's agent reports."""
+
+    nodeName: str
+    """The reporting node."""
+    phase: Literal["Pending", "Pulling", "Deploying", "Running", "Failed", "Stopped"] = "Pending"
+    """Where the node is with this deployment."""
+    imageDigest: str | None = None
+    """Manifest digest of the image deployed."""
+    ready: bool = False
+    """The container runs and its health and readiness checks pass."""
+    restarts: int = 0
+    """Restarts since the last deploy."""
+    message: str = ""
+    """Details, such as the last error."""
+    lastUpdateTime: str | None = None
+    """When this entry was written (RFC 3339)."""
+
+
+class ContainerDeploymentStatus(SpecModel):
+    """Observed state, written by the agents through the status subresource."""
+
+    observedGeneration: int | None = None
+    """The latest metadata.generation any agent acted on."""
+    conditions: list[Condition] = Field(default_factory=list)
+    """Summary conditions over all targeted nodes."""
+    nodes: list[NodeStatus] = Field(default_factory=list)
+    """One entry per node that runs this deployment."""
+
+
+class ObjectMeta(SpecModel):
+    """The part of metadata Berth reads; the API server owns the rest."""
+
+    model_config = SpecModel.model_config | {"extra": "allow"}
+
+    name: str = Field(pattern=NAME_PATTERN)
+    """Resource name."""
+    namespace: str | None = None
+    """Namespace."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels."""
+    annotations: dict[str, str] = Field(default_factory=dict)
+    """Annotations."""
+
+
+class ContainerDeployment(SpecModel):
+    """A container deployment for Berth agents on immutable hosts."""
+
+    apiVersion: Literal["berth.io/v1alpha1"] = "berth.io/v1alpha1"
+    """berth.io/v1alpha1."""
+    kind: Literal["ContainerDeployment"] = "ContainerDeployment"
+    """ContainerDeployment."""
+    metadata: ObjectMeta
+    """Standard object metadata."""
+    spec: ContainerDeploymentSpec
+    """Desired state."""
+    status: ContainerDeploymentStatus | None = None
+    """Observed state."""

@@ -37,9 +37,17 @@ def test_checked_in_json_schema_is_current() -> None:
     )
 
 
+ALLOWED_KEYS = {
+    "type", "description", "properties", "items", "additionalProperties", "required", "enum", "default",
+    "nullable", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+    "maxLength", "minItems", "maxItems", "format", "x-kubernetes-int-or-string",
+}  # fmt: skip
+
+
 def _walk(node: Any, path: str, problems: list[str]) -> None:
     if not isinstance(node, dict):
         return
+    problems.extend(f"{path}: unknown schema key {key}" for key in set(node) - ALLOWED_KEYS)
     for banned in ("$ref", "anyOf", "oneOf", "allOf", "$defs", "title"):
         if banned in node:
             problems.append(f"{path}: has {banned}")
@@ -115,7 +123,7 @@ def _validate(instance: Any, node: dict[str, Any], path: str, problems: list[str
             _validate(item, node["items"], f"{path}[{i}]", problems)
 
 
-RICH_SPEC = {
+RICH_SPEC: dict[str, Any] = {
     "name": "web_1",
     "image": "docker.io/library/nginx:1.25",
     "config": {
@@ -165,3 +173,30 @@ def test_resource_errors_have_paths() -> None:
     }
     assert convert.from_resource(bad, diag) is None
     assert sorted(d.path for d in diag.errors) == ["spec.config.ports[0]", "spec.nodeSelektor"]
+
+
+def test_json_schema_admits_the_input_forms_the_models_accept() -> None:
+    """`berth schema` must not reject what Berth accepts: every short form validates."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema.json_schema())
+    example = yaml.safe_load((ROOT / "examples" / "specs" / "web.yaml").read_text())
+    short_forms = {
+        **RICH_SPEC,
+        "config": {
+            **RICH_SPEC["config"],
+            "restart": "always",
+            "healthcheck": {"test": ["CMD-SHELL", "true"], "interval": 5},
+            "readiness": "true",
+            "security": {"capabilities": ["NET_ADMIN"]},
+            "network": {"dns": ["1.1.1.1"], "extra_hosts": ["a:1.2.3.4"]},
+            "depends_on": {"db": {"condition": "healthy"}},
+            "resources": {"ulimits": {"nofile": 1024, "nproc": {"soft": 1, "hard": 2}}},
+            "labels": ["a=b"],
+        },
+    }
+    for data in (RICH_SPEC, example, short_forms):
+        DeploymentSpec.model_validate(data)
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
+        assert errors == []
+    assert list(validator.iter_errors({"name": "a", "image": "b", "config": {"colour": 1}}))

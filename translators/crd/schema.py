@@ -80,7 +80,7 @@ def _structural(node: Any, canon: Any) -> Any:
     if not isinstance(node, dict):
         return node
     node = dict(node)
-    if "anyOf" in node:
+    while "anyOf" in node:  # nested unions (an optional field of a union type) flatten step by step
         options = node.pop("anyOf")
         nullable = any(o.get("type") == "null" for o in options)
         rest = [o for o in options if o.get("type") != "null"]

@@ -6,7 +6,9 @@ the JSON Schema, and the CRD generator carries them on so ``kubectl explain`` sh
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 
@@ -39,3 +41,12 @@ def key_values(items: list[object]) -> dict[str, str]:
         key, _, value = str(item).partition("=")
         out[key] = value
     return out
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def also_accepts(short: Any) -> BeforeValidator:
+    """Declare a short input form in the JSON Schema; the model's own validator converts it."""
+    return BeforeValidator(_same, json_schema_input_type=short)

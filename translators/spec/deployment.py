@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel, item_error, key_values, mutually_exclusive
+from translators.spec.base import SpecModel, also_accepts, item_error, key_values, mutually_exclusive
 from translators.spec.mounts import FileMount, Tmpfs, Volumes
 from translators.spec.network import NetworkConfig
 from translators.spec.ports import Ports
@@ -176,15 +176,22 @@ class ContainerConfig(SpecModel):
     """Memory, CPU, pids, devices and ulimits."""
     security: Security = Field(default_factory=Security)
     """Privileges: docker's default capabilities, no-new-privileges and seccomp unless changed."""
-    restart: RestartPolicy = Field(default_factory=RestartPolicy)
+    restart: Annotated[RestartPolicy, also_accepts(RestartPolicy | str | bool)] = Field(
+        default_factory=RestartPolicy
+    )
     """Restart policy; short form "always" or "on-failure:3"."""
-    healthcheck: Probe | None = None
+    healthcheck: Annotated[Probe, also_accepts(Probe | str | list[str])] | None = None
     """Liveness check (compose healthcheck, Kubernetes livenessProbe)."""
-    readiness: Probe | None = None
+    readiness: Annotated[Probe, also_accepts(Probe | str | list[str])] | None = None
     """Readiness check (Kubernetes readinessProbe): ready for traffic."""
-    startup: Probe | None = None
+    startup: Annotated[Probe, also_accepts(Probe | str | list[str])] | None = None
     """Startup check (Kubernetes startupProbe): other checks wait until it passes."""
-    depends_on: Annotated[list[Dependency], BeforeValidator(_dependencies)] = Field(default_factory=list)
+    depends_on: Annotated[
+        list[Dependency],
+        BeforeValidator(
+            _dependencies, json_schema_input_type=list[Dependency | str] | dict[str, dict[str, Any] | None]
+        ),
+    ] = Field(default_factory=list)
     """Specs to start first; short form: a list of names."""
     labels: Labels = Field(default_factory=dict)
     """Labels; a list of "key=value" is accepted."""

@@ -9,13 +9,32 @@ from __future__ import annotations
 import posixpath
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from translators.spec.base import SpecModel, item_error
 from translators.spec.units import parse_memory
 
 VOLUME_FORMS = '"/host/path:/ctr/path[:ro]", "volume-name:/ctr/path[:ro]" or "/ctr/path"'
 _BIND_OPTIONS = {"shared", "rshared", "slave", "rslave", "private", "rprivate"}
+
+
+def _octal(value: Any) -> Any:
+    """Permission bits are written in octal by people ("0644", "1777") and as integers by programs."""
+    if isinstance(value, str):
+        try:
+            return int(value, 8)
+        except ValueError:
+            raise ValueError(f"expected octal permission bits such as 0644, got {value!r}") from None
+    return value
+
+
+def _mode_range(value: int) -> int:
+    if not 0 <= value <= 0o7777:
+        raise ValueError(f"permission bits must be between 0 and 0o7777, got {value:#o}")
+    return value
+
+
+Mode = Annotated[int, BeforeValidator(_octal, json_schema_input_type=int | str), AfterValidator(_mode_range)]
 
 
 def _absolute(value: str, what: str) -> str:
@@ -141,18 +160,13 @@ class TmpfsMount(SpecModel):
     """Absolute path inside the container."""
     size: Annotated[int, BeforeValidator(parse_memory, json_schema_input_type=int | str)] | None = None
     """Size limit in bytes (accepts 64m, 1Gi); null: the kernel's default, half of RAM."""
-    mode: int | None = Field(default=None, ge=0, le=0o7777)
+    mode: Mode | None = None
     """Permission bits of the mount's root, e.g. 1777 written as the integer 1023 or "1777"."""
 
     @field_validator("target")
     @classmethod
     def _target(cls, value: str) -> str:
         return _absolute(value, "target")
-
-    @field_validator("mode", mode="before")
-    @classmethod
-    def _octal(cls, value: Any) -> Any:
-        return int(value, 8) if isinstance(value, str) else value
 
 
 def parse_tmpfs(text: str) -> dict[str, Any]:
@@ -209,7 +223,7 @@ class FileMount(SpecModel):
     """How ``content`` is written: utf-8 text, or base64 for binary data."""
     source: str | None = None
     """Absolute host path to copy from, instead of content."""
-    mode: int = Field(default=0o444, ge=0, le=0o7777)
+    mode: Mode = 0o444
     """Permission bits inside the container (default 0444, read-only for all)."""
     uid: int | None = Field(default=None, ge=0)
     """Owner inside the container; null: the container's user."""
@@ -222,11 +236,6 @@ class FileMount(SpecModel):
     @classmethod
     def _target(cls, value: str) -> str:
         return _absolute(value, "target")
-
-    @field_validator("mode", mode="before")
-    @classmethod
-    def _octal(cls, value: Any) -> Any:
-        return int(value, 8) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _one_source(self) -> FileMount:

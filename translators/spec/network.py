@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel
+from translators.spec.base import SpecModel, also_accepts
 from translators.spec.ports import Ports
 
 _MODE = re.compile(r"^(bridge|host|none|container:[A-Za-z0-9][A-Za-z0-9_.-]*)$")
@@ -53,7 +53,7 @@ class NetworkConfig(SpecModel):
     """bridge (own namespace on the Berth bridge), host, none, or container:NAME to share another's."""
     ports: Ports = Field(default_factory=list, exclude=True)
     """Accepted here as well as in config.ports, where it is moved; the canonical place is config.ports."""
-    dns: DnsConfig = Field(default_factory=DnsConfig)
+    dns: Annotated[DnsConfig, also_accepts(DnsConfig | list[str] | str)] = Field(default_factory=DnsConfig)
     """DNS settings; a list is taken as the servers."""
     hostname: str | None = None
     """Host name inside the container."""

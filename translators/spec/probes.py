@@ -67,6 +67,9 @@ class Probe(SpecModel):
     """Consecutive successes before it is healthy again (Kubernetes successThreshold)."""
     disable: bool = False
     """Turn off a check the image defines."""
+    test: list[str] | str | None = Field(default=None, exclude=True)
+    """Docker's form, read and turned into exec or disable: ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"]
+    or a shell string."""
 
     @model_validator(mode="before")
     @classmethod

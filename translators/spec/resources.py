@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from translators.spec.base import SpecModel
+from translators.spec.base import SpecModel, also_accepts
 from translators.spec.mounts import Devices
 from translators.spec.units import parse_cpu, parse_memory
 
@@ -57,7 +57,7 @@ class Resources(SpecModel):
     """Size of /dev/shm in bytes."""
     devices: Devices = Field(default_factory=list)
     """Host devices; short form "/dev/fuse" or "/dev/a:/dev/b:rwm"."""
-    ulimits: dict[str, Ulimit] = Field(default_factory=dict)
+    ulimits: dict[str, Annotated[Ulimit, also_accepts(Ulimit | int)]] = Field(default_factory=dict)
     """Resource limits by name (nofile, nproc, core, ...)."""
 
     @model_validator(mode="before")

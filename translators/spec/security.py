@@ -7,11 +7,11 @@ off, and the default seccomp profile applies unless ``unconfined``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel, key_values
+from translators.spec.base import SpecModel, also_accepts, key_values
 
 DEFAULT_CAPABILITIES = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -63,7 +63,9 @@ class Security(SpecModel):
     """Forbid gaining privileges through setuid binaries (on by default)."""
     privileged: bool = False
     """Give the container every capability and access to all devices. Avoid."""
-    capabilities: Capabilities = Field(default_factory=Capabilities)
+    capabilities: Annotated[Capabilities, also_accepts(Capabilities | list[str])] = Field(
+        default_factory=Capabilities
+    )
     """Changes to the default capability set."""
     seccomp: str = "default"
     """default (docker's profile), unconfined, or the path of a profile in JSON."""

@@ -1,0 +1,1 @@
+"""OCI image formats the agent reads and writes (layouts, media types)."""

@@ -35,7 +35,9 @@ class ObjectDiagnostics(Diagnostics):
         return f"{self.label}: {text}" if text else self.label
 
     def _line_of(self, path: YamlPath | None) -> int | None:
-        return self._line(YamlPath((*self.prefix, *(path.parts if path else ()))))
+        """The line of the path, or of its nearest parent, or of the object itself."""
+        line = self._line(YamlPath((*self.prefix, *(path.parts if path else ()))))
+        return self.lines.get(self.prefix) if line is None else line
 
     def error(self, path: YamlPath | None, message: str, *, code: Code = "invalid") -> None:
         if code == "missing-reference":

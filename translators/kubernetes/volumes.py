@@ -3,9 +3,10 @@
 - ``hostPath`` -> a bind mount (``type: DirectoryOrCreate`` or no type creates a missing
   directory; the other types expect it to exist); ``mountPropagation`` HostToContainer -> rslave,
   Bidirectional -> rshared.
-- ``emptyDir`` with ``medium: Memory`` -> a tmpfs sized by ``sizeLimit``. On disk: an anonymous
-  volume, or, when several containers of the pod mount it, a named volume ``<pod>-<volume>`` so
-  they share it (it then outlives the pod, unlike an emptyDir).
+- ``emptyDir`` (also a volume without a source: the API server defaults it to one) with
+  ``medium: Memory`` -> a tmpfs sized by ``sizeLimit``. On disk: an anonymous volume, or, when
+  several containers of the pod mount it, a named volume ``<pod>-<volume>`` so they share it (it
+  then outlives the pod, unlike an emptyDir).
 - ``persistentVolumeClaim`` -> the named volume of the claim's name (the claim's storage request
   is the project volume's size); StatefulSet ``volumeClaimTemplates`` -> ``<template>-<set>-0``.
 - ``configMap``, ``secret``, ``downwardAPI``, ``projected`` -> one file per key under the mount
@@ -77,6 +78,8 @@ def pod_volumes(ctx: PodContext, containers: list[dict[str, Any]]) -> dict[str, 
             diag.error(path / "name", f"duplicate volume name {name!r}")
             continue
         kinds = [k for k in volume if k != "name"]
+        if not kinds:  # the API server's default for a volume without a source
+            volume, kinds = {**volume, "emptyDir": {}}, ["emptyDir"]
         if len(kinds) != 1:
             diag.error(path, f"expected exactly one volume source, got {', '.join(kinds) or 'none'}")
             continue

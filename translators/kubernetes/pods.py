@@ -123,8 +123,12 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
     common = _pod_config(ctx, pod)
     restart = _restart(ctx)
     previous: tuple[str, str] | None = None
+    seen: set[str] = set()
     for init, items in ((True, init_raw), (False, app_raw)):
         for path, raw in items:
+            if raw.get("name") in seen:
+                continue  # reported above as a duplicate
+            seen.add(str(raw.get("name")))
             container = ctrs.read_container(
                 ctx, raw, path, pod_volumes, pod_security, init=init, host_network=pod.host_network
             )

@@ -39,6 +39,8 @@ class PodTemplate:
     """Job ``backoffLimit``, applied to on-failure restarts."""
     claim_templates: dict[str, str] = field(default_factory=dict)
     """StatefulSet ``volumeClaimTemplates``: template name to the volume name used."""
+    claim_sizes: dict[str, int | None] = field(default_factory=dict)
+    """Storage requested by each claim template, by volume name."""
 
 
 @dataclass

@@ -151,7 +151,7 @@ def container_mounts(
         if volume is None:
             if name in ctx.template.claim_templates:
                 claim = ctx.template.claim_templates[name]
-                out.named.setdefault(claim, None)
+                out.named.setdefault(claim, ctx.template.claim_sizes.get(claim))
                 out.volumes.append(_named(claim, target, readonly, sub))
                 continue
             diag.error(path / "name", f"no volume named {name!r} in the pod's volumes")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from translators.kubernetes import reporting
-from translators.kubernetes.objects import Obj
+from translators.kubernetes.objects import Obj, quantity_bytes
 from translators.kubernetes.templates import PodTemplate
 from translators.paths import YamlPath
 
@@ -176,7 +176,9 @@ def _controller(
             meta = reporting.mapping(claim.get("metadata"), path / "metadata", diag)
             name = reporting.string(meta.get("name"), path / "metadata" / "name", diag, required=True)
             if name:
-                template.claim_templates[name] = f"{name}-{obj.name}-0"
+                volume = f"{name}-{obj.name}-0"
+                template.claim_templates[name] = volume
+                template.claim_sizes[volume] = _claim_size(claim, path, obj)
         if template.claim_templates and template.replicas > 1:
             diag.warn(
                 SPEC / "volumeClaimTemplates",
@@ -184,6 +186,15 @@ def _controller(
                 f"({', '.join(template.claim_templates.values())}): per-replica claims are not supported",
             )
     return template
+
+
+def _claim_size(claim: dict[str, Any], at: YamlPath, obj: Obj) -> int | None:
+    spec = reporting.mapping(claim.get("spec"), at / "spec", obj.diag)
+    resources = reporting.mapping(spec.get("resources"), at / "spec" / "resources", obj.diag)
+    requests = reporting.mapping(resources.get("requests"), at / "spec" / "resources" / "requests", obj.diag)
+    if "storage" not in requests:
+        return None
+    return quantity_bytes(requests["storage"], at / "spec" / "resources" / "requests" / "storage", obj.diag)
 
 
 def deployment(obj: Obj) -> PodTemplate | None:

@@ -126,9 +126,11 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
     seen: set[str] = set()
     for init, items in ((True, init_raw), (False, app_raw)):
         for path, raw in items:
-            if raw.get("name") in seen:
-                continue  # reported above as a duplicate
-            seen.add(str(raw.get("name")))
+            raw_name = raw.get("name")
+            if isinstance(raw_name, str):
+                if raw_name in seen:
+                    continue  # reported above as a duplicate
+                seen.add(raw_name)
             container = ctrs.read_container(
                 ctx, raw, path, pod_volumes, pod_security, init=init, host_network=pod.host_network
             )

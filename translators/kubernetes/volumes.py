@@ -77,14 +77,12 @@ def pod_volumes(ctx: PodContext, containers: list[dict[str, Any]]) -> dict[str, 
         if name in out:
             diag.error(path / "name", f"duplicate volume name {name!r}")
             continue
-        kinds = [k for k in volume if k != "name"]
-        if not kinds:  # the API server's default for a volume without a source
-            volume, kinds = {**volume, "emptyDir": {}}, ["emptyDir"]
+        kinds = [k for k in volume if k != "name"] or ["emptyDir"]  # the API server's default
         if len(kinds) != 1:
-            diag.error(path, f"expected exactly one volume source, got {', '.join(kinds) or 'none'}")
+            diag.error(path, f"expected exactly one volume source, got {', '.join(kinds)}")
             continue
         kind = kinds[0]
-        data = reporting.mapping(volume[kind], path / kind, diag)
+        data = reporting.mapping(volume.get(kind), path / kind, diag)
         pod_volume = PodVolume(name, kind, data, path / kind)
         if kind not in _KINDS:
             diag.unsupported(path / kind, f"{kind} volumes are not supported; mounts of {name!r} are skipped")
@@ -108,9 +106,11 @@ def pod_volumes(ctx: PodContext, containers: list[dict[str, Any]]) -> dict[str, 
             reporting.check_keys(data, path / kind, diag, {"claimName", "readOnly"})
         out[name] = pod_volume
     for container in containers:
-        mounted = {m.get("name") for m in container.get("volumeMounts") or [] if isinstance(m, dict)}
+        listed = container.get("volumeMounts")
+        items = listed if isinstance(listed, list) else []
+        mounted = {m.get("name") for m in items if isinstance(m, dict) and isinstance(m.get("name"), str)}
         for name in mounted:
-            if isinstance(name, str) and name in out:
+            if name in out:
                 out[name].users += 1
     return out
 

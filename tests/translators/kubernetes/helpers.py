@@ -41,4 +41,5 @@ def pod(containers: str, *, extra: str = "", spec_extra: str = "", kind: str = "
     """A Pod manifest named ``p`` with the given (already indented at 2) container list YAML."""
     body = textwrap.indent(textwrap.dedent(containers).strip("\n"), "  ")
     more = textwrap.indent(textwrap.dedent(spec_extra).strip("\n"), "  ")
-    return f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: p\nspec:\n  containers:\n{body}\n{more}\n---\n{textwrap.dedent(extra)}"
+    head = f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: p\nspec:\n  containers:\n"
+    return f"{head}{body}\n{more}\n---\n{textwrap.dedent(extra)}"

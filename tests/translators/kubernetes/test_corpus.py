@@ -70,7 +70,16 @@ EXPECTED_ERRORS = {
     ),
 }
 
-WORKLOADS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+WORKLOADS = {
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+}
 REFERENCED = {"ConfigMap", "Secret", "PersistentVolumeClaim", "Service"}
 
 
@@ -108,8 +117,9 @@ def expected_specs(objs: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def check_sensible(t: Translation, objs: list[dict[str, Any]]) -> None:
     assert sorted((s.name, s.image) for s in t.specs) == sorted(expected_specs(objs))
-    not_applied = {f"{o['kind']}/{o['metadata']['name']}" for o in objs
-                   if o["kind"] not in WORKLOADS | REFERENCED}
+    not_applied = {
+        f"{o['kind']}/{o['metadata']['name']}" for o in objs if o["kind"] not in WORKLOADS | REFERENCED
+    }
     assert not_applied <= set(t.project.not_applied)
     assert t.project.order == [s.name for s in t.specs]
 

@@ -41,36 +41,74 @@ ENV_CASES = [
     ("plain values", "env: [{name: A, value: x}, {name: B, value: ''}]", ["A=x", "B="]),
     ("missing value is empty", "env: [{name: A}]", ["A="]),
     ("earlier reference expands", "env: [{name: A, value: x}, {name: B, value: '$(A)-y'}]", ["A=x", "B=x-y"]),
-    ("later reference stays literal", "env: [{name: B, value: '$(A)-y'}, {name: A, value: x}]", ["B=$(A)-y", "A=x"]),
+    (
+        "later reference stays literal",
+        "env: [{name: B, value: '$(A)-y'}, {name: A, value: x}]",
+        ["B=$(A)-y", "A=x"],
+    ),
     ("undefined stays literal", "env: [{name: B, value: '$(NOPE)'}]", ["B=$(NOPE)"]),
     ("double dollar escapes", "env: [{name: A, value: x}, {name: B, value: '$$(A)'}]", ["A=x", "B=$(A)"]),
-    ("redefinition keeps first place", "env: [{name: A, value: x}, {name: B, value: y}, {name: A, value: z}]",
-     ["A=z", "B=y"]),
-    ("configMapKeyRef", "env: [{name: L, valueFrom: {configMapKeyRef: {name: cfg, key: LOG_LEVEL}}}]", ["L=debug"]),
-    ("secretKeyRef decodes base64", "env: [{name: P, valueFrom: {secretKeyRef: {name: sec, key: PASSWORD}}}]",
-     ["P=pass"]),
+    (
+        "redefinition keeps first place",
+        "env: [{name: A, value: x}, {name: B, value: y}, {name: A, value: z}]",
+        ["A=z", "B=y"],
+    ),
+    (
+        "configMapKeyRef",
+        "env: [{name: L, valueFrom: {configMapKeyRef: {name: cfg, key: LOG_LEVEL}}}]",
+        ["L=debug"],
+    ),
+    (
+        "secretKeyRef decodes base64",
+        "env: [{name: P, valueFrom: {secretKeyRef: {name: sec, key: PASSWORD}}}]",
+        ["P=pass"],
+    ),
     ("secret stringData", "env: [{name: T, valueFrom: {secretKeyRef: {name: sec, key: TOKEN}}}]", ["T=tok"]),
-    ("optional missing key is skipped",
-     "env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: NOPE, optional: true}}}]", []),
-    ("optional missing object is skipped",
-     "env: [{name: X, valueFrom: {secretKeyRef: {name: nope, key: K, optional: true}}}]", []),
-    ("valueFrom is not expanded", "env: [{name: A, value: x}, {name: B, valueFrom: {configMapKeyRef: "
-     "{name: cfg2, key: V}}}]", ["A=x", "B=$(A)"]),
-    ("envFrom with prefix", "envFrom: [{configMapRef: {name: cfg}, prefix: CFG_}]",
-     ["CFG_LOG_LEVEL=debug", "CFG_MODE=fast"]),
-    ("env wins over envFrom", "envFrom: [{configMapRef: {name: cfg}}]\n  env: [{name: MODE, value: slow}]",
-     ["LOG_LEVEL=debug", "MODE=slow"]),
-    ("env expands envFrom values", "envFrom: [{configMapRef: {name: cfg}}]\n  env: [{name: X, value: '$(MODE)!'}]",
-     ["LOG_LEVEL=debug", "MODE=fast", "X=fast!"]),
-    ("later envFrom wins", "envFrom: [{configMapRef: {name: cfg}}, {configMapRef: {name: cfg2}}]",
-     ["LOG_LEVEL=debug", "MODE=other", "V=$(A)"]),
+    (
+        "optional missing key is skipped",
+        "env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: NOPE, optional: true}}}]",
+        [],
+    ),
+    (
+        "optional missing object is skipped",
+        "env: [{name: X, valueFrom: {secretKeyRef: {name: nope, key: K, optional: true}}}]",
+        [],
+    ),
+    (
+        "valueFrom is not expanded",
+        "env: [{name: A, value: x}, {name: B, valueFrom: {configMapKeyRef: {name: cfg2, key: V}}}]",
+        ["A=x", "B=$(A)"],
+    ),
+    (
+        "envFrom with prefix",
+        "envFrom: [{configMapRef: {name: cfg}, prefix: CFG_}]",
+        ["CFG_LOG_LEVEL=debug", "CFG_MODE=fast"],
+    ),
+    (
+        "env wins over envFrom",
+        "envFrom: [{configMapRef: {name: cfg}}]\n  env: [{name: MODE, value: slow}]",
+        ["LOG_LEVEL=debug", "MODE=slow"],
+    ),
+    (
+        "env expands envFrom values",
+        "envFrom: [{configMapRef: {name: cfg}}]\n  env: [{name: X, value: '$(MODE)!'}]",
+        ["LOG_LEVEL=debug", "MODE=fast", "X=fast!"],
+    ),
+    (
+        "later envFrom wins",
+        "envFrom: [{configMapRef: {name: cfg}}, {configMapRef: {name: cfg2}}]",
+        ["LOG_LEVEL=debug", "MODE=other", "V=$(A)"],
+    ),
     ("optional envFrom missing", "envFrom: [{secretRef: {name: nope, optional: true}}]", []),
 ]
 
 
 @pytest.mark.parametrize(("env", "expected"), [c[1:] for c in ENV_CASES], ids=[c[0] for c in ENV_CASES])
 def test_environment(env: str, expected: list[str]) -> None:
-    extra = CONFIG + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg2}\ndata: {MODE: other, V: $(A)}\n"
+    extra = (
+        CONFIG
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg2}\ndata: {MODE: other, V: $(A)}\n"
+    )
     t = translate(pod(f"- name: c\n  image: busybox\n  {env}", extra=extra))
     assert spec(t, "p-c").config.env == expected
 
@@ -82,20 +120,24 @@ def test_invalid_envfrom_key_is_skipped_with_a_warning() -> None:
 
 
 def test_command_and_args_expand_against_the_final_environment() -> None:
-    t = translate(pod("""
+    t = translate(
+        pod("""
         - name: c
           image: busybox
           command: ["/bin/echo", "$(GREETING)", "$$(GREETING)"]
           args: ["$(NAME)", "$(UNSET)", "${HOME}"]
           env: [{name: GREETING, value: hello}, {name: NAME, value: "$(GREETING) world"}]
-        """))
+        """)
+    )
     config = spec(t, "p-c").config
     assert config.entrypoint == ["/bin/echo", "hello", "$(GREETING)"]
     assert config.cmd == ["hello world", "$(UNSET)", "${HOME}"]
 
 
 def test_secret_derived_names_are_secret_env() -> None:
-    t = translate(pod("""
+    t = translate(
+        pod(
+            """
         - name: c
           image: busybox
           envFrom: [{secretRef: {name: sec}}]
@@ -103,7 +145,10 @@ def test_secret_derived_names_are_secret_env() -> None:
           - {name: TOKEN, value: replaced}
           - {name: DSN, value: "user:$(PASSWORD)@db"}
           - {name: PLAIN, value: x}
-        """, extra=CONFIG))
+        """,
+            extra=CONFIG,
+        )
+    )
     config = spec(t, "p-c").config
     assert config.env == ["PASSWORD=pass", "TOKEN=replaced", "DSN=user:pass@db", "PLAIN=x"]
     assert config.secret_env == ["PASSWORD", "DSN"]
@@ -153,24 +198,39 @@ def test_field_refs_resolve_what_is_known() -> None:
     ids=["cpu-cores", "cpu-millis", "memory-mebibytes", "memory-request", "cpu-request-defaults-to-limit"],
 )
 def test_resource_field_ref(ref: str, expected: str) -> None:
-    t = translate(pod(f"""
+    t = translate(
+        pod(f"""
         - name: c
           image: busybox
           resources: {{limits: {{cpu: 1500m, memory: 512Mi}}, requests: {{memory: 256Mi}}}}
           env: [{{name: X, valueFrom: {{resourceFieldRef: {ref}}}}}]
-        """))
+        """)
+    )
     assert spec(t, "p-c").config.env == [f"X={expected}"]
 
 
 MISSING = [
-    ("configmap key", "env: [{name: L, valueFrom: {configMapKeyRef: {name: cfg, key: NOPE}}}]",
-     'Pod/p (document 1): spec.containers[0].env[0].valueFrom.configMapKeyRef: ConfigMap "cfg" has no key "NOPE"'),
-    ("configmap", "env: [{name: L, valueFrom: {configMapKeyRef: {name: nope, key: K}}}]",
-     'spec.containers[0].env[0].valueFrom.configMapKeyRef: ConfigMap "nope" is not in the input'),
-    ("secret key", "env: [{name: L, valueFrom: {secretKeyRef: {name: sec, key: NOPE}}}]",
-     'spec.containers[0].env[0].valueFrom.secretKeyRef: Secret "sec" has no key "NOPE"'),
-    ("envFrom secret", "envFrom: [{secretRef: {name: nope}}]",
-     'spec.containers[0].envFrom[0].secretRef: Secret "nope" is not in the input'),
+    (
+        "configmap key",
+        "env: [{name: L, valueFrom: {configMapKeyRef: {name: cfg, key: NOPE}}}]",
+        "Pod/p (document 1): spec.containers[0].env[0].valueFrom.configMapKeyRef: "
+        'ConfigMap "cfg" has no key "NOPE"',
+    ),
+    (
+        "configmap",
+        "env: [{name: L, valueFrom: {configMapKeyRef: {name: nope, key: K}}}]",
+        'spec.containers[0].env[0].valueFrom.configMapKeyRef: ConfigMap "nope" is not in the input',
+    ),
+    (
+        "secret key",
+        "env: [{name: L, valueFrom: {secretKeyRef: {name: sec, key: NOPE}}}]",
+        'spec.containers[0].env[0].valueFrom.secretKeyRef: Secret "sec" has no key "NOPE"',
+    ),
+    (
+        "envFrom secret",
+        "envFrom: [{secretRef: {name: nope}}]",
+        'spec.containers[0].envFrom[0].secretRef: Secret "nope" is not in the input',
+    ),
 ]
 
 

@@ -31,25 +31,55 @@ TEMPLATE = """
 
 
 def workload(api: str, kind: str, spec_body: str, restart: str = "Always") -> str:
-    return (f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: w}}\nspec:\n{textwrap.indent(spec_body, '  ')}"
-            + TEMPLATE.replace("RESTART", restart))
+    return (
+        f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: w}}\nspec:\n{textwrap.indent(spec_body, '  ')}"
+        + TEMPLATE.replace("RESTART", restart)
+    )
 
 
 KINDS = [
-    ("deployment", workload("apps/v1", "Deployment", "replicas: 2\nselector: {matchLabels: {app: x}}"),
-     2, "service", "always"),
-    ("statefulset", workload("apps/v1", "StatefulSet", "replicas: 1\nserviceName: x\nselector: {matchLabels: "
-     "{app: x}}"), 1, "service", "always"),
-    ("daemonset", workload("apps/v1", "DaemonSet", "selector: {matchLabels: {app: x}}"), 1, "service", "always"),
-    ("replicaset", workload("apps/v1", "ReplicaSet", "replicas: 4\nselector: {matchLabels: {app: x}}"),
-     4, "service", "always"),
-    ("replicationcontroller", workload("v1", "ReplicationController", "replicas: 0\nselector: {app: x}"),
-     0, "service", "always"),
+    (
+        "deployment",
+        workload("apps/v1", "Deployment", "replicas: 2\nselector: {matchLabels: {app: x}}"),
+        2,
+        "service",
+        "always",
+    ),
+    (
+        "statefulset",
+        workload("apps/v1", "StatefulSet", "replicas: 1\nserviceName: x\nselector: {matchLabels: {app: x}}"),
+        1,
+        "service",
+        "always",
+    ),
+    (
+        "daemonset",
+        workload("apps/v1", "DaemonSet", "selector: {matchLabels: {app: x}}"),
+        1,
+        "service",
+        "always",
+    ),
+    (
+        "replicaset",
+        workload("apps/v1", "ReplicaSet", "replicas: 4\nselector: {matchLabels: {app: x}}"),
+        4,
+        "service",
+        "always",
+    ),
+    (
+        "replicationcontroller",
+        workload("v1", "ReplicationController", "replicas: 0\nselector: {app: x}"),
+        0,
+        "service",
+        "always",
+    ),
     ("job", workload("batch/v1", "Job", "backoffLimit: 2", restart="Never"), 1, "job", "on-failure"),
 ]
 
 
-@pytest.mark.parametrize(("text", "replicas", "role", "restart"), [k[1:] for k in KINDS], ids=[k[0] for k in KINDS])
+@pytest.mark.parametrize(
+    ("text", "replicas", "role", "restart"), [k[1:] for k in KINDS], ids=[k[0] for k in KINDS]
+)
 def test_workload_kinds(text: str, replicas: int, role: str, restart: str) -> None:
     t = translate(text)
     assert [s.name for s in t.specs] == ["w-a", "w-b"]
@@ -84,8 +114,10 @@ def test_cron_job_runs_its_job_template_once() -> None:
 def test_job_needs_a_restart_policy() -> None:
     text = workload("batch/v1", "Job", "parallelism: 1", restart="Always")
     assert messages(text) == [
-        "input.yaml:9: Job/w (document 1): spec.template.spec.restartPolicy: expected OnFailure or Never for a Job, "
-        "got 'Always'"]
+        "input.yaml:9: Job/w (document 1): spec.template.spec.restartPolicy: "
+        "expected OnFailure or Never for a Job, "
+        "got 'Always'"
+    ]
 
 
 NOT_APPLIED = [
@@ -100,7 +132,9 @@ NOT_APPLIED = [
 ]
 
 
-@pytest.mark.parametrize(("api", "kind", "reason"), [n[1:] for n in NOT_APPLIED], ids=[n[0] for n in NOT_APPLIED])
+@pytest.mark.parametrize(
+    ("api", "kind", "reason"), [n[1:] for n in NOT_APPLIED], ids=[n[0] for n in NOT_APPLIED]
+)
 def test_kinds_not_applied(api: str, kind: str, reason: str) -> None:
     t = translate(f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: thing}}\nspec: {{}}\n")
     assert t.specs == []
@@ -125,18 +159,35 @@ def test_namespace_object_is_not_applied_and_does_not_split_namespaces() -> None
 
 
 def test_list_items_are_flattened_with_their_lines() -> None:
-    doc = {"apiVersion": "v1", "kind": "List", "items": [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"K": "v"}},
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-         "spec": {"containers": [{"name": "a", "image": "busybox:1",
-                                  "env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "NO"}}}]}]}},
-    ]}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"K": "v"}},
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "a",
+                            "image": "busybox:1",
+                            "env": [
+                                {"name": "X", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "NO"}}}
+                            ],
+                        }
+                    ]
+                },
+            },
+        ],
+    }
     text = json.dumps(doc, indent=2)
     with pytest.raises(InvalidSpec) as info:
         kubernetes.translate(kubernetes.load_text(text, "list.json"))
     [diag] = info.value.diagnostics
-    assert diag.path == ("Pod/p (document 1, items[1]): "
-                         "spec.containers[0].env[0].valueFrom.configMapKeyRef")
+    assert diag.path == ("Pod/p (document 1, items[1]): spec.containers[0].env[0].valueFrom.configMapKeyRef")
+    assert diag.line is not None
     assert text.splitlines()[diag.line - 1].strip() == '"configMapKeyRef": {'
 
 
@@ -155,26 +206,51 @@ def test_typed_lists_and_empty_documents() -> None:
 
 
 def test_json_with_tabs_is_read_by_the_json_parser() -> None:
-    text = '{\n\t"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},\n\t"spec": {"containers": [{"name": "a", "image": "busybox:1"}]}\n}'
+    text = (
+        '{\n\t"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},\n'
+        '\t"spec": {"containers": [{"name": "a", "image": "busybox:1"}]}\n}'
+    )
     t = kubernetes.translate(kubernetes.load_text(text, "pod.json"))
     assert [s.name for s in t.specs] == ["p-a"]
 
 
 MALFORMED = [
-    ("scalar document", "just text\n", ["input.yaml:1: document 1: expected a Kubernetes object (a mapping), got the "
-                                        "string 'just text'"]),
-    ("missing kind", "apiVersion: v1\nmetadata: {name: x}\n", ["input.yaml:1: ?/x (document 1): kind: required key is "
-                                                                 "missing"]),
-    ("missing name", "apiVersion: v1\nkind: Pod\nmetadata: {}\n", ["input.yaml:3: Pod/? (document 1): metadata.name: "
-                                                                     "required key is missing"]),
-    ("duplicate", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: ConfigMap\n"
-     "metadata: {name: c}\n", ["input.yaml:7: ConfigMap/c (document 2): metadata.name: ConfigMap/c is defined twice"]),
-    ("several namespaces", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\napiVersion: v1\n"
-     "kind: ConfigMap\nmetadata: {name: b, namespace: y}\n",
-     ["input.yaml:7: ConfigMap/b (document 2): metadata.namespace: objects are in several namespaces (x, y): "
-      "translate one namespace at a time"]),
-    ("wrong types", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: {name: a}}\n",
-     ["input.yaml:4: Pod/p (document 1): spec.containers: expected a list, got a mapping"]),
+    (
+        "scalar document",
+        "just text\n",
+        ["input.yaml:1: document 1: expected a Kubernetes object (a mapping), got the string 'just text'"],
+    ),
+    (
+        "missing kind",
+        "apiVersion: v1\nmetadata: {name: x}\n",
+        ["input.yaml:1: ?/x (document 1): kind: required key is missing"],
+    ),
+    (
+        "missing name",
+        "apiVersion: v1\nkind: Pod\nmetadata: {}\n",
+        ["input.yaml:3: Pod/? (document 1): metadata.name: required key is missing"],
+    ),
+    (
+        "duplicate",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: ConfigMap\n"
+        "metadata: {name: c}\n",
+        ["input.yaml:7: ConfigMap/c (document 2): metadata.name: ConfigMap/c is defined twice"],
+    ),
+    (
+        "several namespaces",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\napiVersion: v1\n"
+        "kind: ConfigMap\nmetadata: {name: b, namespace: y}\n",
+        [
+            "input.yaml:7: ConfigMap/b (document 2): metadata.namespace: "
+            "objects are in several namespaces (x, y): "
+            "translate one namespace at a time"
+        ],
+    ),
+    (
+        "wrong types",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: {name: a}}\n",
+        ["input.yaml:4: Pod/p (document 1): spec.containers: expected a list, got a mapping"],
+    ),
 ]
 
 

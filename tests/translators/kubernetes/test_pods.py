@@ -28,12 +28,17 @@ def test_several_containers_share_one_group() -> None:
 
 
 def test_init_containers_run_in_order_before_the_app() -> None:
-    t = translate(pod("- {name: app, image: nginx:1}\n- {name: side, image: busybox}", spec_extra="""
+    t = translate(
+        pod(
+            "- {name: app, image: nginx:1}\n- {name: side, image: busybox}",
+            spec_extra="""
         initContainers:
         - {name: migrate, image: busybox}
         - {name: proxy, image: envoy:1, restartPolicy: Always}
         - {name: seed, image: busybox}
-        """))
+        """,
+        )
+    )
     assert t.project.order == ["p-migrate", "p-proxy", "p-seed", "p-app", "p-side"]
     deps = {s.name: [(d.name, d.condition) for d in s.config.depends_on] for s in t.specs}
     assert deps == {
@@ -44,9 +49,13 @@ def test_init_containers_run_in_order_before_the_app() -> None:
         "p-side": [("p-seed", "completed_successfully")],
     }
     roles = {s.name: (s.config.role, s.config.restart.policy) for s in t.specs}
-    assert roles == {"p-migrate": ("init", "on-failure"), "p-proxy": ("service", "always"),
-                     "p-seed": ("init", "on-failure"), "p-app": ("service", "always"),
-                     "p-side": ("service", "always")}
+    assert roles == {
+        "p-migrate": ("init", "on-failure"),
+        "p-proxy": ("service", "always"),
+        "p-seed": ("init", "on-failure"),
+        "p-app": ("service", "always"),
+        "p-side": ("service", "always"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -55,16 +64,26 @@ def test_init_containers_run_in_order_before_the_app() -> None:
     ids=["always", "on-failure", "never"],
 )
 def test_restart_policy(policy: str, app: str, init: str) -> None:
-    t = translate(pod("- {name: a, image: busybox}", spec_extra=f"restartPolicy: {policy}\ninitContainers: "
-                      "[{name: i, image: busybox}]"))
+    t = translate(
+        pod(
+            "- {name: a, image: busybox}",
+            spec_extra=f"restartPolicy: {policy}\ninitContainers: [{{name: i, image: busybox}}]",
+        )
+    )
     assert (spec(t, "p-a").config.restart.policy, spec(t, "p-i").config.restart.policy) == (app, init)
 
 
 @pytest.mark.parametrize(
     ("image", "given", "expected"),
-    [("busybox", None, "always"), ("busybox:latest", None, "always"), ("busybox:1.36", None, "missing"),
-     ("busybox@sha256:" + "a" * 64, None, "missing"), ("busybox:1.36", "Always", "always"),
-     ("busybox", "Never", "never"), ("localhost:5000/x", None, "always")],
+    [
+        ("busybox", None, "always"),
+        ("busybox:latest", None, "always"),
+        ("busybox:1.36", None, "missing"),
+        ("busybox@sha256:" + "a" * 64, None, "missing"),
+        ("busybox:1.36", "Always", "always"),
+        ("busybox", "Never", "never"),
+        ("localhost:5000/x", None, "always"),
+    ],
     ids=["untagged", "latest", "tagged", "digest", "explicit-always", "explicit-never", "registry-port"],
 )
 def test_pull_policy_defaults_like_kubernetes(image: str, given: str | None, expected: str) -> None:
@@ -74,7 +93,9 @@ def test_pull_policy_defaults_like_kubernetes(image: str, given: str | None, exp
 
 
 def test_container_process_settings() -> None:
-    t = translate(pod("""
+    t = translate(
+        pod(
+            """
         - name: a
           image: busybox:1
           command: [/bin/sh, -c]
@@ -84,15 +105,24 @@ def test_container_process_settings() -> None:
           stdin: true
           ports: [{containerPort: 80, hostPort: 8080, hostIP: 127.0.0.1}, {containerPort: 53, protocol: UDP}]
           resources: {limits: {cpu: 500m, memory: 512Mi}, requests: {cpu: 250m, memory: 128M}}
-        """, spec_extra="terminationGracePeriodSeconds: 5"))
+        """,
+            spec_extra="terminationGracePeriodSeconds: 5",
+        )
+    )
     config = spec(t, "p-a").config
     assert (config.entrypoint, config.cmd, config.working_dir) == (["/bin/sh", "-c"], ["echo hi"], "/work")
     assert (config.tty, config.stdin_open, config.stop_grace_period) == (True, True, 5.0)
     assert [p.model_dump(exclude_defaults=True) for p in config.ports] == [
-        {"container": 80, "host": 8080, "host_ip": "127.0.0.1"}, {"container": 53, "protocol": "udp"}]
+        {"container": 80, "host": 8080, "host_ip": "127.0.0.1"},
+        {"container": 53, "protocol": "udp"},
+    ]
     resources = config.resources.model_dump(exclude_defaults=True)
-    assert resources == {"cpu": 0.5, "memory": 512 * 1024 * 1024, "memory_reservation": 128_000_000,
-                         "cpu_shares": 256}
+    assert resources == {
+        "cpu": 0.5,
+        "memory": 512 * 1024 * 1024,
+        "memory_reservation": 128_000_000,
+        "cpu_shares": 256,
+    }
 
 
 def test_args_alone_keep_the_image_entrypoint() -> None:
@@ -101,26 +131,41 @@ def test_args_alone_keep_the_image_entrypoint() -> None:
 
 
 def test_host_network() -> None:
-    t = translate(pod("- {name: a, image: busybox:1, ports: [{containerPort: 80, hostPort: 80}]}",
-                      spec_extra="hostNetwork: true"))
+    t = translate(
+        pod(
+            "- {name: a, image: busybox:1, ports: [{containerPort: 80, hostPort: 80}]}",
+            spec_extra="hostNetwork: true",
+        )
+    )
     config = spec(t, "p-a").config
     assert (config.network.mode, config.group, config.network.networks) == ("host", None, [])
     assert [p.model_dump(exclude_defaults=True) for p in config.ports] == [{"container": 80}]
 
 
 def test_dns_hostname_and_host_aliases() -> None:
-    t = translate(pod("- {name: a, image: busybox:1}", spec_extra="""
+    t = translate(
+        pod(
+            "- {name: a, image: busybox:1}",
+            spec_extra="""
         hostname: db0
         subdomain: dbs
         dnsPolicy: "None"
-        dnsConfig: {nameservers: [1.1.1.1], searches: [corp.example], options: [{name: ndots, value: "2"}, {name: edns0}]}
+        dnsConfig:
+          nameservers: [1.1.1.1]
+          searches: [corp.example]
+          options: [{name: ndots, value: "2"}, {name: edns0}]
         hostAliases: [{ip: 10.0.0.5, hostnames: [foo.local, bar.local]}]
-        """))
+        """,
+        )
+    )
     network = spec(t, "p-a").config.network
     assert network.hostname == "db0"
     assert network.networks[0].aliases == ["db0.dbs"]
-    assert network.dns.model_dump() == {"servers": ["1.1.1.1"], "search": ["corp.example"],
-                                        "options": ["ndots:2", "edns0"]}
+    assert network.dns.model_dump() == {
+        "servers": ["1.1.1.1"],
+        "search": ["corp.example"],
+        "options": ["ndots:2", "edns0"],
+    }
     assert network.extra_hosts == ["foo.local:10.0.0.5", "bar.local:10.0.0.5"]
 
 
@@ -151,23 +196,35 @@ def test_selector_must_match_the_template() -> None:
         metadata: {labels: {app: web}}
         spec: {containers: [{name: c, image: nginx:1}]}
     """)
-    assert found == ["input.yaml:6: Deployment/web (document 1): spec.selector: "
-                     "selects app=other, which the pod template's labels do not have"]
+    assert found == [
+        "input.yaml:6: Deployment/web (document 1): spec.selector: "
+        "selects app=other, which the pod template's labels do not have"
+    ]
 
 
 def test_unapplied_pod_fields_are_warnings_with_paths() -> None:
-    t = translate(pod("- {name: a, image: busybox:1, lifecycle: {preStop: {exec: {command: [x]}}}}",
-                      spec_extra="nodeSelector: {disk: ssd}\nhostPID: true"))
+    t = translate(
+        pod(
+            "- {name: a, image: busybox:1, lifecycle: {preStop: {exec: {command: [x]}}}}",
+            spec_extra="nodeSelector: {disk: ssd}\nhostPID: true",
+        )
+    )
     found = warnings(t)
-    assert any("input.yaml:8: Pod/p (document 1): spec.nodeSelector: not supported by Berth" in w for w in found)
+    assert any(
+        "input.yaml:8: Pod/p (document 1): spec.nodeSelector: not supported by Berth" in w for w in found
+    )
     assert any("spec.hostPID: not supported by Berth" in w for w in found)
-    assert any("spec.containers[0].lifecycle: not supported by Berth, ignored (postStart and preStop" in w
-               for w in found)
+    assert any(
+        "spec.containers[0].lifecycle: not supported by Berth, ignored (postStart and preStop" in w
+        for w in found
+    )
 
 
 def test_missing_image_names_the_container() -> None:
     assert messages(pod("- {name: a}")) == [
-        "input.yaml:7: Pod/p (document 1): spec.containers[0]: container 'a' is missing the required 'image' field"]
+        "input.yaml:7: Pod/p (document 1): spec.containers[0]: "
+        "container 'a' is missing the required 'image' field"
+    ]
 
 
 def test_invalid_image_is_reported_at_the_image() -> None:

@@ -19,17 +19,40 @@ from translators.spec import Probe
 DEFAULTS = {"interval": 10.0, "timeout": 1.0, "retries": 3, "success_threshold": 1, "start_period": 0.0}
 
 CASES = [
-    ("exec liveness", "livenessProbe: {exec: {command: [cat, /tmp/ok]}}", "healthcheck",
-     {"exec": ["cat", "/tmp/ok"], **DEFAULTS}),
-    ("http readiness with timings", "readinessProbe: {httpGet: {path: /healthz, port: 8080, scheme: HTTPS, "
-     "httpHeaders: [{name: X-Probe, value: '1'}]}, initialDelaySeconds: 5, periodSeconds: 3, timeoutSeconds: 2, "
-     "failureThreshold: 4, successThreshold: 2}", "readiness",
-     {"http_get": {"port": 8080, "path": "/healthz", "scheme": "https", "headers": {"X-Probe": "1"}},
-      "interval": 3.0, "timeout": 2.0, "retries": 4, "success_threshold": 2, "start_period": 5.0}),
-    ("tcp startup on a named port", "startupProbe: {tcpSocket: {port: web}, failureThreshold: 30}", "startup",
-     {"tcp_socket": {"port": 80}, **DEFAULTS, "retries": 30}),
-    ("http on a named port", "livenessProbe: {httpGet: {port: web}}", "healthcheck",
-     {"http_get": {"port": 80, "path": "/"}, **DEFAULTS}),
+    (
+        "exec liveness",
+        "livenessProbe: {exec: {command: [cat, /tmp/ok]}}",
+        "healthcheck",
+        {"exec": ["cat", "/tmp/ok"], **DEFAULTS},
+    ),
+    (
+        "http readiness with timings",
+        "readinessProbe: {httpGet: {path: /healthz, port: 8080, scheme: HTTPS, "
+        "httpHeaders: [{name: X-Probe, value: '1'}]}, initialDelaySeconds: 5, periodSeconds: 3, "
+        "timeoutSeconds: 2, "
+        "failureThreshold: 4, successThreshold: 2}",
+        "readiness",
+        {
+            "http_get": {"port": 8080, "path": "/healthz", "scheme": "https", "headers": {"X-Probe": "1"}},
+            "interval": 3.0,
+            "timeout": 2.0,
+            "retries": 4,
+            "success_threshold": 2,
+            "start_period": 5.0,
+        },
+    ),
+    (
+        "tcp startup on a named port",
+        "startupProbe: {tcpSocket: {port: web}, failureThreshold: 30}",
+        "startup",
+        {"tcp_socket": {"port": 80}, **DEFAULTS, "retries": 30},
+    ),
+    (
+        "http on a named port",
+        "livenessProbe: {httpGet: {port: web}}",
+        "healthcheck",
+        {"http_get": {"port": 80, "path": "/"}, **DEFAULTS},
+    ),
 ]
 
 
@@ -42,8 +65,10 @@ def test_probes(probe: str, field: str, expected: dict[str, Any]) -> None:
 
 def test_unknown_named_port_is_an_error() -> None:
     found = messages(pod("- name: c\n  image: nginx:1\n  livenessProbe: {tcpSocket: {port: nope}}"))
-    assert found == ["input.yaml:9: Pod/p (document 1): spec.containers[0].livenessProbe.tcpSocket.port: "
-                     "no container port is named 'nope'"]
+    assert found == [
+        "input.yaml:9: Pod/p (document 1): spec.containers[0].livenessProbe.tcpSocket.port: "
+        "no container port is named 'nope'"
+    ]
 
 
 def test_grpc_probe_is_reported_not_applied() -> None:
@@ -53,6 +78,10 @@ def test_grpc_probe_is_reported_not_applied() -> None:
 
 
 def test_liveness_success_threshold_must_be_one() -> None:
-    found = messages(pod("- name: c\n  image: nginx:1\n  livenessProbe: {exec: {command: [x]}, successThreshold: 2}"))
-    assert found == ["input.yaml:9: Pod/p (document 1): spec.containers[0].livenessProbe.successThreshold: "
-                     "must be 1 for liveness and startup probes"]
+    found = messages(
+        pod("- name: c\n  image: nginx:1\n  livenessProbe: {exec: {command: [x]}, successThreshold: 2}")
+    )
+    assert found == [
+        "input.yaml:9: Pod/p (document 1): spec.containers[0].livenessProbe.successThreshold: "
+        "must be 1 for liveness and startup probes"
+    ]

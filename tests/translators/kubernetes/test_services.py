@@ -51,45 +51,78 @@ def aliases(t: Any, name: str) -> list[str]:
 
 
 PUBLISH = [
-    ("nodeport by name", "metadata: {name: web}\nspec: {type: NodePort, selector: {app: web}, ports: [{port: 80, "
-     "targetPort: http, nodePort: 30080}]}", "web-app", [{"container": 8080, "host": 30080}]),
-    ("nodeport without nodePort", "metadata: {name: web}\nspec: {type: NodePort, selector: {app: web}, "
-     "ports: [{port: 8080}]}", "web-app", [{"container": 8080, "host": 8080}]),
-    ("loadbalancer by number", "metadata: {name: db}\nspec: {type: LoadBalancer, selector: {app: db}, "
-     "ports: [{port: 15432, targetPort: 5432}]}", "db-pg", [{"container": 5432, "host": 15432}]),
-    ("targetPort 0 means port", "metadata: {name: db}\nspec: {type: LoadBalancer, selector: {app: db}, "
-     "ports: [{port: 5432, targetPort: 0}]}", "db-pg", [{"container": 5432, "host": 5432}]),
-    ("udp on an undeclared port goes to the first container", "metadata: {name: dns}\nspec: {type: LoadBalancer, "
-     "selector: {tier: front}, ports: [{port: 53, protocol: UDP}]}", "web-proxy",
-     [{"container": 9901}, {"container": 53, "host": 53, "protocol": "udp"}]),
+    (
+        "nodeport by name",
+        "metadata: {name: web}\nspec: {type: NodePort, selector: {app: web}, ports: [{port: 80, "
+        "targetPort: http, nodePort: 30080}]}",
+        "web-app",
+        [{"container": 8080, "host": 30080}],
+    ),
+    (
+        "nodeport without nodePort",
+        "metadata: {name: web}\nspec: {type: NodePort, selector: {app: web}, ports: [{port: 8080}]}",
+        "web-app",
+        [{"container": 8080, "host": 8080}],
+    ),
+    (
+        "loadbalancer by number",
+        "metadata: {name: db}\nspec: {type: LoadBalancer, selector: {app: db}, "
+        "ports: [{port: 15432, targetPort: 5432}]}",
+        "db-pg",
+        [{"container": 5432, "host": 15432}],
+    ),
+    (
+        "targetPort 0 means port",
+        "metadata: {name: db}\nspec: {type: LoadBalancer, selector: {app: db}, "
+        "ports: [{port: 5432, targetPort: 0}]}",
+        "db-pg",
+        [{"container": 5432, "host": 5432}],
+    ),
+    (
+        "udp on an undeclared port goes to the first container",
+        "metadata: {name: dns}\nspec: {type: LoadBalancer, "
+        "selector: {tier: front}, ports: [{port: 53, protocol: UDP}]}",
+        "web-proxy",
+        [{"container": 9901}, {"container": 53, "host": 53, "protocol": "udp"}],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("service", "name", "expected"), [c[1:] for c in PUBLISH], ids=[c[0] for c in PUBLISH])
+@pytest.mark.parametrize(
+    ("service", "name", "expected"), [c[1:] for c in PUBLISH], ids=[c[0] for c in PUBLISH]
+)
 def test_published_ports(service: str, name: str, expected: list[dict[str, Any]]) -> None:
     assert ports(with_service(service), name)[-len(expected) :] == expected
 
 
 def test_cluster_ip_adds_an_alias_and_publishes_nothing() -> None:
-    t = with_service("metadata: {name: backend}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}")
+    t = with_service(
+        "metadata: {name: backend}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}"
+    )
     assert aliases(t, "web-app") == ["backend"]
     assert aliases(t, "web-proxy") == ["backend"]
     assert aliases(t, "db-pg") == []
     assert ports(t, "web-app") == [{"container": 8080}]
-    assert any("not remapped: there is no virtual IP, clients reach backend:8080, not backend:80" in w
-               for w in warnings(t))
+    assert any(
+        "not remapped: there is no virtual IP, clients reach backend:8080, not backend:80" in w
+        for w in warnings(t)
+    )
 
 
 def test_headless_service_adds_an_alias() -> None:
-    t = with_service("metadata: {name: pg}\nspec: {clusterIP: None, selector: {app: db}, ports: [{port: 5432}]}")
+    t = with_service(
+        "metadata: {name: pg}\nspec: {clusterIP: None, selector: {app: db}, ports: [{port: 5432}]}"
+    )
     assert aliases(t, "db-pg") == ["pg"]
     assert t.project.not_applied == []
 
 
 @pytest.mark.parametrize(
     "service",
-    ["metadata: {name: ext}\nspec: {ports: [{port: 80}]}",
-     "metadata: {name: ext}\nspec: {type: ExternalName, externalName: example.com}"],
+    [
+        "metadata: {name: ext}\nspec: {ports: [{port: 80}]}",
+        "metadata: {name: ext}\nspec: {type: ExternalName, externalName: example.com}",
+    ],
     ids=["no-selector", "external-name"],
 )
 def test_services_not_applied(service: str) -> None:

@@ -5,7 +5,7 @@ Use :func:`load_text` to read manifest text (a YAML stream or JSON, ``List`` kin
 phases are listed in :mod:`translators.kubernetes.translating`; each concern has its module.
 """
 
-from translators.kubernetes.documents import load_text
+from translators.kubernetes.loading import load_text
 from translators.kubernetes.translating import translate
 
 __all__ = ["load_text", "translate"]

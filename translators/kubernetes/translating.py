@@ -1,6 +1,6 @@
 """The Kubernetes translator's phases, in the order they run.
 
-1. flatten ``List`` documents and skip empty ones (:mod:`.documents`);
+1. flatten ``List`` documents and skip empty ones (:mod:`.loading`);
 2. read each object's header (apiVersion, kind, metadata) and look its kind up (:mod:`.registry`);
    kinds not applied are listed in ``Project.not_applied`` with a warning;
 3. check that the objects share one namespace: it names the project;
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from translators.errors import Diagnostics
-from translators.kubernetes import documents, objects, pods, registry, reporting, services
+from translators.kubernetes import loading, objects, pods, registry, reporting, services
 from translators.kubernetes.objects import Obj, Store
 from translators.kubernetes.reporting import ObjectDiagnostics
 from translators.paths import YamlPath
@@ -34,7 +34,7 @@ META = YamlPath.of("metadata")
 def _diagnostics(doc: Document, label: str) -> ObjectDiagnostics:
     where = f"document {doc.index + 1}"
     prefix: tuple[str | int, ...] = ()
-    if isinstance(doc, documents.ListItem):
+    if isinstance(doc, loading.ListItem):
         where += f", items[{doc.item}]"
         prefix = ("items", doc.item)
     text = f"{label} ({where})" if label else where
@@ -90,7 +90,7 @@ def _store(objs: list[Obj]) -> Store:
     return store
 
 
-def translate(documents_: Sequence[Document], *, default_namespace: str = "default") -> Translation:
+def translate(documents: Sequence[Document], *, default_namespace: str = "default") -> Translation:
     """Translate Kubernetes manifests into one spec per container; raise InvalidSpec listing every error.
 
     Pure: reads nothing but its arguments. ``default_namespace`` is the namespace of objects that
@@ -101,7 +101,7 @@ def translate(documents_: Sequence[Document], *, default_namespace: str = "defau
     objs: list[Obj] = []
     not_applied: list[str] = []
     seen: dict[tuple[str, str], Obj] = {}
-    for doc in documents.flatten(documents_):
+    for doc in loading.flatten(documents):
         found = _header(doc, default_namespace)
         if isinstance(found, ObjectDiagnostics):
             diags.append(found)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from translators.kubernetes import expansion, reporting
+from translators.kubernetes.objects import Entry
 from translators.kubernetes.templates import PodContext
 from translators.paths import YamlPath
 from translators.spec.units import parse_quantity
@@ -107,6 +108,7 @@ def _env_from(ctx: PodContext, env: Environment, source: dict[str, Any], at: Yam
         return
     for entry_key, entry in found.entries.items():
         var = prefix + entry_key
+        _check_text(ctx, at / key, kind=kind, name=name, key=entry_key, entry=entry)
         if not _VALID_NAME.match(var):
             diag.warn(
                 at,
@@ -185,7 +187,15 @@ def _key_ref(ctx: PodContext, raw: object, at: YamlPath, kind: str) -> tuple[str
         if not optional:
             diag.error(at, f'{kind} "{name}" has no key "{key}"', code="missing-reference")
         return None
+    _check_text(ctx, at, kind=kind, name=name, key=key, entry=entry)
     return entry.text(), source.secret
+
+
+def _check_text(ctx: PodContext, at: YamlPath, *, kind: str, name: str, key: str, entry: Entry) -> None:
+    if not entry.is_text():
+        ctx.diag.warn(
+            at, f'{kind} "{name}" key "{key}" is not UTF-8 text: invalid bytes are replaced in the variable'
+        )
 
 
 def _field_ref(ctx: PodContext, raw: object, at: YamlPath) -> str | None:

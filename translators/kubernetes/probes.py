@@ -4,14 +4,16 @@ Kubernetes' defaults are written out (period 10 s, timeout 1 s, failure threshol
 threshold 1) because the spec's nulls mean docker's defaults, which differ. ``initialDelaySeconds``
 becomes ``start_period``: Kubernetes does not probe during the delay, the agent probes but does not
 count failures, so the container is judged at the same moment. A named port (``port: http``) is
-resolved against the container's ports, as the kubelet does. gRPC probes are reported, not applied.
+resolved against the container's ports, as the kubelet does. ``$(VAR)`` in an exec command is
+expanded as the kubelet expands it there: with the literal ``env`` values only. gRPC probes are
+reported, not applied.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from translators.kubernetes import reporting
+from translators.kubernetes import expansion, reporting
 from translators.kubernetes.reporting import ObjectDiagnostics
 from translators.paths import YamlPath
 
@@ -25,6 +27,21 @@ _TIMING = {
 }
 
 
+def static_env(container: dict[str, Any]) -> dict[str, str]:
+    """What the kubelet expands an exec probe's command with: each ``env`` entry's literal ``value``.
+
+    Entries set through ``valueFrom`` count as empty, and values are not expanded themselves
+    (``ExpandContainerCommandOnlyStatic``).
+    """
+    out: dict[str, str] = {}
+    entries = container.get("env")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            value = entry.get("value")
+            out[entry["name"]] = value if isinstance(value, str) else ""
+    return out
+
+
 def container_probes(
     container: dict[str, Any], at: YamlPath, diag: ObjectDiagnostics, named_ports: dict[str, int]
 ) -> dict[str, Any]:
@@ -34,6 +51,9 @@ def container_probes(
         if key in container:
             probe = _probe(container[key], at / key, diag, named_ports, liveness_like=key != "readinessProbe")
             if probe is not None:
+                if "exec" in probe:
+                    env = static_env(container)
+                    probe["exec"] = [expansion.expand_with(arg, env) for arg in probe["exec"]]
                 out[spec_key] = probe
     return out
 

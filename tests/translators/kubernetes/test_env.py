@@ -252,3 +252,15 @@ def test_secret_data_must_be_base64() -> None:
         "(Secret data is base64; use stringData for text)"
     )
     assert base64.b64decode("cGFzcw==") == b"pass"
+
+
+def test_binary_secret_in_env_is_reported() -> None:
+    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: bin}\ndata: {K: //79}\n"
+    t = translate(
+        pod(
+            "- name: c\n  image: busybox\n  env: [{name: K, valueFrom: {secretKeyRef: {name: bin, key: K}}}]",
+            extra=secret,
+        )
+    )
+    assert spec(t, "p-c").config.env == ["K=\ufffd\ufffd\ufffd"]
+    assert any('Secret "bin" key "K" is not UTF-8 text' in w for w in warnings(t))

@@ -85,3 +85,20 @@ def test_liveness_success_threshold_must_be_one() -> None:
         "input.yaml:9: Pod/p (document 1): spec.containers[0].livenessProbe.successThreshold: "
         "must be 1 for liveness and startup probes"
     ]
+
+
+def test_exec_probe_expands_literal_env_values_only() -> None:
+    t = translate(
+        pod("""
+        - name: c
+          image: busybox:1
+          env:
+          - {name: FILE, value: /tmp/ok}
+          - {name: FROM_SECRET, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+          - {name: NESTED, value: "$(FILE).d"}
+          livenessProbe: {exec: {command: [cat, "$(FILE)", "x$(FROM_SECRET)", "$(NESTED)", "$(UNSET)"]}}
+        """)
+    )
+    probe = spec(t, "p-c").config.healthcheck
+    assert probe is not None
+    assert probe.exec == ["cat", "/tmp/ok", "x", "$(FILE).d", "$(UNSET)"]

@@ -15,6 +15,7 @@ ports are only declared. Service environment variables (``<SVC>_SERVICE_HOST``) 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,8 +138,7 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
             if container is None:
                 continue
             name = f"{template.name}-{container.name}"
-            config: dict[str, Any] = {**container.config, **common}
-            config["network"] = {**config.get("network", {})}
+            config: dict[str, Any] = {**container.config, **copy.deepcopy(common)}
             if init and not container.sidecar:
                 config["role"] = "init"
                 never = spec.get("restartPolicy") == "Never"

@@ -129,3 +129,21 @@ def test_services_not_applied(service: str) -> None:
     t = with_service(service)
     assert t.project.not_applied == ["Service/ext"]
     assert any(w.code == "not-applied" for w in t.warnings)
+
+
+def test_aliases_go_to_app_containers_only() -> None:
+    t = translate("""
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: api, labels: {app: api}}
+    spec:
+      initContainers: [{name: migrate, image: busybox:1}]
+      containers: [{name: app, image: nginx:1}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: api}
+    spec: {selector: {app: api}, ports: [{port: 80}]}
+    """)
+    assert aliases(t, "api-app") == ["api"]
+    assert aliases(t, "api-migrate") == []

@@ -247,11 +247,7 @@ def cron_job(obj: Obj) -> PodTemplate | None:
     spec = reporting.mapping(obj.data.get("spec"), SPEC, diag)
     reporting.check_keys(spec, SPEC, diag, {"jobTemplate", "schedule"}, _CRON_IGNORED)
     if "schedule" in spec:
-        diag.warn(
-            SPEC / "schedule",
-            "not applied: Berth has no scheduler, the job runs once when deployed",
-            code="not-applied",
-        )
+        diag.unsupported(SPEC / "schedule", "Berth has no scheduler: the job runs once when deployed")
     at = SPEC / "jobTemplate"
     job_template = reporting.mapping(spec.get("jobTemplate"), at, diag)
     reporting.check_keys(job_template, at, diag, {"spec"}, {"metadata": ""})

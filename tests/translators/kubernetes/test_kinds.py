@@ -108,7 +108,7 @@ def test_cron_job_runs_its_job_template_once() -> None:
     """)
     config = spec(t, "backup-dump").config
     assert (config.role, config.restart.policy, config.restart.max_retries) == ("job", "on-failure", 6)
-    assert any(w.code == "not-applied" and "spec.schedule" in w.path for w in t.warnings)
+    assert any(w.code == "unsupported" and "spec.schedule" in w.path for w in t.warnings)
 
 
 def test_job_needs_a_restart_policy() -> None:

@@ -183,6 +183,11 @@ def _ports(
             mapping["host"] = host
             if host_ip:
                 mapping["host_ip"] = host_ip
+            if ctx.template.replicas > 1:
+                diag.warn(
+                    path / "hostPort",
+                    f"{ctx.template.replicas} copies run on one host: only one can bind host port {host}",
+                )
         elif host_ip:
             diag.warn(path / "hostIP", "ignored: the port has no hostPort, so nothing is published")
         out.append(mapping)

@@ -2,7 +2,8 @@
 
 Every spec of a pod gets ``group=<pod name>`` (one network namespace, as containers of a pod share
 localhost), the template's labels, the copies count, and Kubernetes' defaults written out: a 30 s
-``terminationGracePeriodSeconds`` and the pod's hostname (its name, or ``spec.hostname``).
+``terminationGracePeriodSeconds`` and the pod's hostname (its name, or ``spec.hostname``), with
+``<hostname>.<subdomain>`` as a network alias when ``spec.subdomain`` is set.
 
 Init containers run in order, each once the previous one completed successfully; app containers
 depend on the last one. An init container with ``restartPolicy: Always`` is a sidecar: it keeps
@@ -156,6 +157,11 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
     return pod
 
 
+def pod_hostname(name: str) -> str:
+    """The kubelet's host name for a pod name: at most 63 characters, no trailing '-' or '.'."""
+    return name[:63].rstrip("-.") if len(name) > 63 else name
+
+
 def _restart(ctx: PodContext) -> dict[str, Any]:
     template, diag = ctx.template, ctx.diag
     at = template.at / "restartPolicy"
@@ -195,7 +201,8 @@ def _pod_config(ctx: PodContext, pod: Pod) -> dict[str, Any]:
                 diag.warn(at / key, "ignored with hostNetwork: the host's name is used")
     else:
         config["group"] = template.name
-        network["hostname"] = (hostname or template.name)[:63]
+        network["hostname"] = pod_hostname(hostname or template.hostname or template.name)
+        subdomain = subdomain or template.subdomain
         aliases = [f"{network['hostname']}.{subdomain}"] if subdomain else []
         network["networks"] = [{"name": NETWORK, "aliases": aliases}]
     dns = _dns(ctx)

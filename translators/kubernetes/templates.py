@@ -41,6 +41,10 @@ class PodTemplate:
     """StatefulSet ``volumeClaimTemplates``: template name to the volume name used."""
     claim_sizes: dict[str, int | None] = field(default_factory=dict)
     """Storage requested by each claim template, by volume name."""
+    hostname: str | None = None
+    """The pod's host name when the kind fixes it (StatefulSet: ``<set>-0``); else the pod name."""
+    subdomain: str | None = None
+    """The pod's subdomain when the kind fixes it (StatefulSet: its ``serviceName``)."""
 
 
 @dataclass

@@ -3,8 +3,9 @@
 - Pod: itself, restartPolicy Always (default), OnFailure or Never.
 - Deployment, ReplicaSet, ReplicationController, StatefulSet: ``spec.replicas`` copies (default 1)
   of ``spec.template``, restartPolicy Always only. The selector must match the template's labels,
-  as the API server checks. StatefulSet ``volumeClaimTemplates`` become the named volumes
-  ``<template>-<set>-0``, the first replica's claim (one volume for every replica: reported).
+  as the API server checks. A StatefulSet's pods are named as its first pod: host name
+  ``<set>-0`` in the subdomain ``serviceName``; its ``volumeClaimTemplates`` become the named
+  volumes ``<template>-<set>-0``, the first replica's claims (one volume for every replica: reported).
 - DaemonSet: one copy (Berth runs one node).
 - Job: its template run to completion (role ``job``); restartPolicy OnFailure or Never is required.
   Failed pods are retried ``backoffLimit`` times (default 6): both policies become ``on-failure``
@@ -34,7 +35,6 @@ _CONTROLLER_IGNORED = {
     "podManagementPolicy": "",
     "persistentVolumeClaimRetentionPolicy": "",
     "ordinals": "",
-    "serviceName": "",
 }
 _JOB_IGNORED = {
     "activeDeadlineSeconds": "",
@@ -160,7 +160,7 @@ def _controller(
     )
     spec = reporting.mapping(obj.data.get("spec"), SPEC, diag)
     handled = {"template", "selector"} | ({"replicas"} if replicas else set())
-    handled |= {"volumeClaimTemplates"} if claims else set()
+    handled |= {"volumeClaimTemplates", "serviceName"} if claims else set()
     reporting.check_keys(spec, SPEC, diag, handled, _CONTROLLER_IGNORED)
     template = _template(obj, SPEC / "template")
     if template is None:
@@ -170,6 +170,8 @@ def _controller(
         count = reporting.integer(spec["replicas"], SPEC / "replicas", diag, minimum=0)
         template.replicas = 1 if count is None else count
     if claims:
+        template.hostname = f"{obj.name}-0"
+        template.subdomain = reporting.string(spec.get("serviceName"), SPEC / "serviceName", diag) or None
         for path, claim in reporting.mappings(
             spec.get("volumeClaimTemplates"), SPEC / "volumeClaimTemplates", diag
         ):

@@ -235,3 +235,31 @@ def test_invalid_image_is_reported_at_the_image() -> None:
 
 def spec_dicts(t: Any) -> list[dict[str, Any]]:
     return [s.model_dump(mode="json", exclude_defaults=True) for s in t.specs]
+
+
+@pytest.mark.parametrize(
+    ("name", "hostname"),
+    [("web", "web"), ("a" * 63, "a" * 63), ("a" * 62 + "-b", "a" * 62), ("a" * 61 + ".-bc", "a" * 61)],
+    ids=["short", "exactly-63", "trailing-dash", "trailing-dot-dash"],
+)
+def test_long_pod_names_are_truncated_like_the_kubelet(name: str, hostname: str) -> None:
+    text = pod("- {name: a, image: busybox:1}").replace("name: p\n", f"name: {name}\n", 1)
+    assert translate(text).specs[0].config.network.hostname == hostname
+
+
+def test_host_port_with_several_copies_is_reported() -> None:
+    t = translate("""
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: c, image: nginx:1, ports: [{containerPort: 80, hostPort: 8080}]}]}
+    """)
+    assert any(
+        "ports[0].hostPort: 2 copies run on one host: only one can bind host port 8080" in w
+        for w in warnings(t)
+    )

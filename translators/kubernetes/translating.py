@@ -60,6 +60,11 @@ def _header(doc: Document, default_namespace: str) -> Obj | ObjectDiagnostics:
     meta = reporting.mapping(body.get("metadata"), META, diag)
     name = reporting.string(meta.get("name"), META / "name", diag, required=True)
     namespace = reporting.string(meta.get("namespace"), META / "namespace", diag) or default_namespace
+    if kind is not None and kind.endswith("List") and "items" in body:
+        diag.error(
+            YamlPath.of("items"), f"expected a list of objects, got {reporting.type_name(body['items'])}"
+        )
+        return diag
     if kind is None or api_version is None or name is None:
         return diag
     return Obj(api_version, kind, name, namespace, body, diag)

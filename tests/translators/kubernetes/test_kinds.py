@@ -247,6 +247,11 @@ MALFORMED = [
         ],
     ),
     (
+        "list without a list",
+        "apiVersion: v1\nkind: List\nmetadata: {name: l}\nitems: 5\n",
+        ["input.yaml:4: List/l (document 1): items: expected a list of objects, got the number 5"],
+    ),
+    (
         "wrong types",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: {name: a}}\n",
         ["input.yaml:4: Pod/p (document 1): spec.containers: expected a list, got a mapping"],

@@ -1,0 +1,259 @@
+"""Workload kinds -> the pod template they run, how many copies, and how they restart.
+
+- Pod: itself, restartPolicy Always (default), OnFailure or Never.
+- Deployment, ReplicaSet, ReplicationController, StatefulSet: ``spec.replicas`` copies (default 1)
+  of ``spec.template``, restartPolicy Always only. The selector must match the template's labels,
+  as the API server checks. A StatefulSet's pods are named as its first pod: host name
+  ``<set>-0`` in the subdomain ``serviceName``; its ``volumeClaimTemplates`` become the named
+  volumes ``<template>-<set>-0``, the first replica's claims (one volume for every replica: reported).
+- DaemonSet: one copy (Berth runs one node).
+- Job: its template run to completion (role ``job``); restartPolicy OnFailure or Never is required.
+  Failed pods are retried ``backoffLimit`` times (default 6): both policies become ``on-failure``
+  with that many retries. ``completions``/``parallelism`` other than 1 are reported.
+- CronJob: its job template, run once when deployed; the schedule is reported as not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from translators.kubernetes import reporting
+from translators.kubernetes.objects import Obj, quantity_bytes
+from translators.kubernetes.templates import PodTemplate
+from translators.paths import YamlPath
+
+SPEC = YamlPath.of("spec")
+_ROLLOUT = "rollouts are the agent's: specs are replaced as a whole"
+_CONTROLLER_IGNORED = {
+    "strategy": _ROLLOUT,
+    "updateStrategy": _ROLLOUT,
+    "minReadySeconds": _ROLLOUT,
+    "revisionHistoryLimit": "",
+    "progressDeadlineSeconds": _ROLLOUT,
+    "paused": "",
+    "podManagementPolicy": "",
+    "persistentVolumeClaimRetentionPolicy": "",
+    "ordinals": "",
+}
+_JOB_IGNORED = {
+    "activeDeadlineSeconds": "",
+    "ttlSecondsAfterFinished": "",
+    "manualSelector": "",
+    "suspend": "",
+    "completionMode": "",
+    "podFailurePolicy": "",
+    "backoffLimitPerIndex": "",
+    "maxFailedIndexes": "",
+    "successPolicy": "",
+    "podReplacementPolicy": "",
+    "managedBy": "",
+}
+_CRON_IGNORED = {
+    "concurrencyPolicy": "",
+    "suspend": "",
+    "successfulJobsHistoryLimit": "",
+    "failedJobsHistoryLimit": "",
+    "startingDeadlineSeconds": "",
+    "timeZone": "",
+}
+_JOB_BACKOFF = 6
+
+
+def _labels(raw: object, at: YamlPath, obj: Obj) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in reporting.mapping(raw, at, obj.diag).items():
+        text = reporting.string(value, at.child(key), obj.diag)
+        if text is not None:
+            out[key] = text
+    return out
+
+
+def _template(obj: Obj, at: YamlPath) -> PodTemplate | None:
+    """A ``template`` (metadata + spec) at ``at``."""
+    diag = obj.diag
+    raw = _at(obj.data, at)
+    if raw is None:
+        diag.error(at, "required key is missing")
+        return None
+    template = reporting.mapping(raw, at, diag)
+    reporting.check_keys(template, at, diag, {"metadata", "spec"})
+    meta = reporting.mapping(template.get("metadata"), at / "metadata", diag)
+    reporting.check_keys(
+        meta,
+        at / "metadata",
+        diag,
+        {"labels", "annotations"},
+        {"name": "", "creationTimestamp": "", "namespace": "", "generateName": ""},
+    )
+    spec = reporting.mapping(template.get("spec"), at / "spec", diag)
+    return PodTemplate(
+        name=obj.name,
+        spec=spec,
+        at=at / "spec",
+        labels=_labels(meta.get("labels"), at / "metadata" / "labels", obj),
+        annotations=_labels(meta.get("annotations"), at / "metadata" / "annotations", obj),
+    )
+
+
+def _at(data: dict[str, Any], at: YamlPath) -> Any:
+    value: Any = data
+    for part in at:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _selector(obj: Obj, spec: dict[str, Any], template: PodTemplate, *, plain: bool) -> None:
+    """The selector must select the template's own labels, as the API server requires."""
+    if "selector" not in spec:
+        if not plain:
+            obj.diag.warn(
+                SPEC / "selector",
+                "missing, which the API server refuses since apps/v1: the pod template's labels are selected",
+                code="notice",
+            )
+        return
+    at = SPEC / "selector"
+    selector = reporting.mapping(spec["selector"], at, obj.diag)
+    if plain:
+        wanted = selector
+    else:
+        reporting.check_keys(
+            selector,
+            at,
+            obj.diag,
+            {"matchLabels"},
+            {"matchExpressions": "not checked against the template's labels"},
+        )
+        wanted = reporting.mapping(selector.get("matchLabels"), at / "matchLabels", obj.diag)
+    for key, value in wanted.items():
+        if template.labels.get(key) != value:
+            obj.diag.error(at, f"selects {key}={value}, which the pod template's labels do not have")
+
+
+def pod(obj: Obj) -> PodTemplate | None:
+    diag = obj.diag
+    reporting.check_keys(
+        obj.data, YamlPath(), diag, {"apiVersion", "kind", "metadata", "spec"}, {"status": ""}
+    )
+    meta_at = YamlPath.of("metadata")
+    meta = reporting.mapping(obj.data.get("metadata"), meta_at, diag)
+    if "spec" not in obj.data:
+        diag.error(SPEC, "required key is missing")
+        return None
+    return PodTemplate(
+        name=obj.name,
+        spec=reporting.mapping(obj.data.get("spec"), SPEC, diag),
+        at=SPEC,
+        labels=_labels(meta.get("labels"), meta_at / "labels", obj),
+        annotations=_labels(meta.get("annotations"), meta_at / "annotations", obj),
+        restart_policies=("Always", "OnFailure", "Never"),
+    )
+
+
+def _controller(
+    obj: Obj, *, replicas: bool, plain_selector: bool = False, claims: bool = False
+) -> PodTemplate | None:
+    diag = obj.diag
+    reporting.check_keys(
+        obj.data, YamlPath(), diag, {"apiVersion", "kind", "metadata", "spec"}, {"status": ""}
+    )
+    spec = reporting.mapping(obj.data.get("spec"), SPEC, diag)
+    handled = {"template", "selector"} | ({"replicas"} if replicas else set())
+    handled |= {"volumeClaimTemplates", "serviceName"} if claims else set()
+    reporting.check_keys(spec, SPEC, diag, handled, _CONTROLLER_IGNORED)
+    template = _template(obj, SPEC / "template")
+    if template is None:
+        return None
+    _selector(obj, spec, template, plain=plain_selector)
+    if replicas and "replicas" in spec:
+        count = reporting.integer(spec["replicas"], SPEC / "replicas", diag, minimum=0)
+        template.replicas = 1 if count is None else count
+    if claims:
+        template.hostname = f"{obj.name}-0"
+        template.subdomain = reporting.string(spec.get("serviceName"), SPEC / "serviceName", diag) or None
+        for path, claim in reporting.mappings(
+            spec.get("volumeClaimTemplates"), SPEC / "volumeClaimTemplates", diag
+        ):
+            meta = reporting.mapping(claim.get("metadata"), path / "metadata", diag)
+            name = reporting.string(meta.get("name"), path / "metadata" / "name", diag, required=True)
+            if name:
+                volume = f"{name}-{obj.name}-0"
+                template.claim_templates[name] = volume
+                template.claim_sizes[volume] = _claim_size(claim, path, obj)
+        if template.claim_templates and template.replicas > 1:
+            diag.warn(
+                SPEC / "volumeClaimTemplates",
+                "every replica mounts the first replica's volumes "
+                f"({', '.join(template.claim_templates.values())}): per-replica claims are not supported",
+            )
+    return template
+
+
+def _claim_size(claim: dict[str, Any], at: YamlPath, obj: Obj) -> int | None:
+    spec = reporting.mapping(claim.get("spec"), at / "spec", obj.diag)
+    resources = reporting.mapping(spec.get("resources"), at / "spec" / "resources", obj.diag)
+    requests = reporting.mapping(resources.get("requests"), at / "spec" / "resources" / "requests", obj.diag)
+    if "storage" not in requests:
+        return None
+    return quantity_bytes(requests["storage"], at / "spec" / "resources" / "requests" / "storage", obj.diag)
+
+
+def deployment(obj: Obj) -> PodTemplate | None:
+    return _controller(obj, replicas=True)
+
+
+def replication_controller(obj: Obj) -> PodTemplate | None:
+    return _controller(obj, replicas=True, plain_selector=True)
+
+
+def stateful_set(obj: Obj) -> PodTemplate | None:
+    return _controller(obj, replicas=True, claims=True)
+
+
+def daemon_set(obj: Obj) -> PodTemplate | None:
+    return _controller(obj, replicas=False)
+
+
+def _job_spec(obj: Obj, spec: dict[str, Any], at: YamlPath) -> PodTemplate | None:
+    diag = obj.diag
+    reporting.check_keys(
+        spec, at, diag, {"template", "backoffLimit", "completions", "parallelism", "selector"}, _JOB_IGNORED
+    )
+    template = _template(obj, at / "template")
+    if template is None:
+        return None
+    template.role = "job"
+    template.restart_policies = ("OnFailure", "Never")
+    backoff = reporting.integer(spec.get("backoffLimit"), at / "backoffLimit", diag, minimum=0)
+    template.max_retries = _JOB_BACKOFF if backoff is None else backoff
+    for key in ("completions", "parallelism"):
+        count = reporting.integer(spec.get(key), at / key, diag, minimum=0)
+        if count is not None and count != 1:
+            diag.unsupported(at / key, "a job runs one pod once")
+    return template
+
+
+def job(obj: Obj) -> PodTemplate | None:
+    reporting.check_keys(
+        obj.data, YamlPath(), obj.diag, {"apiVersion", "kind", "metadata", "spec"}, {"status": ""}
+    )
+    return _job_spec(obj, reporting.mapping(obj.data.get("spec"), SPEC, obj.diag), SPEC)
+
+
+def cron_job(obj: Obj) -> PodTemplate | None:
+    diag = obj.diag
+    reporting.check_keys(
+        obj.data, YamlPath(), diag, {"apiVersion", "kind", "metadata", "spec"}, {"status": ""}
+    )
+    spec = reporting.mapping(obj.data.get("spec"), SPEC, diag)
+    reporting.check_keys(spec, SPEC, diag, {"jobTemplate", "schedule"}, _CRON_IGNORED)
+    if "schedule" in spec:
+        diag.unsupported(SPEC / "schedule", "Berth has no scheduler: the job runs once when deployed")
+    at = SPEC / "jobTemplate"
+    job_template = reporting.mapping(spec.get("jobTemplate"), at, diag)
+    reporting.check_keys(job_template, at, diag, {"spec"}, {"metadata": ""})
+    return _job_spec(obj, reporting.mapping(job_template.get("spec"), at / "spec", diag), at / "spec")
+
+
+Handler = Callable[[Obj], PodTemplate | None]

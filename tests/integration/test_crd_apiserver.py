@@ -107,7 +107,9 @@ def _created_unchanged(api: Api, resource: dict[str, Any]) -> None:
     assert after.spec == before.spec, "server-side defaults changed the meaning of the spec"
 
 
-@pytest.mark.parametrize("example", ["examples/specs/web.yaml", "examples/crd/web.yaml"])
+@pytest.mark.parametrize(
+    "example", ["examples/specs/web.yaml", "examples/crd/web.yaml", "examples/kubernetes/web.yaml"]
+)
 def test_translated_examples_are_stored_unchanged(api: Api, example: str, tmp_path: Any) -> None:
     for resource in _translate_to_crd(str(ROOT / example)):
         resource["metadata"]["name"] += "-" + tmp_path.name.lower().replace("_", "-")[-20:]

@@ -50,8 +50,14 @@ class Authorizer:
     """Answers a registry's challenges for one registry; safe to share between threads."""
 
     def __init__(
-        self, registry: str, creds: credentials.Credentials | None, session: requests.Session, timeout: float
+        self,
+        registry: str,
+        creds: credentials.Credentials | None,
+        session: requests.Session,
+        timeout: float,
+        verify: bool | str = True,
     ) -> None:
+        self.verify = verify
         self.registry = registry
         self.creds = creds
         self.session = session
@@ -106,7 +112,7 @@ class Authorizer:
             auth = (self.creds.username, self.creds.password)
         self.token_requests += 1
         try:
-            resp = self.session.get(realm, params=params, auth=auth, timeout=self.timeout)
+            resp = self.session.get(realm, params=params, auth=auth, timeout=self.timeout, verify=self.verify)
         except requests.RequestException as exc:
             raise errors.AuthError(self.registry, f"token server {realm} unreachable: {exc}") from exc
         if resp.status_code in (401, 403):

@@ -78,14 +78,16 @@ class RegistryClient:
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "berth/0.1"
+        # Passed with every request: requests lets $REQUESTS_CA_BUNDLE override Session.verify.
+        self.verify: bool | str = True
         if is_insecure(host, self.insecure):
-            self.session.verify = False
+            self.verify = False
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         elif ca_file is not None:
             if not Path(ca_file).is_file():
                 raise errors.TLSError(host, f"CA file {ca_file} does not exist")
-            self.session.verify = str(ca_file)
-        self.auth = authorizing.Authorizer(host, creds, self.session, timeout)
+            self.verify = str(ca_file)
+        self.auth = authorizing.Authorizer(host, creds, self.session, timeout, self.verify)
         self._base: str | None = None
         self.ca_file = ca_file
 
@@ -102,7 +104,7 @@ class RegistryClient:
     def _probe(self) -> str:
         url = f"https://{self.host}/v2/"
         try:
-            resp = self.session.get(url, timeout=self.timeout)
+            resp = self.session.get(url, timeout=self.timeout, verify=self.verify)
         except requests.exceptions.SSLError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
                 trusted = f"the CA file {self.ca_file}" if self.ca_file else "the system CAs"
@@ -125,7 +127,7 @@ class RegistryClient:
 
     def _probe_http(self, https_error: Exception) -> str:
         try:
-            resp = self.session.get(f"http://{self.host}/v2/", timeout=self.timeout)
+            resp = self.session.get(f"http://{self.host}/v2/", timeout=self.timeout, verify=self.verify)
         except requests.RequestException as exc:
             raise errors.TransportError(
                 self.host, f"cannot connect over HTTPS ({https_error}) nor HTTP ({exc})"
@@ -159,7 +161,9 @@ class RegistryClient:
         while attempt < self.retry.attempts:
             sent = {**(headers or {}), **self.auth.headers(scope)}
             try:
-                resp = self.session.request(method, url, headers=sent, stream=stream, timeout=self.timeout)
+                resp = self.session.request(
+                    method, url, headers=sent, stream=stream, timeout=self.timeout, verify=self.verify
+                )
             except requests.exceptions.SSLError as exc:
                 raise errors.TLSError(self.host, f"{what}: {exc}") from exc
             except _CONNECTION_ERRORS as exc:

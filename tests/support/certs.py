@@ -30,7 +30,7 @@ def _key() -> rsa.RSAPrivateKey:
 
 def _write(directory: Path, name: str, cert: x509.Certificate, key: rsa.RSAPrivateKey) -> KeyPair:
     directory.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(

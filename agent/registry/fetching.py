@@ -21,11 +21,13 @@ from agent.registry import authorizing, client, errors, manifests, progress
 from agent.store import blobs
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+NET_CHUNK = 1 << 16
+"""Bytes per read from the socket: a read cut short loses its chunk, so keep it small."""
 _BODY_ERRORS = (requests.exceptions.ChunkedEncodingError, requests.ConnectionError, requests.Timeout)
 
 
 def _counted(resp: requests.Response, digest: str, sink: progress.ProgressSink) -> Iterator[bytes]:
-    for chunk in resp.iter_content(blobs.CHUNK):
+    for chunk in resp.iter_content(NET_CHUNK):
         sink.blob_advanced(digest, len(chunk))
         yield chunk
 

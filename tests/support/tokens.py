@@ -103,7 +103,7 @@ class TokenServer:
         handler = type("Handler", (_Handler,), {"issuer": issuer})
         self.issuer = issuer
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property

@@ -19,7 +19,9 @@ def test_images(tmp_path_factory: pytest.TempPathFactory) -> images.TestImages:
 
 
 @pytest.fixture(scope="session")
-def plain_registry(tmp_path_factory: pytest.TempPathFactory, test_images: images.TestImages) -> Iterator[registry.Registry]:
+def plain_registry(
+    tmp_path_factory: pytest.TempPathFactory, test_images: images.TestImages
+) -> Iterator[registry.Registry]:
     with registry.running(tmp_path_factory.mktemp("plain-registry")) as running:
         images.push_all(test_images, running.host)
         yield running
@@ -35,7 +37,9 @@ class SecureRegistry:
 
 
 @pytest.fixture(scope="session")
-def tls_registry(tmp_path_factory: pytest.TempPathFactory, test_images: images.TestImages) -> Iterator[SecureRegistry]:
+def tls_registry(
+    tmp_path_factory: pytest.TempPathFactory, test_images: images.TestImages
+) -> Iterator[SecureRegistry]:
     work = tmp_path_factory.mktemp("tls-registry")
     ca, ca_cert, ca_key = certs.make_ca(work / "ca")
     other, _, _ = certs.make_ca(work / "other-ca")
@@ -53,7 +57,9 @@ class TokenRegistry:
 
 
 @pytest.fixture(scope="session")
-def token_registry(tmp_path_factory: pytest.TempPathFactory, test_images: images.TestImages) -> Iterator[TokenRegistry]:
+def token_registry(
+    tmp_path_factory: pytest.TempPathFactory, test_images: images.TestImages
+) -> Iterator[TokenRegistry]:
     work = tmp_path_factory.mktemp("token-registry")
     signer, cert, key = certs.make_signing_cert(work / "signer")
     issuer = tokens.TokenIssuer(cert=cert, key=key, service="berth-test-registry", users=dict(USERS))

@@ -78,7 +78,9 @@ def test_transient_failures_are_retried(
     assert sum(1 for entry in proxy.log if entry.fault == fault.kind) == injected
 
 
-def test_retry_after_is_honoured(proxy: faults.FaultProxy, test_images: images_mod.TestImages, tmp_path: Path) -> None:
+def test_retry_after_is_honoured(
+    proxy: faults.FaultProxy, test_images: images_mod.TestImages, tmp_path: Path
+) -> None:
     layer = _layer(test_images)
     proxy.faults.append(faults.Fault(layer, "status", status=429, headers={"Retry-After": "1"}))
     started = time.monotonic()
@@ -88,7 +90,9 @@ def test_retry_after_is_honoured(proxy: faults.FaultProxy, test_images: images_m
     assert [entry.status for entry in proxy.requests_for(layer)] == [429, 200]
 
 
-def test_endless_429_gives_up(proxy: faults.FaultProxy, test_images: images_mod.TestImages, tmp_path: Path) -> None:
+def test_endless_429_gives_up(
+    proxy: faults.FaultProxy, test_images: images_mod.TestImages, tmp_path: Path
+) -> None:
     layer = _layer(test_images)
     proxy.faults.append(faults.Fault(layer, "status", times=99, status=429, headers={"Retry-After": "0"}))
     with pytest.raises(errors.TooManyRequests) as caught:
@@ -98,7 +102,9 @@ def test_endless_429_gives_up(proxy: faults.FaultProxy, test_images: images_mod.
     _assert_nothing_recorded(tmp_path, layer)
 
 
-def test_cut_body_resumes_with_range(proxy: faults.FaultProxy, test_images: images_mod.TestImages, tmp_path: Path) -> None:
+def test_cut_body_resumes_with_range(
+    proxy: faults.FaultProxy, test_images: images_mod.TestImages, tmp_path: Path
+) -> None:
     layer = _layer(test_images)
     proxy.faults.append(faults.Fault(layer, "truncate", after=300_000))
     record = pulling.pull_image(f"{proxy.host}/test/simple", tmp_path, retry=FAST)

@@ -44,7 +44,9 @@ def test_pull_oci_image_records_builder_digests(
     assert images.ImageStore(tmp_path).get(plain_registry.host, "test/simple", "latest") == record
 
 
-def test_zstd_layers_pull(plain_registry: registry_mod.Registry, test_images: test_images_mod.TestImages, tmp_path: Path) -> None:
+def test_zstd_layers_pull(
+    plain_registry: registry_mod.Registry, test_images: test_images_mod.TestImages, tmp_path: Path
+) -> None:
     record = pulling.pull_image(f"{plain_registry.host}/test/zstd", tmp_path)
     assert record.digest == test_images.zstd.digest
     assert record.layers[0].media_type.endswith("tar+zstd")
@@ -59,7 +61,9 @@ def _skopeo_copy(source: str, layout: Path) -> dict[str, object]:
     )
     index = json.loads((layout / "index.json").read_text())
     digest = index["manifests"][0]["digest"]
-    manifest: dict[str, object] = json.loads((layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes())
+    manifest: dict[str, object] = json.loads(
+        (layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
+    )
     return {"digest": digest, "manifest": manifest}
 
 
@@ -138,7 +142,9 @@ def test_pull_by_digest_and_digest_wins_over_tag(
 def test_pull_by_digest_of_index_selects_platform(
     plain_registry: registry_mod.Registry, test_images: test_images_mod.TestImages, tmp_path: Path
 ) -> None:
-    record = pulling.pull_image(f"{plain_registry.host}/test/multi@{test_images.multi_digest}", tmp_path, platform="linux/arm64")
+    record = pulling.pull_image(
+        f"{plain_registry.host}/test/multi@{test_images.multi_digest}", tmp_path, platform="linux/arm64"
+    )
     assert record.digest == test_images.arm64.digest
 
 

@@ -93,9 +93,12 @@ class Authorizer:
             raise errors.AuthError(
                 self.registry, f"unsupported authentication challenge {challenge.scheme!r}"
             )
+        sent = response.request.headers.get("Authorization")
         with self._lock:
             cached = self._tokens.get(scope)
-            if had_auth and cached and response.request.headers.get("Authorization") == f"Bearer {cached[0]}":
+            if cached and sent != f"Bearer {cached[0]}" and cached[1] > time.monotonic():
+                return True  # another thread fetched a token meanwhile: use it
+            if had_auth and cached and sent == f"Bearer {cached[0]}":
                 del self._tokens[scope]  # refused: maybe expired early; a second refusal is final
                 return False
             self._fetch_token(challenge, challenge.params.get("scope") or scope, scope)

@@ -87,7 +87,8 @@ def _download(
                 return store.commit_partial(desc.digest, desc.size)
             except (blobs.DigestMismatch, blobs.SizeMismatch):
                 offset = 0  # the partial file was bad and is gone; download it all
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        # identity: a transfer encoding would make Range offsets and sizes mean something else
+        headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={offset}-"} if offset else {})}
         resp = registry.request(
             "GET", path, scope=scope, headers=headers, stream=True, ok=(200, 206), what=f"blob {desc.digest}"
         )

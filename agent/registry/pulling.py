@@ -8,7 +8,9 @@ verified stay (content-addressed, reusable) and partial downloads stay for resum
 
 Transports: ``docker`` (a registry; also ``docker://REF``), ``oci:PATH[:REF]``,
 ``oci-archive:PATH[:REF]`` and ``docker-archive:PATH[:NAME:TAG]``. Non-registry images are
-recorded under the registry ``localhost`` (see ``references.local_name``).
+recorded under the registry ``localhost`` (see ``references.local_name``). A reference with a
+digest is recorded under the tag directory ``sha256-<hex>`` of that digest, even when it also
+names a tag (the digest wins).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from agent.store import blobs, images
 TRANSPORTS = ("docker", "oci", "oci-archive", "docker-archive")
 ProgressSink = progress.ProgressSink
 _NullProgress = progress.NullProgress  # the parameter ``progress`` of pull_image hides the module
+MAX_MANIFEST = 4 << 20
+"""Manifests are small; a registry sending more is broken or hostile (containerd's limit too)."""
 LAYER_WORKERS = 3
 """Concurrent layer downloads: enough to hide latency on 2 cores without hogging the registry."""
 
@@ -75,15 +79,19 @@ class RegistrySource:
             f"/v2/{self.ref.repository}/manifests/{target}",
             scope=authorizing.pull_scope(self.ref.repository),
             headers={"Accept": manifests.ACCEPT},
+            stream=True,
             what=f"manifest {self.ref.repository}:{target}" if not digest else f"manifest {digest}",
         )
         with resp:
+            raw = resp.raw.read(MAX_MANIFEST + 1, decode_content=True)
+            if len(raw) > MAX_MANIFEST:
+                raise errors.ManifestError(
+                    self.name, f"manifest {target} is larger than {MAX_MANIFEST} bytes"
+                )
             header_digest = resp.headers.get("Docker-Content-Digest", "")
-            return (
-                resp.content,
-                resp.headers.get("Content-Type"),
-                digest or (header_digest if header_digest.startswith("sha256:") else None),
-            )
+            if not digest and header_digest.startswith("sha256:"):
+                digest = header_digest
+            return raw, resp.headers.get("Content-Type"), digest
 
     def fetch_blob(
         self, desc: manifests.Descriptor, store: blobs.BlobStore, sink: progress.ProgressSink

@@ -4,17 +4,20 @@ Requests pass through to the registry unchanged unless a ``Fault`` matches their
 applies to its first ``times`` matching requests, then the request passes again. Kinds:
 ``status`` (answer with a status and headers, e.g. 500 or 429 + Retry-After), ``truncate`` (send
 the real headers, ``after`` bytes of the body, then close the connection), ``drop`` (close without
-answering), ``corrupt`` (flip the last byte), ``extend`` (append a byte) and ``ignore_range``
-(forward without the Range header, so the answer is 200 with the whole body). Every request is
-logged with its Range header and the status sent back.
+answering), ``corrupt`` (flip the last byte), ``extend`` (append a byte), ``ignore_range``
+(forward without the Range header, so the answer is 200 with the whole body) and ``delay`` (wait,
+then forward). Every request is logged with its Range header and the status sent back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
 import socket
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -28,6 +31,8 @@ class Fault:
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     after: int = 0
+    delay: float = 0.0
+    """Seconds to wait before answering (kind ``delay``), to observe concurrent requests."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self) -> None:
         fault = self.proxy.take(self.path)
         kind = fault.kind if fault else ""
+        with self.proxy.counting():
+            self._answer(fault, kind)
+
+    def _answer(self, fault: Fault | None, kind: str) -> None:
+        if fault is not None and kind == "delay":
+            time.sleep(fault.delay)
         if fault is not None and kind == "status":
             body = b'{"errors":[{"code":"INJECTED","message":"injected by the test proxy"}]}'
             self._send(fault.status, dict(fault.headers), body, kind)
@@ -114,6 +125,8 @@ class FaultProxy:
         self.upstream = upstream
         self.faults = list(faults or [])
         self.log: list[Logged] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"proxy": self})
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -124,6 +137,18 @@ class FaultProxy:
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.server.server_address[1]}"
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        """Track requests in flight; ``max_in_flight`` shows whether a client overlapped them."""
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def take(self, path: str) -> Fault | None:
         with self._lock:

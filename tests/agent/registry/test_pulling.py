@@ -8,6 +8,7 @@ We test these aspects:
 - multi-platform indexes: default linux/amd64, ``--platform linux/arm64`` (and its v8 variant),
   and a list without the platform -> PlatformNotFound listing the available ones;
 - pulling by digest verifies the manifest; a tag plus a digest resolves by the digest;
+- the layers of an image are downloaded concurrently (two requests in flight at the proxy);
 - blobs already present are skipped on a second pull (no blob GET reaches the registry);
 - a missing repository or tag is a NotFound naming the registry.
 """
@@ -163,3 +164,17 @@ def test_present_blobs_are_skipped(plain_registry: registry_mod.Registry, tmp_pa
 def test_not_found(plain_registry: registry_mod.Registry, tmp_path: Path, ref: str) -> None:
     with pytest.raises(errors.NotFound, match=plain_registry.host.replace(".", r"\.")):
         pulling.pull_image(f"{plain_registry.host}/{ref}", tmp_path, retry=FAST)
+
+
+def test_layers_download_concurrently(
+    plain_registry: registry_mod.Registry, test_images: test_images_mod.TestImages, tmp_path: Path
+) -> None:
+    proxy = faults.FaultProxy(plain_registry.host)
+    for layer in test_images.simple.layer_digests:
+        proxy.faults.append(faults.Fault(layer, "delay", delay=0.3))
+    try:
+        record = pulling.pull_image(f"{proxy.host}/test/simple", tmp_path)
+    finally:
+        proxy.close()
+    assert record.digest == test_images.simple.digest
+    assert proxy.max_in_flight == 2  # both layers were requested before either answered

@@ -7,7 +7,9 @@ and a directory whiteout). They are pushed with skopeo to Debian's docker-regist
 Each repetition pulls into a fresh directory and nothing is deleted between repetitions (deleting
 many files slows later file creation on this machine's disk; see shared/peers-here.md).
 
-Medians and ratios are printed; absolute times are noisy, ratios within one run are the figure.
+``berth pull`` is timed in process (``pull_image``) and as a process (the ``berth`` entry point,
+interpreter start included) next to skopeo's process. Medians and ratios are printed; absolute
+times are noisy, ratios within one run are the figure.
 ``podman pull`` also unpacks layers into overlay storage, so ``berth/podman`` compares pull-only
 with pull+unpack until Berth's unpacking (branch ``store``) is timed here too.
 TODO(store): add "berth pull + unpack" next to "skopeo copy + umoci unpack" once
@@ -24,6 +26,7 @@ import os
 import random
 import statistics
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -110,6 +113,17 @@ def timed(action: Callable[[], object]) -> float:
 def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str, float]:
     """Each tool pulls ``source`` once into its own fresh directory under ``run_dir``."""
     times = {"berth pull": timed(lambda: pulling.pull_image(source, run_dir / "berth"))}
+    cli = [
+        sys.executable,
+        "-c",
+        "from agent.cli import main; main.main()",
+        "pull",
+        "--insecure",
+        "--root",
+        str(run_dir / "berth-cli"),
+        source,
+    ]
+    times["berth CLI"] = timed(lambda: command(cli))
     skopeo = [
         "skopeo",
         "copy",
@@ -138,16 +152,18 @@ def run(args: argparse.Namespace) -> None:
             registry.push(scratch / "layout", tag, f"{reg.host}/bench/{tag}:latest")
         for tag in tags:
             source = f"{reg.host}/bench/{tag}:latest"
-            figures: dict[str, list[float]] = {"berth pull": [], "skopeo copy": [], "podman pull": []}
+            figures: dict[str, list[float]] = {}
             for rep in range(args.reps):
                 run_dir = scratch / "runs" / f"{stamp}-{tag}-{rep}"
                 for name, seconds in one_repetition(source, run_dir, env).items():
-                    figures[name].append(seconds)
+                    figures.setdefault(name, []).append(seconds)
             medians = {name: statistics.median(values) for name, values in figures.items()}
             print(f"{tag} ({args.reps} runs, medians):")
             for name, value in medians.items():
                 print(f"  {name:12s} {value:7.3f} s")
-            print(f"  ratio berth/skopeo {medians['berth pull'] / medians['skopeo copy']:.2f}")
+            print(f"  ratio berth/skopeo {medians['berth pull'] / medians['skopeo copy']:.2f} (in process)")
+            cli_ratio = medians["berth CLI"] / medians["skopeo copy"]
+            print(f"  ratio berth CLI/skopeo {cli_ratio:.2f} (both processes)")
             ratio = medians["berth pull"] / medians["podman pull"]
             print(f"  ratio berth/podman {ratio:.2f} (podman also unpacks)")
     print(f"scratch: {scratch} (delete it when done)")

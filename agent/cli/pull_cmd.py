@@ -7,9 +7,12 @@ terminal, plain lines otherwise) so stdout stays parseable with ``-o json``. Exi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -131,6 +134,11 @@ def record_json(record: images.ImageRecord) -> dict[str, Any]:
 @click.option(
     "--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM CA bundle to trust."
 )
+@click.option(
+    "--cert-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of PEM CA certificates (*.crt) to trust, as in containers' certs.d.",
+)
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def pull(
     *,
@@ -141,57 +149,69 @@ def pull(
     tls_verify: bool,
     insecure_registry: tuple[str, ...],
     ca_file: Path | None,
+    cert_dir: Path | None,
     output: str,
 ) -> None:
     """Pull IMAGE (a registry reference, or oci:DIR[:REF], oci-archive:FILE[:REF],
     docker-archive:FILE[:NAME:TAG]) into the host store."""
     insecure = list(insecure_registry)
-    try:
-        transport, text = pulling.split_transport(image)
-        if not tls_verify and transport == "docker":
-            insecure.append(references.parse(text).api_host)
-        if sys.stderr.isatty():
-            with RichProgress() as sink:
-                record = _pull(
-                    image,
-                    root=root,
-                    platform=platform,
-                    creds=creds,
-                    insecure=insecure,
-                    ca_file=ca_file,
-                    sink=sink,
-                )
-        else:
-            record = _pull(
-                image,
-                root=root,
-                platform=platform,
-                creds=creds,
-                insecure=insecure,
-                ca_file=ca_file,
-                sink=PlainProgress(),
-            )
-    except errors.InvalidReference as exc:
-        raise click.UsageError(str(exc)) from exc
-    except errors.RegistryError as exc:
-        click.echo(f"Error: pull of {image} failed: {exc}", err=True)
-        sys.exit(1)
+    if ca_file and cert_dir:
+        raise click.UsageError("--ca-file and --cert-dir are mutually exclusive")
+    with contextlib.ExitStack() as stack:
+        if cert_dir is not None:
+            ca_file = stack.enter_context(_bundle(cert_dir))
+        record = _run(
+            image,
+            root=root,
+            platform=platform,
+            creds=creds,
+            tls_verify=tls_verify,
+            insecure=insecure,
+            ca_file=ca_file,
+        )
     if output == "json":
         click.echo(json.dumps(record_json(record), indent=2, sort_keys=True))
     else:
         click.echo(f"Pulled {record.reference}\nDigest: {record.digest}\nStored: {record.path}")
 
 
-def _pull(
+@contextlib.contextmanager
+def _bundle(cert_dir: Path) -> Iterator[Path]:
+    """The ``*.crt`` files of ``cert_dir`` as one temporary PEM bundle (what requests takes)."""
+    certs = sorted(cert_dir.glob("*.crt"))
+    if not certs:
+        raise click.UsageError(f"--cert-dir {cert_dir}: no *.crt files")
+    with tempfile.NamedTemporaryFile(suffix=".pem", prefix="berth-ca-") as bundle:
+        for cert in certs:
+            bundle.write(cert.read_bytes().rstrip(b"\n") + b"\n")
+        bundle.flush()
+        yield Path(bundle.name)
+
+
+def _run(
     image: str,
     *,
     root: Path,
     platform: str | None,
     creds: str | None,
+    tls_verify: bool,
     insecure: list[str],
     ca_file: Path | None,
-    sink: pulling.ProgressSink,
 ) -> images.ImageRecord:
-    return pulling.pull_image(
-        image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink
-    )
+    """Pull with progress on stderr; RegistryError exits 1, InvalidReference is a usage error."""
+    try:
+        transport, text = pulling.split_transport(image)
+        if not tls_verify and transport == "docker":
+            insecure.append(references.parse(text).api_host)
+        with contextlib.ExitStack() as stack:
+            sink: pulling.ProgressSink = (
+                stack.enter_context(RichProgress()) if sys.stderr.isatty() else PlainProgress()
+            )
+            return pulling.pull_image(
+                image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink
+            )
+    except errors.InvalidReference as exc:
+        raise click.UsageError(str(exc)) from exc
+    except errors.RegistryError as exc:
+        click.echo(f"Error: pull of {image} failed: {exc}", err=True)
+        sys.exit(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 ACCEPT = ", ".join((*IMAGE_TYPES, *INDEX_TYPES))
 
 REF_NAME = "org.opencontainers.image.ref.name"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+"""Digests become file names and URL paths: only canonical sha256 is accepted."""
 
 
 def sha256(data: bytes) -> str:
@@ -65,7 +68,7 @@ def descriptor(value: Any, source: str, where: str) -> Descriptor:
     if not isinstance(value, dict):
         raise errors.ManifestError(source, f"{where}: expected a descriptor object")
     digest, size = value.get("digest"), value.get("size")
-    if not isinstance(digest, str) or not digest.startswith("sha256:") or len(digest) != 71:
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
         raise errors.ManifestError(source, f"{where}: unsupported or missing digest {digest!r}")
     if not isinstance(size, int) or size < 0:
         raise errors.ManifestError(source, f"{where}: missing or invalid size {size!r}")

@@ -6,6 +6,8 @@ We test these aspects:
 - without a terminal, progress is plain lines on stderr and stdout holds only the result;
 - exit 1 with a message naming the registry for a failed pull; exit 2 for usage errors
   (unparsable reference, bad ``--platform``);
+- ``--cert-dir`` trusts the ``*.crt`` files of a directory (TLS registry with the test CA), and
+  is exclusive with ``--ca-file``;
 - ``--insecure`` allows plain HTTP for the image's registry (``0.0.0.0:PORT``, not loopback by
   name), which fails without it.
 """
@@ -19,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
+from tests.agent.registry.conftest import SecureRegistry
 from tests.support import images as images_mod
 from tests.support import registry as registry_mod
 
@@ -72,3 +75,19 @@ def test_insecure_flag(plain_registry: registry_mod.Registry, tmp_path: Path) ->
     assert code == 1 and "plain HTTP is allowed only" in err
     code, _, err = _run([image, "--root", str(tmp_path), "--insecure"])
     assert code == 0, err
+
+
+def test_cert_dir(tls_registry: SecureRegistry, test_images: images_mod.TestImages, tmp_path: Path) -> None:
+    certs = tmp_path / "certs.d"
+    certs.mkdir()
+    (certs / "other.crt").write_bytes(tls_registry.other_ca_file.read_bytes())
+    args = [f"{tls_registry.registry.host}/test/simple", "--root", str(tmp_path / "store"), "-o", "json"]
+    args += ["--creds", "alice:wonderland", "--cert-dir", str(certs)]
+    code, _, err = _run(args)
+    assert code == 1 and "not trusted" in err
+    (certs / "ca.crt").write_bytes(tls_registry.ca_file.read_bytes())
+    code, out, err = _run(args)
+    assert code == 0, err
+    assert json.loads(out)["digest"] == test_images.simple.digest
+    code, _, err = _run([*args, "--ca-file", str(tls_registry.ca_file)])
+    assert code == 2 and "mutually exclusive" in err

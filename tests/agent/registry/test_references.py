@@ -7,7 +7,8 @@ We test these aspects:
   normalises them (table taken from its documented behaviour);
 - invalid references are InvalidReference with the reason;
 - ``--platform`` parsing and matching (aliases, arm64 v8);
-- schema1 and unknown manifests are refused with a clear message; OCI without mediaType is
+- schema1 and unknown manifests are refused with a clear message, and so are non-canonical
+  digests (they become file names and URL paths); OCI without mediaType is
   told apart by shape;
 - ``Retry-After`` as seconds and as an HTTP date; the backoff is bounded;
 - which hosts may use plain HTTP (loopback names and addresses, the insecure list).
@@ -126,6 +127,21 @@ def test_oci_shapes_without_media_type() -> None:
     )
     index = manifests.parse(json.dumps({"schemaVersion": 2, "manifests": [layer]}).encode(), None, "r")
     assert (image.media_type, index.media_type) == (manifests.OCI_MANIFEST, manifests.OCI_INDEX)
+
+
+@pytest.mark.parametrize(
+    "digest",
+    ["sha256:" + "../" * 21 + "x", "sha256:" + "AB" * 32, "sha512:" + "ab" * 64],
+    ids=["path-traversal", "uppercase-hex", "sha512"],
+)
+def test_non_canonical_digests_refused(digest: str) -> None:
+    doc = {
+        "schemaVersion": 2,
+        "config": {"digest": DIGEST, "size": 1},
+        "layers": [{"digest": digest, "size": 1}],
+    }
+    with pytest.raises(errors.ManifestError, match=r"layers\[0\]: unsupported or missing digest"):
+        manifests.parse(json.dumps(doc).encode(), None, "reg")
 
 
 def test_unknown_media_type_refused() -> None:

@@ -97,8 +97,15 @@ class RegistryClient:
     @property
     def base_url(self) -> str:
         """``https://host`` or ``http://host``, decided once by pinging ``/v2/``."""
-        if self._base is None:
-            self._base = self._probe()
+        attempt = 0
+        while self._base is None:
+            try:
+                self._base = self._probe()
+            except errors.TransportError:
+                attempt += 1
+                if attempt >= self.retry.attempts:
+                    raise
+                time.sleep(self.retry.delay(attempt - 1))
         return self._base
 
     def _probe(self) -> str:

@@ -17,7 +17,7 @@ COMMANDS: dict[str, str] = {
     "schema": "agent.cli.translate_cmd:schema",
     "compose": "agent.cli.compose_cmd:compose",
     "container": "agent.cli.container_cmd:container",
-    "pull": "agent.cli.container_cmd:pull",
+    "pull": "agent.cli.pull_cmd:pull",
     "image": "agent.cli.container_cmd:image",
     "store": "agent.cli.store_cmd:store",
 }

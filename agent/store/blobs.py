@@ -99,6 +99,34 @@ class BlobStore:
             os.fsync(fh.fileno())
         return self._finish(partial, digest, "sha256:" + hasher.hexdigest(), total, size)
 
+    def resume_stream(self, digest: str, chunks: Iterable[bytes], size: int | None, offset: int) -> Path:
+        """Continue the partial file of ``digest`` at ``offset`` (0 restarts it), hashing throughout.
+
+        The ``offset`` bytes already there are hashed again first, so the final check covers the
+        whole blob however many attempts wrote it. Data received before a failure stays in the
+        partial file for the next attempt; a size or digest mismatch removes it.
+        """
+        partial = self.partial_path(digest)
+        hasher = hashlib.sha256()
+        total = 0
+        with open(partial, "r+b" if offset else "wb") as fh:
+            while total < offset and (chunk := fh.read(min(CHUNK, offset - total))):
+                hasher.update(chunk)
+                total += len(chunk)
+            if total != offset:
+                raise SizeMismatch(offset, total, f"{digest} (partial file shrank)")
+            fh.seek(offset)
+            fh.truncate()
+            for chunk in chunks:
+                hasher.update(chunk)
+                fh.write(chunk)
+                total += len(chunk)
+                if size is not None and total > size:
+                    break
+            fh.flush()
+            os.fsync(fh.fileno())
+        return self._finish(partial, digest, "sha256:" + hasher.hexdigest(), total, size)
+
     def write_bytes(self, data: bytes, digest: str | None = None) -> tuple[str, Path]:
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
         path = self.write_stream(digest or actual, [data], len(data))

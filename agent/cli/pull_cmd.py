@@ -1,0 +1,217 @@
+"""``berth pull IMAGE``: fetch an image into the host store, then print what was recorded.
+
+Thin over ``agent.registry.pulling.pull_image``. Progress goes to stderr (a rich bar on a
+terminal, plain lines otherwise) so stdout stays parseable with ``-o json``. Exit codes: 0 pulled,
+1 the pull failed (the message names registry, blob and cause), 2 usage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import click
+
+from agent.registry import errors, pulling, references
+from agent.store import images
+
+DEFAULT_ROOT = Path("/var/lib/rpm-ostree/containers")
+
+
+class PlainProgress:
+    """One line per event on stderr: readable in logs and CI."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _say(self, text: str) -> None:
+        with self._lock:
+            click.echo(text, err=True)
+
+    def blob_started(self, digest: str, size: int, offset: int) -> None:
+        resume = f" from byte {offset}" if offset else ""
+        self._say(f"fetching {digest[:19]} ({size} bytes){resume}")
+
+    def blob_advanced(self, digest: str, nbytes: int) -> None:
+        pass
+
+    def blob_finished(self, digest: str, *, skipped: bool) -> None:
+        self._say(f"{'exists  ' if skipped else 'verified'} {digest[:19]}")
+
+    def note(self, message: str) -> None:
+        self._say(message)
+
+
+class RichProgress:
+    """A rich progress bar per blob; rich's Progress is thread-safe."""
+
+    def __init__(self) -> None:
+        from rich import console, progress  # noqa: PLC0415 - loaded only on a terminal
+
+        self.bar = progress.Progress(
+            progress.TextColumn("{task.description}"),
+            progress.BarColumn(),
+            progress.DownloadColumn(),
+            progress.TransferSpeedColumn(),
+            console=console.Console(stderr=True),
+            transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> RichProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.bar.stop()
+
+    def blob_started(self, digest: str, size: int, offset: int) -> None:
+        if digest not in self.tasks:
+            self.tasks[digest] = self.bar.add_task(digest[7:19], total=size)
+        self.bar.update(self.tasks[digest], completed=offset)
+
+    def blob_advanced(self, digest: str, nbytes: int) -> None:
+        if digest in self.tasks:
+            self.bar.advance(self.tasks[digest], nbytes)
+
+    def blob_finished(self, digest: str, *, skipped: bool) -> None:
+        if digest in self.tasks:
+            task = self.tasks[digest]
+            self.bar.update(task, completed=self.bar.tasks[task].total)
+        elif skipped:
+            self.bar.console.print(f"exists {digest[7:19]}")
+
+    def note(self, message: str) -> None:
+        self.bar.console.print(message)
+
+
+def record_json(record: images.ImageRecord) -> dict[str, Any]:
+    return {
+        "reference": record.reference,
+        "registry": record.registry,
+        "repository": record.repository,
+        "tag": record.tag,
+        "digest": record.digest,
+        "config_digest": record.config_digest,
+        "layers": [{"digest": x.digest, "mediaType": x.media_type, "size": x.size} for x in record.layers],
+        "path": str(record.path),
+    }
+
+
+@click.command()
+@click.argument("image")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="BERTH_ROOT",
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="Host store root (env BERTH_ROOT).",
+)
+@click.option(
+    "--platform", help="OS/ARCH[/VARIANT] to pick from a multi-platform image (default linux/amd64)."
+)
+@click.option(
+    "--creds", help="USER:PASSWORD for the registry (else $REGISTRY_AUTH_FILE, ~/.docker/config.json)."
+)
+@click.option(
+    "--tls-verify/--insecure",
+    default=True,
+    help="--insecure: skip TLS verification and allow plain HTTP for this image's registry.",
+)
+@click.option(
+    "--insecure-registry", multiple=True, help="Another host[:port] to treat as insecure (repeatable)."
+)
+@click.option(
+    "--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM CA bundle to trust."
+)
+@click.option(
+    "--cert-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of PEM CA certificates (*.crt) to trust, as in containers' certs.d.",
+)
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def pull(
+    *,
+    image: str,
+    root: Path,
+    platform: str | None,
+    creds: str | None,
+    tls_verify: bool,
+    insecure_registry: tuple[str, ...],
+    ca_file: Path | None,
+    cert_dir: Path | None,
+    output: str,
+) -> None:
+    """Pull IMAGE (a registry reference, or oci:DIR[:REF], oci-archive:FILE[:REF],
+    docker-archive:FILE[:NAME:TAG]) into the host store."""
+    insecure = list(insecure_registry)
+    if ca_file and cert_dir:
+        raise click.UsageError("--ca-file and --cert-dir are mutually exclusive")
+    with contextlib.ExitStack() as stack:
+        if cert_dir is not None:
+            ca_file = stack.enter_context(_bundle(cert_dir))
+        record = _run(
+            image,
+            root=root,
+            platform=platform,
+            creds=creds,
+            tls_verify=tls_verify,
+            insecure=insecure,
+            ca_file=ca_file,
+        )
+    if output == "json":
+        click.echo(json.dumps(record_json(record), indent=2, sort_keys=True))
+    else:
+        click.echo(f"Pulled {record.reference}\nDigest: {record.digest}\nStored: {record.path}")
+
+
+@contextlib.contextmanager
+def _bundle(cert_dir: Path) -> Iterator[Path]:
+    """The ``*.crt`` files of ``cert_dir`` as one temporary PEM bundle (what requests takes)."""
+    certs = sorted(cert_dir.glob("*.crt"))
+    if not certs:
+        raise click.UsageError(f"--cert-dir {cert_dir}: no *.crt files")
+    with tempfile.NamedTemporaryFile(suffix=".pem", prefix="berth-ca-") as bundle:
+        for cert in certs:
+            bundle.write(cert.read_bytes().rstrip(b"\n") + b"\n")
+        bundle.flush()
+        yield Path(bundle.name)
+
+
+def _run(
+    image: str,
+    *,
+    root: Path,
+    platform: str | None,
+    creds: str | None,
+    tls_verify: bool,
+    insecure: list[str],
+    ca_file: Path | None,
+) -> images.ImageRecord:
+    """Pull with progress on stderr; RegistryError exits 1, InvalidReference is a usage error."""
+    try:
+        transport, text = pulling.split_transport(image)
+        if not tls_verify and transport == "docker":
+            insecure.append(references.parse(text).api_host)
+        with contextlib.ExitStack() as stack:
+            sink: pulling.ProgressSink = (
+                stack.enter_context(RichProgress()) if sys.stderr.isatty() else PlainProgress()
+            )
+            return pulling.pull_image(
+                image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink
+            )
+    except errors.InvalidReference as exc:
+        raise click.UsageError(str(exc)) from exc
+    except errors.RegistryError as exc:
+        click.echo(f"Error: pull of {image} failed: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,183 @@
+"""Pull speed: ``berth pull`` next to ``skopeo copy docker:// oci:`` and ``podman pull``.
+
+Builds its images (no downloads from a hub): ``smallfiles:20k`` (busybox-static plus a layer of
+20,000 files of 1-4 KB) and, with ``--debian``, ``debian:3layer`` (a debootstrap minbase bookworm
+root in 3 gzip layers: base, ``/usr/share/{doc,locale}``, and a small layer with a file whiteout
+and a directory whiteout). They are pushed with skopeo to Debian's docker-registry on 127.0.0.1.
+Each repetition pulls into a fresh directory and nothing is deleted between repetitions (deleting
+many files slows later file creation on this machine's disk; see shared/peers-here.md).
+
+``berth pull`` is timed in process (``pull_image``) and as a process (the ``berth`` entry point,
+interpreter start included) next to skopeo's process. Medians and ratios are printed; absolute
+times are noisy, ratios within one run are the figure.
+``podman pull`` also unpacks layers into overlay storage, so ``berth/podman`` compares pull-only
+with pull+unpack until Berth's unpacking (branch ``store``) is timed here too.
+TODO(store): add "berth pull + unpack" next to "skopeo copy + umoci unpack" once
+``agent.store.unpacking`` has landed.
+
+Run: PYTHONPATH=. .venv/bin/python benchmarks/pull.py [--reps 5] [--debian] [--scratch DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.registry import pulling
+from tests.support import images, registry
+
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+"""
+
+
+def smallfiles_layer() -> bytes:
+    rng = random.Random(20_000)  # noqa: S311 - reproducible filler, not secrets
+    files = {
+        f"data/{i // 1000:02d}/f{i:05d}.txt": rng.randbytes(rng.randint(1024, 4096)) for i in range(20_000)
+    }
+    return images.tar_layer(files)
+
+
+def _tar_tree(root: Path, keep: Callable[[str], bool]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(dirnames) + sorted(filenames):
+                path = Path(dirpath) / name
+                rel = str(path.relative_to(root))
+                if keep(rel):
+                    tar.add(path, arcname=rel, recursive=False)
+    return buf.getvalue()
+
+
+def debian_layers(scratch: Path) -> list[bytes]:
+    root = scratch / "debian-root"
+    if not (root / "etc" / "debian_version").exists():
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", "bookworm", str(root), "http://deb.debian.org/debian"],
+            check=True,
+            capture_output=True,
+        )
+    docs = ("usr/share/doc", "usr/share/locale")
+    base = _tar_tree(root, lambda rel: not rel.startswith(docs) or rel in docs)
+    doc_layer = _tar_tree(root, lambda rel: rel.startswith(docs) and rel not in docs)
+    whiteouts = images.tar_layer({"etc/.wh.motd": b"", "var/cache/.wh.apt": b"", "etc/berth": b"3rd layer\n"})
+    return [base, doc_layer, whiteouts]
+
+
+def build(scratch: Path, with_debian: bool) -> dict[str, str]:
+    """Write the layout once (reused across runs) and return {tag: layout ref}."""
+    layout = scratch / "layout"
+    if (layout / "index.json").exists():
+        tags = ["smallfiles", *(["debian"] if (layout / "debian.built").exists() else [])]
+        return {tag: tag for tag in tags}
+    builder = images.LayoutBuilder(layout)
+    small = builder.image([(images.busybox_layer(), "gzip"), (smallfiles_layer(), "gzip")])
+    builder.tag("smallfiles", small.digest, images.OCI_MANIFEST, small.size)
+    if with_debian:
+        debian = builder.image([(layer, "gzip") for layer in debian_layers(scratch)])
+        builder.tag("debian", debian.digest, images.OCI_MANIFEST, debian.size)
+        (layout / "debian.built").touch()
+    builder.save()
+    return {tag: tag for tag in ("smallfiles", *(["debian"] if with_debian else []))}
+
+
+def command(args: list[str], env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(args, capture_output=True, env=env, check=False)
+    if done.returncode:
+        raise SystemExit(f"{args[0]} failed ({done.returncode}): {done.stderr.decode()[-1500:]}")
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str, float]:
+    """Each tool pulls ``source`` once into its own fresh directory under ``run_dir``."""
+    times = {"berth pull": timed(lambda: pulling.pull_image(source, run_dir / "berth"))}
+    cli = [
+        sys.executable,
+        "-c",
+        "from agent.cli import main; main.main()",
+        "pull",
+        "--insecure",
+        "--root",
+        str(run_dir / "berth-cli"),
+        source,
+    ]
+    times["berth CLI"] = timed(lambda: command(cli))
+    skopeo = [
+        "skopeo",
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        f"docker://{source}",
+        f"oci:{run_dir / 'skopeo'}:x",
+    ]
+    times["skopeo copy"] = timed(lambda: command(skopeo))
+    runroot = Path(tempfile.mkdtemp(prefix="bp-", dir="/tmp"))  # podman wants a runroot < 50 characters
+    podman = ["podman", "--root", str(run_dir / "podman"), "--runroot", str(runroot)]
+    podman += ["--tmpdir", str(run_dir / "podman-tmp"), "pull", "--quiet", "--tls-verify=false", source]
+    times["podman pull"] = timed(lambda: command(podman, env))
+    return times
+
+
+def run(args: argparse.Namespace) -> None:
+    scratch = Path(args.scratch or tempfile.mkdtemp(prefix="berth-bench-pull-", dir="/var/tmp"))
+    tags = build(scratch, args.debian)
+    conf = scratch / "containers.conf"
+    conf.write_text(CONTAINERS_CONF)
+    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+    stamp = time.strftime("%H%M%S")
+    with registry.running(scratch / f"registry-{stamp}") as reg:
+        for tag in tags:
+            registry.push(scratch / "layout", tag, f"{reg.host}/bench/{tag}:latest")
+        for tag in tags:
+            source = f"{reg.host}/bench/{tag}:latest"
+            figures: dict[str, list[float]] = {}
+            for rep in range(args.reps):
+                run_dir = scratch / "runs" / f"{stamp}-{tag}-{rep}"
+                for name, seconds in one_repetition(source, run_dir, env).items():
+                    figures.setdefault(name, []).append(seconds)
+            medians = {name: statistics.median(values) for name, values in figures.items()}
+            print(f"{tag} ({args.reps} runs, medians):")
+            for name, value in medians.items():
+                print(f"  {name:12s} {value:7.3f} s")
+            print(f"  ratio berth/skopeo {medians['berth pull'] / medians['skopeo copy']:.2f} (in process)")
+            cli_ratio = medians["berth CLI"] / medians["skopeo copy"]
+            print(f"  ratio berth CLI/skopeo {cli_ratio:.2f} (both processes)")
+            ratio = medians["berth pull"] / medians["podman pull"]
+            print(f"  ratio berth/podman {ratio:.2f} (podman also unpacks)")
+    print(f"scratch: {scratch} (delete it when done)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--debian", action="store_true", help="also build debian:3layer with debootstrap")
+    parser.add_argument("--scratch", help="work directory (reused: images are built once)")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

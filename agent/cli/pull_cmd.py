@@ -53,7 +53,7 @@ class RichProgress:
     """A rich progress bar per blob; rich's Progress is thread-safe."""
 
     def __init__(self) -> None:
-        from rich import console, progress  # noqa: PLC0415 - loaded only on a terminal
+        from rich import console, progress
 
         self.bar = progress.Progress(
             progress.TextColumn("{task.description}"),

@@ -32,6 +32,11 @@ def _scratch(layout: Layout, what: str) -> Path:
     return path
 
 
+def _discard(layout: Layout, work: Path) -> None:
+    """A failed build goes to the trash (deleted later, in a batch)."""
+    os.rename(work, layout.trash / work.name)
+
+
 def load_layer(layout: Layout, digest: str) -> LayerSource:
     path = layout.layer_dir(digest)
     data = atomic.read_json(path / "layer.json")
@@ -49,10 +54,14 @@ def ensure_layer(layout: Layout, blobs: BlobStore, digest: str, *, limit: int | 
     diff = work / "diff"
     diff.mkdir(mode=0o755)
     hasher = hashlib.sha256()
-    with open(blobs.path(digest), "rb") as raw:
-        stream, kind = streams.open_tar_stream(raw, limit)
-        tee = _Hashing(stream, hasher)
-        desc = unpacking.unpack_stream(tee, diff)
+    try:
+        with open(blobs.path(digest), "rb") as raw:
+            stream, kind = streams.open_tar_stream(raw, limit)
+            tee = _Hashing(stream, hasher)
+            desc = unpacking.unpack_stream(tee, diff)
+    except BaseException:
+        _discard(layout, work)
+        raise
     desc.compression = kind
     desc.tar_bytes = tee.total
     data = desc.to_json()
@@ -93,7 +102,11 @@ def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
     work = _scratch(layout, "merged")
     rootfs = work / "rootfs"
     rootfs.mkdir(mode=0o755)
-    merging.merge_layers(sources, rootfs, work / "removed")
+    try:
+        merging.merge_layers(sources, rootfs, work / "removed")
+    except BaseException:
+        _discard(layout, work)
+        raise
     if (work / "removed").exists():
         os.rename(work / "removed", layout.trash / f"{work.name}.removed")
     atomic.write_json(work / "merged.json", {"layers": digests})

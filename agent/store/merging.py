@@ -118,7 +118,8 @@ class Merger:
                     continue
                 if existing is not None:
                     if not explicit:
-                        child = next((p for p, _, _ in desc.entries if p.startswith(path + "/")), path)
+                        under = path + "/"
+                        child = next((p for p, k, e in desc.entries if p.startswith(under) and (e or k != "dir")), path)
                         raise LayerError(child, f"writes through {self._what(path)}; refusing to follow it")
                     self._remove(path)
                 os.mkdir(self._abs(path), 0o700)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.store import crashpoints
+from agent.store import crashpoints, streams
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
@@ -92,6 +92,24 @@ def _pax_xattrs(info: tarfile.TarInfo) -> list[tuple[str, bytes]]:
     return out
 
 
+class _StrictInfo(tarfile.TarInfo):
+    """Headers that make tarfile stop quietly (a bad checksum, a short block, no end marker) are errors.
+
+    tarfile treats an invalid header after the first as the end of the archive, which would drop
+    the rest of a layer whose sizes lie; only the all-zero end-of-archive block ends it here.
+    """
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        try:
+            return super().fromtarfile(tarfile_)
+        except tarfile.EOFHeaderError:
+            raise
+        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError, tarfile.EmptyHeaderError) as exc:
+            what = "archive ends without its end-of-archive blocks" if isinstance(exc, tarfile.EmptyHeaderError) else exc
+            raise tarfile.SubsequentHeaderError(str(what)) from exc
+
+
 class LayerUnpacker:
     """Unpacks one tar stream into ``root`` (an empty directory) and describes it."""
 
@@ -108,7 +126,7 @@ class LayerUnpacker:
         count = 0
         name = "<start of archive>"
         try:
-            with tarfile.open(fileobj=stream, mode="r|", bufsize=_COPY) as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=stream, mode="r|", bufsize=_COPY, tarinfo=_StrictInfo) as tar:  # type: ignore[call-overload]
                 for info in tar:
                     name = info.name
                     self._entry(tar, info)
@@ -117,6 +135,8 @@ class LayerUnpacker:
                         crashpoints.hit("unpack:mid-layer")
         except (tarfile.ReadError, tarfile.HeaderError, EOFError) as exc:
             raise LayerError(name, f"corrupt or truncated tar after this entry: {exc}") from exc
+        except streams.LayerTooLarge as exc:
+            raise LayerError(name, str(exc)) from exc
         self._finish_dirs()
         return self.desc
 

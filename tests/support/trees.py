@@ -51,3 +51,41 @@ def outside_listing(top: Path, inside: Path) -> dict[str, bytes | None]:
                 continue
             out[str(full)] = full.read_bytes() if full.is_file() and not full.is_symlink() else None
     return out
+
+
+def expected_tree(layer_entries: list[list[object]]) -> dict[str, tuple[object, ...]]:
+    """What stacking these layers must give, computed without the store: an independent model.
+
+    Handles files, directories, symlinks, whiteouts and opaque markers (the cases tests use);
+    implicit parent directories get mode 0755. Records match :func:`describe` for those kinds.
+    """
+    from tests.support.layers import Entry  # noqa: PLC0415
+
+    tree: dict[str, tuple[object, ...]] = {}
+    for entries in layer_entries:
+        for e in entries:
+            assert isinstance(e, Entry)
+            path = "/".join(p for p in e.name.split("/") if p not in ("", "."))
+            parent, _, base = path.rpartition("/")
+            if base == ".wh..wh..opq":
+                for key in [k for k in tree if k.startswith(parent + "/")]:
+                    del tree[key]
+                continue
+            if base.startswith(".wh."):
+                gone = f"{parent}/{base[4:]}" if parent else base[4:]
+                for key in [k for k in tree if k == gone or k.startswith(gone + "/")]:
+                    del tree[key]
+                continue
+            parts = path.split("/")
+            for i in range(1, len(parts)):
+                tree.setdefault("/".join(parts[:i]), (stat.S_IFDIR, 0o755, 0, 0, ""))
+            mode = e.mode if e.mode is not None else (0o755 if e.kind == "dir" else 0o644)
+            if e.kind == "dir":
+                tree[path] = (stat.S_IFDIR, mode, e.uid, e.gid, "")
+            elif e.kind == "symlink":
+                tree[path] = (stat.S_IFLNK, 0o777, e.uid, e.gid, e.linkname)
+            else:
+                for key in [k for k in tree if k.startswith(path + "/")]:
+                    del tree[key]
+                tree[path] = (stat.S_IFREG, mode, e.uid, e.gid, hashlib.sha256(e.data).hexdigest())
+    return tree

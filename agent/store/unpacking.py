@@ -23,23 +23,18 @@ from __future__ import annotations
 
 import os
 import stat
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from agent.store import crashpoints, streams
+from agent.store.tarreading import Reader, TarEntry, TarFormatError, TarReader
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
 _COPY = 1 << 20
+_DEVICES = {0x33: "char", 0x34: "block", 0x36: "fifo"}
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-class Readable(Protocol):
-    """What tarfile needs from a stream: ``read``."""
-
-    def read(self, size: int = ..., /) -> bytes: ...
 
 
 class LayerError(Exception):
@@ -84,32 +79,6 @@ def clean_path(name: str, entry: str) -> str:
     return "/".join(parts)
 
 
-def _pax_xattrs(info: tarfile.TarInfo) -> list[tuple[str, bytes]]:
-    out = []
-    for key, value in info.pax_headers.items():
-        if key.startswith("SCHILY.xattr."):
-            out.append((key[len("SCHILY.xattr.") :], value.encode("utf-8", "surrogateescape")))
-    return out
-
-
-class _StrictInfo(tarfile.TarInfo):
-    """Headers that make tarfile stop quietly (a bad checksum, a short block, no end marker) are errors.
-
-    tarfile treats an invalid header after the first as the end of the archive, which would drop
-    the rest of a layer whose sizes lie; only the all-zero end-of-archive block ends it here.
-    """
-
-    @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
-        try:
-            return super().fromtarfile(tarfile_)
-        except tarfile.EOFHeaderError:
-            raise
-        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError, tarfile.EmptyHeaderError) as exc:
-            what = "archive ends without its end-of-archive blocks" if isinstance(exc, tarfile.EmptyHeaderError) else exc
-            raise tarfile.SubsequentHeaderError(str(what)) from exc
-
-
 class LayerUnpacker:
     """Unpacks one tar stream into ``root`` (an empty directory) and describes it."""
 
@@ -119,24 +88,22 @@ class LayerUnpacker:
         self.explicit: dict[str, int] = {}
         self.index: dict[str, list[Any]] = {}
         self.desc = LayerDescription()
-        self.dir_meta: dict[str, tarfile.TarInfo] = {}
+        self.dir_meta: dict[str, TarEntry] = {}
         self.as_root = os.geteuid() == 0 if as_root is None else as_root
 
-    def unpack(self, stream: Readable) -> LayerDescription:
+    def unpack(self, stream: Reader) -> LayerDescription:
         count = 0
-        name = "<start of archive>"
+        tar = TarReader(stream)
         try:
-            with tarfile.open(fileobj=stream, mode="r|", bufsize=_COPY, tarinfo=_StrictInfo) as tar:  # type: ignore[call-overload]
-                for info in tar:
-                    name = info.name
-                    self._entry(tar, info)
-                    count += 1
-                    if count == 2:
-                        crashpoints.hit("unpack:mid-layer")
-        except (tarfile.ReadError, tarfile.HeaderError, EOFError) as exc:
-            raise LayerError(name, f"corrupt or truncated tar after this entry: {exc}") from exc
+            for info in tar:
+                self._entry(tar, info)
+                count += 1
+                if count == 2:
+                    crashpoints.hit("unpack:mid-layer")
+        except TarFormatError as exc:
+            raise LayerError(exc.entry, str(exc)) from exc
         except streams.LayerTooLarge as exc:
-            raise LayerError(name, str(exc)) from exc
+            raise LayerError(tar.last, str(exc)) from exc
         self._finish_dirs()
         return self.desc
 
@@ -162,7 +129,7 @@ class LayerUnpacker:
         return f"{self.root}/{path}"
 
     # -- entries ---------------------------------------------------------------------------
-    def _entry(self, tar: tarfile.TarFile, info: tarfile.TarInfo) -> None:
+    def _entry(self, tar: TarReader, info: TarEntry) -> None:
         entry = info.name
         path = clean_path(info.name, entry)
         base = path.rpartition("/")[2]
@@ -185,7 +152,7 @@ class LayerUnpacker:
         self._parent(path, entry)
         full = self._abs(path)
         if info.isreg():
-            self._file(tar, info, full, entry)
+            self._file(tar, info, full)
             kind = "file"
         elif info.isdir():
             os.mkdir(full, 0o700)
@@ -199,8 +166,8 @@ class LayerUnpacker:
         elif info.islnk():
             self._hardlink(info, path, full, entry)
             return
-        elif info.ischr() or info.isblk() or info.isfifo():
-            kind = {tarfile.CHRTYPE: "char", tarfile.BLKTYPE: "block", tarfile.FIFOTYPE: "fifo"}[info.type]
+        elif info.type in _DEVICES:
+            kind = _DEVICES[info.type]
             if kind != "fifo" and not self.as_root:
                 self.desc.skipped.append(path)
                 return
@@ -208,28 +175,22 @@ class LayerUnpacker:
             os.mknod(full, fmt | 0o600, os.makedev(info.devmajor, info.devminor))
             self._meta(full, info)
         else:
-            raise LayerError(entry, f"unsupported tar entry type {info.type!r}")
+            raise LayerError(entry, f"unsupported tar entry type {chr(info.type)!r}")
         self.kinds[path] = kind
         self.desc.entries.append([path, kind, True])
 
-    def _file(self, tar: tarfile.TarFile, info: tarfile.TarInfo, full: str, entry: str) -> None:
-        src = tar.extractfile(info)
-        if src is None:  # pragma: no cover - regular files always have data
-            raise LayerError(entry, "no data")
+    def _file(self, tar: TarReader, info: TarEntry, full: str) -> None:
         fd = os.open(full, _FLAGS, 0o600)
         try:
-            remaining = info.size
-            while remaining:
-                chunk = src.read(min(_COPY, remaining))
-                if not chunk:
-                    raise LayerError(entry, f"data ends {remaining} bytes before the size in its header")
-                os.write(fd, chunk)
-                remaining -= len(chunk)
+            while chunk := tar.read_data(_COPY):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
             self._meta(fd, info)
         finally:
             os.close(fd)
 
-    def _hardlink(self, info: tarfile.TarInfo, path: str, full: str, entry: str) -> None:
+    def _hardlink(self, info: TarEntry, path: str, full: str, entry: str) -> None:
         target = clean_path(info.linkname, entry)
         if target == "":
             raise LayerError(entry, "hard link to the root directory")
@@ -257,13 +218,13 @@ class LayerUnpacker:
         self._parent(path, entry)
         self.desc.whiteouts.append(f"{parent}/{name}" if parent else name)
 
-    def _meta(self, target: int | str, info: tarfile.TarInfo, *, symlink: bool = False) -> None:
+    def _meta(self, target: int | str, info: TarEntry, *, symlink: bool = False) -> None:
         """Owner, xattrs, mode (after chown, which clears setuid) and mtime."""
         follow = not symlink
         if self.as_root:
             os.chown(target, info.uid, info.gid, follow_symlinks=follow)
         if not symlink:
-            for key, value in _pax_xattrs(info):
+            for key, value in info.xattrs:
                 os.setxattr(target, key, value)
             os.chmod(target, info.mode & 0o7777)
         ns = int(info.mtime * 1_000_000_000)
@@ -278,6 +239,6 @@ class LayerUnpacker:
                 os.chmod(self._abs(path), 0o755)
 
 
-def unpack_stream(stream: Readable, root: Path, *, as_root: bool | None = None) -> LayerDescription:
+def unpack_stream(stream: Reader, root: Path, *, as_root: bool | None = None) -> LayerDescription:
     """Unpack a plain tar stream into ``root``, which must exist and be empty."""
     return LayerUnpacker(root, as_root=as_root).unpack(stream)

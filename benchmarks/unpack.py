@@ -1,0 +1,86 @@
+"""Unpacking a ~100 MB gzip layer: Berth vs GNU ``tar -xzf`` vs ``umoci unpack``, same script.
+
+Usage: ``python -m benchmarks.unpack [--reps N] [--dir DIR]``. The layer is a tar.gz of the host's
+Python standard library (``/usr/lib/python3.11`` and ``/usr/lib/python3``: ~100 MB, ~10k files),
+built once. Every repetition writes into a fresh directory and nothing is deleted until the end:
+this disk slows file creation right after mass deletes (shared/peers-here.md). Absolute times are
+noisy; the ratios are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from agent.store import layers, streams, unpacking
+from agent.store.blobs import BlobStore
+from agent.store.layout import Layout
+from tests.support.ocilayouts import write_layout
+
+SOURCES = ["usr/lib/python3.11", "usr/lib/python3"]
+
+
+def _timed(func: object) -> float:
+    assert callable(func)
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=None, help="scratch directory (default: /tmp, on disk)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="berth-bench-", dir=args.dir))
+    try:
+        blob = work / "layer.tar.gz"
+        subprocess.run(["tar", "-C", "/", "-czf", str(blob), *SOURCES], check=True)
+        data = blob.read_bytes()
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        tar_size = subprocess.run(f"gzip -dc {blob} | wc -c", shell=True, check=True, capture_output=True, text=True)
+        print(f"layer: {len(data) / 1e6:.1f} MB gzip, {int(tar_size.stdout) / 1e6:.1f} MB tar")
+        write_layout(work / "oci", "t", [data])
+        results: dict[str, list[float]] = {"tar -xzf": [], "berth unpack": [], "berth layer+syncfs": [], "umoci unpack": []}
+        for rep in range(args.reps):
+            out = work / f"tar{rep}"
+            out.mkdir()
+            results["tar -xzf"].append(_timed(lambda out=out: subprocess.run(["tar", "-xzf", str(blob), "-C", str(out)], check=True)))
+
+            out = work / f"berth{rep}"
+            out.mkdir()
+
+            def berth(out: Path = out) -> None:
+                with open(blob, "rb") as raw:
+                    stream, _ = streams.open_tar_stream(raw)
+                    unpacking.unpack_stream(stream, out)
+
+            results["berth unpack"].append(_timed(berth))
+
+            root = work / f"store{rep}"
+            store_blobs = BlobStore(root)
+            store_blobs.write_bytes(data, digest)
+            layout = Layout(root)
+            results["berth layer+syncfs"].append(_timed(lambda layout=layout, b=store_blobs: layers.ensure_layer(layout, b, digest)))
+
+            bundle = work / f"umoci{rep}"
+            results["umoci unpack"].append(
+                _timed(lambda bundle=bundle: subprocess.run(["umoci", "unpack", "--image", f"{work / 'oci'}:t", str(bundle)], check=True, capture_output=True))
+            )
+        base = statistics.median(results["tar -xzf"])
+        print(f"{'what':<22}{'median s':>10}{'vs tar':>9}")
+        for what, times in results.items():
+            med = statistics.median(times)
+            print(f"{what:<22}{med:>10.3f}{med / base:>8.2f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

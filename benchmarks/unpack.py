@@ -44,14 +44,23 @@ def main() -> None:
         subprocess.run(["tar", "-C", "/", "-czf", str(blob), *SOURCES], check=True)
         data = blob.read_bytes()
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        tar_size = subprocess.run(f"gzip -dc {blob} | wc -c", shell=True, check=True, capture_output=True, text=True)
-        print(f"layer: {len(data) / 1e6:.1f} MB gzip, {int(tar_size.stdout) / 1e6:.1f} MB tar")
+        with open(blob, "rb") as raw:
+            stream, _ = streams.open_tar_stream(raw)
+            tar_size = sum(len(chunk) for chunk in iter(lambda: stream.read(1 << 20), b""))
+        print(f"layer: {len(data) / 1e6:.1f} MB gzip, {tar_size / 1e6:.1f} MB tar")
         write_layout(work / "oci", "t", [data])
-        results: dict[str, list[float]] = {"tar -xzf": [], "berth unpack": [], "berth layer+syncfs": [], "umoci unpack": []}
+        results: dict[str, list[float]] = {
+            "tar -xzf": [],
+            "berth unpack": [],
+            "berth layer+syncfs": [],
+            "umoci unpack": [],
+        }
         for rep in range(args.reps):
             out = work / f"tar{rep}"
             out.mkdir()
-            results["tar -xzf"].append(_timed(lambda out=out: subprocess.run(["tar", "-xzf", str(blob), "-C", str(out)], check=True)))
+            results["tar -xzf"].append(
+                _timed(lambda out=out: subprocess.run(["tar", "-xzf", str(blob), "-C", str(out)], check=True))
+            )
 
             out = work / f"berth{rep}"
             out.mkdir()
@@ -67,11 +76,19 @@ def main() -> None:
             store_blobs = BlobStore(root)
             store_blobs.write_bytes(data, digest)
             layout = Layout(root)
-            results["berth layer+syncfs"].append(_timed(lambda layout=layout, b=store_blobs: layers.ensure_layer(layout, b, digest)))
+            results["berth layer+syncfs"].append(
+                _timed(lambda layout=layout, b=store_blobs: layers.ensure_layer(layout, b, digest))
+            )
 
             bundle = work / f"umoci{rep}"
             results["umoci unpack"].append(
-                _timed(lambda bundle=bundle: subprocess.run(["umoci", "unpack", "--image", f"{work / 'oci'}:t", str(bundle)], check=True, capture_output=True))
+                _timed(
+                    lambda bundle=bundle: subprocess.run(
+                        ["umoci", "unpack", "--image", f"{work / 'oci'}:t", str(bundle)],
+                        check=True,
+                        capture_output=True,
+                    )
+                )
             )
         base = statistics.median(results["tar -xzf"])
         print(f"{'what':<22}{'median s':>10}{'vs tar':>9}")

@@ -43,11 +43,17 @@ def container() -> None:
 @container.command()
 @click.argument("image")
 @click.option("--name", help="Deployment name (default: the image's repository name).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A native spec (JSON or YAML).")
-@click.option("--rollback", "keep", is_flag=True, help="Replace an existing deployment, keeping it for rollback.")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="A native spec (JSON or YAML)."
+)
+@click.option(
+    "--rollback", "keep", is_flag=True, help="Replace an existing deployment, keeping it for rollback."
+)
 @store_options
 @handle_errors
-def deploy(image: str, name: str | None, config_file: str | None, keep: bool, root: Path | None, output: str) -> None:
+def deploy(
+    *, image: str, name: str | None, config_file: str | None, keep: bool, root: Path | None, output: str
+) -> None:
     """Deploy IMAGE atomically (pulled first if the store does not have it)."""
     data: dict[str, Any] = {}
     lines: Any = None
@@ -191,7 +197,9 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 @click.argument("value", required=False)
 @store_options
 @handle_errors
-def config_(name: str, action: str, key: str | None, value: str | None, root: Path | None, output: str) -> None:
+def config_(
+    *, name: str, action: str, key: str | None, value: str | None, root: Path | None, output: str
+) -> None:
     """Read or edit the stored spec of NAME: KEY is a dotted path like config.restart.policy.
 
     VALUE is parsed as YAML (``[a, b]`` is a list, ``3`` a number); the edited spec is validated

@@ -20,7 +20,14 @@ from agent.store.deployments import PARTIAL, DeploymentError
 from agent.store.unpacking import LayerDescription
 from translators.errors import InvalidSpec
 
-_KIND_OF_MODE = {0o040000: "dir", 0o100000: "file", 0o120000: "symlink", 0o020000: "char", 0o060000: "block", 0o010000: "fifo"}
+_KIND_OF_MODE = {
+    0o040000: "dir",
+    0o100000: "file",
+    0o120000: "symlink",
+    0o020000: "char",
+    0o060000: "block",
+    0o010000: "fifo",
+}
 
 
 def _sha256_file(path: Path) -> str:
@@ -116,7 +123,9 @@ def check_merged(store: Store) -> list[str]:
             if not diff.is_dir():
                 problems.append(f"merged sha256:{path.name}: layer {digest} is missing")
                 continue
-            inodes |= {(st.st_dev, st.st_ino) for st in _tree(diff).values() if (st.st_mode & 0o170000) != 0o040000}
+            inodes |= {
+                (st.st_dev, st.st_ino) for st in _tree(diff).values() if (st.st_mode & 0o170000) != 0o040000
+            }
         for rel, st in _tree(path / "rootfs").items():
             if (st.st_mode & 0o170000) != 0o040000 and (st.st_dev, st.st_ino) not in inodes:
                 problems.append(f"merged sha256:{path.name}: {rel} is not a file of its layers")
@@ -168,7 +177,9 @@ def check_debris(store: Store) -> list[str]:
         for child in base.iterdir():
             if child.name not in keep:
                 kind = "unfinished version" if child.name.endswith(PARTIAL) else "stray version"
-                problems.append(f"{kind} deployments/.versions/{base.name}/{child.name} (run berth store recover)")
+                problems.append(
+                    f"{kind} deployments/.versions/{base.name}/{child.name} (run berth store recover)"
+                )
     return problems
 
 
@@ -185,6 +196,14 @@ def check(root: Path) -> list[str]:
     """Every problem of the store at ``root``; empty when it is sound."""
     store = Store.open(root)
     problems: list[str] = []
-    for step in (check_blobs, check_images, check_layers, check_merged, check_deployments, check_debris, check_metadata):
+    for step in (
+        check_blobs,
+        check_images,
+        check_layers,
+        check_merged,
+        check_deployments,
+        check_debris,
+        check_metadata,
+    ):
         problems += step(store)
     return problems

@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.store import layers, references
 from agent.store.blobs import BlobStore
-from agent.store.deployments import Deployments, DeploymentError, Version
+from agent.store.deployments import DeploymentError, Deployments, Version
 from agent.store.images import ImageNotFound, ImageRecord, ImageStore
 from agent.store.layout import Layout
 from agent.store.locking import store_lock
@@ -110,7 +110,8 @@ def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -
     diag = Diagnostics(file=source or None, lines=lines or {})
     spec = bind(DeploymentSpec, data, diag, at=ROOT)
     diag.raise_if_errors()
-    assert spec is not None
+    if spec is None:  # pragma: no cover - bind returns None only with errors recorded
+        raise DeploymentError("invalid spec")
     return spec
 
 

@@ -74,7 +74,9 @@ class Deployments:
 
     # -- reading (no lock needed) -------------------------------------------------------
     def names(self) -> list[str]:
-        return sorted(p.name for p in self.layout.deployments.iterdir() if p.is_symlink() and not p.name.startswith("."))
+        return sorted(
+            p.name for p in self.layout.deployments.iterdir() if p.is_symlink() and not p.name.startswith(".")
+        )
 
     def current_serial(self, name: str) -> int | None:
         try:

@@ -18,6 +18,7 @@ from agent.store.blobs import BlobStore
 from agent.store.images import ImageRecord
 from agent.store.layout import Layout
 from agent.store.merging import LayerSource
+from agent.store.tarreading import Reader
 from agent.store.unpacking import LayerDescription
 
 
@@ -77,13 +78,13 @@ def ensure_layer(layout: Layout, blobs: BlobStore, digest: str, *, limit: int | 
 class _Hashing:
     """Hashes the uncompressed tar as it is read (the layer's diff_id)."""
 
-    def __init__(self, inner: object, hasher: hashlib._Hash) -> None:
+    def __init__(self, inner: Reader, hasher: hashlib._Hash) -> None:
         self.inner = inner
         self.hasher = hasher
         self.total = 0
 
     def read(self, size: int = -1) -> bytes:
-        data: bytes = self.inner.read(size)  # type: ignore[attr-defined]
+        data = self.inner.read(size)
         self.hasher.update(data)
         self.total += len(data)
         return data

@@ -97,7 +97,9 @@ class Merger:
                 raise LayerError(at, f"opaque whiteout through {self._what(blocked)}; refusing to follow it")
             if self.kinds.get(opaque) == "dir":
                 prefix = opaque + "/" if opaque else ""
-                children = [k for k in self.kinds if k.startswith(prefix) and k and "/" not in k[len(prefix) :]]
+                children = [
+                    k for k in self.kinds if k.startswith(prefix) and k and "/" not in k[len(prefix) :]
+                ]
                 for child in children:
                     self._remove(child)
         for whiteout in desc.whiteouts:
@@ -119,7 +121,9 @@ class Merger:
                 if existing is not None:
                     if not explicit:
                         under = path + "/"
-                        child = next((p for p, k, e in desc.entries if p.startswith(under) and (e or k != "dir")), path)
+                        child = next(
+                            (p for p, k, e in desc.entries if p.startswith(under) and (e or k != "dir")), path
+                        )
                         raise LayerError(child, f"writes through {self._what(path)}; refusing to follow it")
                     self._remove(path)
                 os.mkdir(self._abs(path), 0o700)

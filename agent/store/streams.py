@@ -73,7 +73,7 @@ def open_tar_stream(raw: BinaryIO, limit: int | None = None) -> tuple[BinaryIO, 
     kind = compression_of(head)
     inner: Any
     if kind == "gzip":
-        inner = _gzip.GzipFile(fileobj=raw, mode="rb")
+        inner = _gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[no-untyped-call]  # isal ships no annotations here
     elif kind == "zstd":
         inner = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
     else:

@@ -140,7 +140,9 @@ class TarReader:
         stored = _number(block[148:156], "checksum", self.last)
         unsigned = sum(block[:148]) + 256 + sum(block[156:])
         if stored != unsigned and stored != unsigned - 256 * sum(1 for b in block if b > 127):
-            raise TarFormatError(self.last, "bad header checksum (the previous entry's size is wrong, or data is corrupt)")
+            raise TarFormatError(
+                self.last, "bad header checksum (the previous entry's size is wrong, or data is corrupt)"
+            )
         return block
 
     def __iter__(self) -> Iterator[TarEntry]:
@@ -197,7 +199,9 @@ class TarReader:
                 linkname=linkname,
                 devmajor=_number(block[329:337], "devmajor", name),
                 devminor=_number(block[337:345], "devminor", name),
-                xattrs=[(k[len("SCHILY.xattr.") :], v) for k, v in merged.items() if k.startswith("SCHILY.xattr.")],
+                xattrs=[
+                    (k[len("SCHILY.xattr.") :], v) for k, v in merged.items() if k.startswith("SCHILY.xattr.")
+                ],
             )
             # hard links and others may carry a size in the header; their data is skipped
             self._remaining, self._padding = size, -size % BLOCK

@@ -123,7 +123,9 @@ class LayerUnpacker:
                 self.index[built] = [built, "dir", False]
                 self.desc.entries.append(self.index[built])
             elif kind != "dir":
-                raise LayerError(entry, f"parent {built!r} is a {kind}, not a directory; refusing to follow it")
+                raise LayerError(
+                    entry, f"parent {built!r} is a {kind}, not a directory; refusing to follow it"
+                )
 
     def _abs(self, path: str) -> str:
         return f"{self.root}/{path}"
@@ -236,7 +238,7 @@ class LayerUnpacker:
             self._meta(self._abs(path) if path else self.root, self.dir_meta[path])
         for path, kind in self.kinds.items():
             if kind == "dir" and path not in self.dir_meta and path:
-                os.chmod(self._abs(path), 0o755)
+                os.chmod(self._abs(path), 0o755)  # noqa: S103  # implied dirs get 0755, as in tar and umoci  # noqa: S103  # implied dirs get 0755, as in tar and umoci
 
 
 def unpack_stream(stream: Reader, root: Path, *, as_root: bool | None = None) -> LayerDescription:

@@ -85,7 +85,10 @@ def tar_bytes(entries: list[Entry]) -> bytes:
     return out.getvalue()
 
 
-def compress(data: bytes, compression: Literal["none", "gzip", "zstd"]) -> bytes:
+Compression = Literal["none", "gzip", "zstd"]
+
+
+def compress(data: bytes, compression: Compression) -> bytes:
     if compression == "gzip":
         return gzip.compress(data, compresslevel=1, mtime=0)
     if compression == "zstd":
@@ -93,6 +96,6 @@ def compress(data: bytes, compression: Literal["none", "gzip", "zstd"]) -> bytes
     return data
 
 
-def layer(entries: list[Entry], compression: Literal["none", "gzip", "zstd"] = "gzip") -> bytes:
+def layer(entries: list[Entry], compression: Compression = "gzip") -> bytes:
     """Entries as a layer blob."""
     return compress(tar_bytes(entries), compression)

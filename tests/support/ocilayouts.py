@@ -12,8 +12,8 @@ from pathlib import Path
 
 import zstandard
 
-from tests.support.images import MEDIA
 from agent.store import streams
+from tests.support.images import MEDIA
 
 
 def _blob(layout: Path, data: bytes) -> str:
@@ -44,7 +44,12 @@ def write_layout(layout: Path, tag: str, layer_blobs: list[bytes]) -> None:
         descriptors.append({"mediaType": MEDIA[kind], "digest": _blob(layout, data), "size": len(data)})
         diff_ids.append("sha256:" + hashlib.sha256(_uncompressed(data)).hexdigest())
     config = json.dumps(
-        {"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        }
     ).encode()
     manifest = json.dumps(
         {

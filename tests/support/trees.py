@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 Record = tuple[str, int, int, int, str]
 """(kind, mode, uid, gid, content digest or link target)."""
 
 
-def describe(root: Path, *, exclude: frozenset[str] = frozenset(), mtimes: bool = False) -> dict[str, tuple[object, ...]]:
+def describe(
+    root: Path, *, exclude: frozenset[str] = frozenset(), mtimes: bool = False
+) -> dict[str, tuple[object, ...]]:
     """Every path under ``root`` with kind, permission bits, owner and content or link target."""
     out: dict[str, tuple[object, ...]] = {}
     base = len(str(root)) + 1
@@ -31,7 +34,13 @@ def describe(root: Path, *, exclude: frozenset[str] = frozenset(), mtimes: bool 
                 content = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
             else:
                 content = ""
-            record: tuple[object, ...] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, content)
+            record: tuple[object, ...] = (
+                stat.S_IFMT(st.st_mode),
+                stat.S_IMODE(st.st_mode),
+                st.st_uid,
+                st.st_gid,
+                content,
+            )
             if mtimes and not stat.S_ISDIR(st.st_mode):
                 record = (*record, st.st_mtime_ns // 1_000_000_000)
             out[rel] = record
@@ -53,13 +62,13 @@ def outside_listing(top: Path, inside: Path) -> dict[str, bytes | None]:
     return out
 
 
-def expected_tree(layer_entries: list[list[object]]) -> dict[str, tuple[object, ...]]:
+def expected_tree(layer_entries: Sequence[Sequence[object]]) -> dict[str, tuple[object, ...]]:
     """What stacking these layers must give, computed without the store: an independent model.
 
     Handles files, directories, symlinks, whiteouts and opaque markers (the cases tests use);
     implicit parent directories get mode 0755. Records match :func:`describe` for those kinds.
     """
-    from tests.support.layers import Entry  # noqa: PLC0415
+    from tests.support.layers import Entry
 
     tree: dict[str, tuple[object, ...]] = {}
     for entries in layer_entries:

@@ -76,7 +76,11 @@ def test_update_rollback_and_listing(root: Path) -> None:
     run(root, "container", "rollback", "web", code=1)
     put_image(root, IMG, [layer([Entry("etc/version", data=b"2")])])
     changed = as_json(run(root, "container", "update", "web", "--no-pull", "-o", "json"))
-    assert isinstance(changed, dict) and (changed["changed"], changed["version"], changed["rollback"]) == (True, 2, 1)
+    assert isinstance(changed, dict) and (changed["changed"], changed["version"], changed["rollback"]) == (
+        True,
+        2,
+        1,
+    )
     back = as_json(run(root, "container", "update", "web", "--rollback", "-o", "json"))
     assert isinstance(back, dict) and (back["version"], back["rollback"]) == (1, 2)
     rows = as_json(run(root, "container", "list", "--verbose", "-o", "json"))
@@ -89,7 +93,19 @@ def test_update_rollback_and_listing(root: Path) -> None:
 def test_deploy_rollback_keeps_the_previous(root: Path) -> None:
     run(root, "container", "deploy", IMG, "--name", "web")
     put_image(root, "localhost:5000/cli/web:2", [layer([Entry("etc/version", data=b"2")])])
-    out = as_json(run(root, "container", "deploy", "localhost:5000/cli/web:2", "--name", "web", "--rollback", "-o", "json"))
+    out = as_json(
+        run(
+            root,
+            "container",
+            "deploy",
+            "localhost:5000/cli/web:2",
+            "--name",
+            "web",
+            "--rollback",
+            "-o",
+            "json",
+        )
+    )
     assert isinstance(out, dict) and out["rollback"] == 1
     replaced = as_json(run(root, "container", "deploy", IMG, "--name", "web", "-o", "json"))
     assert isinstance(replaced, dict) and replaced["rollback"] == "-"

@@ -106,7 +106,7 @@ def test_overlay_keeps_shared_files_unchanged(shm: Path) -> None:
     subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(mnt)], check=True)
     try:
         (mnt / "etc" / "hostname").write_bytes(b"changed by the container\n")
-        os.chmod(mnt / "usr" / "lib" / "f0000.so", 0o777)
+        os.chmod(mnt / "usr" / "lib" / "f0000.so", 0o600)
         (mnt / "usr" / "lib" / "f0001.so").unlink()
     finally:
         subprocess.run(["umount", str(mnt)], check=True)
@@ -134,7 +134,7 @@ def test_update_is_a_noop_when_the_digest_is_unchanged(shm: Path) -> None:
 
 def test_deploy_without_the_registry_client_says_so(shm: Path) -> None:
     root = shm / "store"
-    with pytest.raises(deploying.DeploymentError, match="registry client"):
+    with pytest.raises(deployments.DeploymentError, match="registry client"):
         deploying.deploy(root, deploying.build_spec({"name": "x", "image": "localhost:5000/missing:1"}))
 
 
@@ -165,7 +165,9 @@ def _debris(root: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    "damage", [_corrupt_blob, _modify_rootfs, _stale_metadata, _debris], ids=["blob", "rootfs", "metadata", "debris"]
+    "damage",
+    [_corrupt_blob, _modify_rootfs, _stale_metadata, _debris],
+    ids=["blob", "rootfs", "metadata", "debris"],
 )
 def test_check_names_each_problem(damage: object, shm: Path) -> None:
     root = shm / "store"

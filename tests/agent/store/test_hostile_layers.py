@@ -31,7 +31,7 @@ from agent.store.blobs import BlobStore
 from agent.store.layout import Layout
 from agent.store.unpacking import LayerError
 from tests.support.images import put_image
-from tests.support.layers import Entry, layer, opaque, tar_bytes, whiteout
+from tests.support.layers import Compression, Entry, layer, opaque, tar_bytes, whiteout
 from tests.support.trees import outside_listing
 
 CANARY = "@CANARY@"  # replaced by the canary directory's absolute path
@@ -110,7 +110,9 @@ CASES: dict[str, Case] = {
         [[Entry("esc", "symlink", linkname=CANARY)], [Entry("esc/pwned", data=b"x")]], "symlink", "esc/pwned"
     ),
     "relative-symlink-planted": Case(
-        [[Entry("up", "symlink", linkname="../../../../../..")], [Entry("up/tmp/pwned")]], "symlink", "up/tmp/pwned"
+        [[Entry("up", "symlink", linkname="../../../../../..")], [Entry("up/tmp/pwned")]],
+        "symlink",
+        "up/tmp/pwned",
     ),
     "hardlink-outside": Case([[Entry("h", "link", linkname="../../etc/passwd")]], "leaves the root", "h"),
     "hardlink-absolute-missing": Case([[Entry("h", "link", linkname=CANARY + "/keep")]], "missing", "h"),
@@ -123,7 +125,9 @@ CASES: dict[str, Case] = {
         "symlink",
         "h/pwned",
     ),
-    "hardlink-to-lower-layer": Case([[Entry("a", data=b"lower")], [Entry("b", "link", linkname="a")]], check=_lower_link),
+    "hardlink-to-lower-layer": Case(
+        [[Entry("a", data=b"lower")], [Entry("b", "link", linkname="a")]], check=_lower_link
+    ),
     "duplicate-entry": Case([[Entry("a", data=b"1"), Entry("a", data=b"2")]], "duplicate", "a"),
     "truncated-data": Case([[Entry("big", data=b"x" * 100, declared_size=5000)]], "", "big"),
     "header-smaller-than-data": Case([[Entry("f", data=b"y" * 2000, declared_size=10), Entry("g")]], "", "f"),
@@ -131,21 +135,32 @@ CASES: dict[str, Case] = {
     "whiteout-dotdot": Case([[Entry("a/.wh...")]], "invalid path", "a/.wh..."),
     "whiteout-escape": Case([[Entry("a/.wh.../../pwned")]], "leaves the root", "a/.wh.../../pwned"),
     "opaque-on-symlink-dir": Case(
-        [[Entry("d", "symlink", linkname=CANARY)], [opaque("d")]], "opaque whiteout through symlink", "d/.wh..wh..opq"
+        [[Entry("d", "symlink", linkname=CANARY)], [opaque("d")]],
+        "opaque whiteout through symlink",
+        "d/.wh..wh..opq",
     ),
     "whiteout-through-symlink": Case(
-        [[Entry("d", "symlink", linkname=CANARY)], [whiteout("d/keep")]], "whiteout through symlink", "d/.wh.keep"
+        [[Entry("d", "symlink", linkname=CANARY)], [whiteout("d/keep")]],
+        "whiteout through symlink",
+        "d/.wh.keep",
     ),
     "symlink-replaced-by-explicit-dir": Case(
         [[Entry("d", "symlink", linkname=CANARY)], [Entry("d/", "dir"), Entry("d/f", data=b"inside")]],
         check=_replaced_symlink,
     ),
-    "pax-long-name-dotdot": Case([[Entry("x" * 150 + "/" + "y" * 150 + "/../../../pwned")]], "leaves the root", None),
+    "pax-long-name-dotdot": Case(
+        [[Entry("x" * 150 + "/" + "y" * 150 + "/../../../pwned")]], "leaves the root", None
+    ),
     "pax-long-name-ok": Case([[Entry("d" * 120 + "/" + "n" * 200, data=b"long")]], check=_long_name),
     "setuid-owner-mtime-xattr": Case(
         [
             [
-                Entry("bin/su", data=b"su", mode=0o4755, xattrs={"user.berth": b"\x00\xffbinary", "trusted.overlay.x": b"y"}),
+                Entry(
+                    "bin/su",
+                    data=b"su",
+                    mode=0o4755,
+                    xattrs={"user.berth": b"\x00\xffbinary", "trusted.overlay.x": b"y"},
+                ),
                 Entry("bin/wall", data=b"w", mode=0o2755),
                 Entry("tmp/", "dir", mode=0o1777),
                 Entry("home/u/f", data=b"f", uid=1000, gid=1001, mtime=1_500_000_000),
@@ -154,10 +169,12 @@ CASES: dict[str, Case] = {
         check=_special_bits,
     ),
     "dir-replaced-by-file": Case(
-        [[Entry("x/", "dir"), Entry("x/child", data=b"c")], [Entry("x", data=b"now a file")]], check=_type_change
+        [[Entry("x/", "dir"), Entry("x/child", data=b"c")], [Entry("x", data=b"now a file")]],
+        check=_type_change,
     ),
     "device-nodes-as-root": Case(
-        [[Entry("dev/null", "char", devmajor=1, devminor=3, mode=0o666), Entry("dev/fifo", "fifo")]], check=_device
+        [[Entry("dev/null", "char", devmajor=1, devminor=3, mode=0o666), Entry("dev/fifo", "fifo")]],
+        check=_device,
     ),
 }
 
@@ -216,9 +233,13 @@ def test_device_nodes_are_skipped_when_not_root(shm: Path) -> None:
 
 
 @pytest.mark.parametrize("compression", ["none", "gzip", "zstd"], ids=["tar", "tar.gz", "tar.zst"])
-def test_compression_is_detected_by_magic(compression: str, shm: Path) -> None:
-    entries = [Entry("etc/", "dir"), Entry("etc/hostname", data=b"berth\n"), Entry("lib", "symlink", linkname="usr/lib")]
-    blob = layer(entries, compression)  # type: ignore[arg-type]  # the literal is the parameter
+def test_compression_is_detected_by_magic(compression: Compression, shm: Path) -> None:
+    entries = [
+        Entry("etc/", "dir"),
+        Entry("etc/hostname", data=b"berth\n"),
+        Entry("lib", "symlink", linkname="usr/lib"),
+    ]
+    blob = layer(entries, compression)
     stream, kind = streams.open_tar_stream(io.BytesIO(blob))
     assert kind == compression
     target = shm / compression

@@ -3,8 +3,9 @@
 We test these aspects:
 - an OCI layout made of Berth test layers (files, explicit and implied directories, symlinks, hard
   links, setuid and sticky modes, owners, mtimes, a file whiteout, a directory whiteout and an
-  opaque directory; gzip and plain tar: Debian's umoci has no zstd) unpacks with ``umoci unpack`` and with Berth's store
-  to the same tree: paths, kinds, modes, owners, link targets, contents and file mtimes;
+  opaque directory; gzip and plain tar, as Debian's umoci lacks zstd) unpacks with umoci
+  and with Berth's store to the same tree: paths, kinds, modes, owners, link targets, contents
+  and file mtimes;
 - hard links stay hard links in both (same inode within the tree).
 """
 
@@ -18,11 +19,11 @@ from agent.store import layers
 from agent.store.blobs import BlobStore
 from agent.store.layout import Layout
 from tests.support.images import put_image
-from tests.support.layers import Entry, layer, opaque, whiteout
+from tests.support.layers import Compression, Entry, layer, opaque, whiteout
 from tests.support.ocilayouts import write_layout
 from tests.support.trees import describe
 
-LAYERS = [
+LAYERS: list[tuple[list[Entry], Compression]] = [
     (
         [
             Entry("bin/", "dir"),
@@ -56,7 +57,13 @@ LAYERS = [
         ],
         "gzip",  # umoci 0.4.7 (Debian) refuses tar+zstd layers
     ),
-    ([Entry("srv/app/", "dir", uid=33, gid=33), Entry("srv/app/index.html", data=b"<h1>hi</h1>", uid=33, gid=33)], "none"),
+    (
+        [
+            Entry("srv/app/", "dir", uid=33, gid=33),
+            Entry("srv/app/index.html", data=b"<h1>hi</h1>", uid=33, gid=33),
+        ],
+        "none",
+    ),
 ]
 
 
@@ -70,7 +77,7 @@ def _inode_groups(root: Path) -> list[list[str]]:
 
 
 def test_same_tree_as_umoci(shm: Path) -> None:
-    blobs = [layer(entries, compression) for entries, compression in LAYERS]  # type: ignore[arg-type]
+    blobs = [layer(entries, compression) for entries, compression in LAYERS]
     oci = shm / "oci"
     write_layout(oci, "t", blobs)
     bundle = shm / "bundle"

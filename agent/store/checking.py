@@ -2,9 +2,10 @@
 
 Checked: every blob hashes to its name; every image's manifest hashes to its recorded digest and
 its config and layers are in the blob store; every unpacked layer holds what its description lists;
-every merged tree and deployment rootfs is made of links to its layers' files (same inodes, same
-paths, directories with the same owner and mode); rollback targets exist; no debris of an
-unfinished transaction is left; the metadata indexes match the deployments.
+every merged tree is rebuilt from its layers and must match (same paths, same inodes, directories
+with the same owner and mode); every deployment version's spec is valid, its manifest matches its
+image digest, and its rootfs leads to its image's merged tree; rollback targets exist; no debris of
+an unfinished transaction is left; the metadata indexes match the deployments.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
-from agent.store import atomic
+from agent.store import atomic, layers, merging
 from agent.store.deploying import Store, build_spec
 from agent.store.deployments import PARTIAL, DeploymentError
-from agent.store.unpacking import LayerDescription
+from agent.store.locking import store_lock
+from agent.store.unpacking import LayerDescription, LayerError
 from translators.errors import InvalidSpec
 
 _KIND_OF_MODE = {
@@ -98,7 +101,7 @@ def check_layers(store: Store) -> list[str]:
         if data is None:
             problems.append(f"layer sha256:{path.name}: layer.json is missing")
             continue
-        desc = LayerDescription.from_json({k: v for k, v in data.items() if k != "diff_id"})
+        desc = LayerDescription.from_json(data)
         for rel, kind, _ in desc.entries:
             try:
                 st = os.lstat(path / "diff" / rel)
@@ -111,24 +114,33 @@ def check_layers(store: Store) -> list[str]:
 
 
 def check_merged(store: Store) -> list[str]:
+    """Rebuild each merged tree from its layers beside it and compare: paths, inodes, directories.
+
+    Rebuilding costs links only (a 100 MB image takes about a tenth of a second), and it checks
+    what an inode test alone cannot: that no path is missing or extra, and whiteouts were applied.
+    """
     problems = []
-    for path in sorted(store.layout.merged.iterdir()):
+    layout = store.layout
+    for path in sorted(layout.merged.iterdir()):
+        what = f"merged sha256:{path.name}"
         data = atomic.read_json(path / "merged.json")
         if data is None:
-            problems.append(f"merged sha256:{path.name}: merged.json is missing")
+            problems.append(f"{what}: merged.json is missing")
             continue
-        inodes: set[tuple[int, int]] = set()
-        for digest in data["layers"]:
-            diff = store.layout.layer_dir(digest) / "diff"
-            if not diff.is_dir():
-                problems.append(f"merged sha256:{path.name}: layer {digest} is missing")
-                continue
-            inodes |= {
-                (st.st_dev, st.st_ino) for st in _tree(diff).values() if (st.st_mode & 0o170000) != 0o040000
-            }
-        for rel, st in _tree(path / "rootfs").items():
-            if (st.st_mode & 0o170000) != 0o040000 and (st.st_dev, st.st_ino) not in inodes:
-                problems.append(f"merged sha256:{path.name}: {rel} is not a file of its layers")
+        try:
+            sources = [layers.load_layer(layout, digest) for digest in data["layers"]]
+        except FileNotFoundError as exc:
+            problems.append(f"{what}: {exc}")
+            continue
+        work = layout.tmp / f"check.{os.getpid()}.{os.urandom(4).hex()}"
+        (work / "rootfs").mkdir(parents=True)
+        try:
+            merging.merge_layers(sources, work / "rootfs", work / "removed")
+            problems += _compare(_tree(path / "rootfs"), _tree(work / "rootfs"), what)
+        except LayerError as exc:
+            problems.append(f"{what}: its layers no longer stack: {exc}")
+        finally:
+            shutil.rmtree(work)
     return problems
 
 
@@ -158,10 +170,8 @@ def check_deployments(store: Store) -> list[str]:
             if not merged.is_dir():
                 problems.append(f"{where}: merged tree {version.state.get('chain')} is missing")
                 continue
-            if not version.rootfs.is_dir():
-                problems.append(f"{where}: rootfs is missing")
-                continue
-            problems += _compare(_tree(version.rootfs), _tree(merged), f"{where} rootfs")
+            if not version.rootfs.is_symlink() or version.rootfs.resolve() != merged.resolve():
+                problems.append(f"{where}: rootfs does not lead to the image's merged tree {merged}")
     return problems
 
 
@@ -196,11 +206,12 @@ def check(root: Path) -> list[str]:
     """Every problem of the store at ``root``; empty when it is sound."""
     store = Store.open(root)
     problems: list[str] = []
+    with store_lock(store.layout):  # the merged trees are rebuilt under tmp/ for comparison
+        problems += check_merged(store)
     for step in (
         check_blobs,
         check_images,
         check_layers,
-        check_merged,
         check_deployments,
         check_debris,
         check_metadata,

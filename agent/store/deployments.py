@@ -11,11 +11,16 @@ it (dropping versions no longer needed, the metadata indexes) is completed by re
 is therefore defined by two things only: where ``deployments/<name>`` points, and the ``rollback``
 field of that version. Every other version directory is debris.
 
-``rootfs/`` is a hard-link farm of the image's merged tree (``cp -al``): no file data is copied,
-and 50 deployments of one image cost their directories only. The files are the shared layer files
-themselves, so a deployment rootfs must never be written: the runtime mounts it as the read-only
-``lowerdir`` of an overlay whose ``upperdir`` is private to the container (``overlay_options``),
-and a container writes only there. Store directories are 0700, so no other user reaches them.
+``rootfs`` is a relative symlink to the image's merged tree (``merged/sha256/<chain>/rootfs``), a
+hard-link farm of the layer files built once per image: no file data is copied, and a deployment
+costs its few metadata files. A per-deployment ``cp -al`` farm was measured first and dropped: a
+Python-stdlib layer (100 MB, 464 directories) cost 1.92x one image for 50 deployments (one block
+per directory per deployment) and 61 ms per deploy, against about 1.01x and a few ms now.
+
+The files are the shared layer files themselves, so a rootfs must never be written: the runtime
+mounts it as the read-only ``lowerdir`` of an overlay whose ``upperdir`` is private to the
+container (:func:`overlay_options`), and a container writes only there (tested in
+tests/agent/store/test_deployments.py). Store directories are 0700, so no other user reaches them.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +125,7 @@ class Deployments:
         serial = max([*serials, 0]) + 1
         work = base / f"{serial}{PARTIAL}"
         work.mkdir()
-        subprocess.run(["cp", "-al", "--", str(merged_rootfs), str(work / "rootfs")], check=True)
+        os.symlink(os.path.relpath(merged_rootfs, work), work / "rootfs")
         crashpoints.hit("deploy:rootfs-linked")
         atomic.write_json(work / "config.json", spec)
         atomic.write_bytes(work / "manifest.json", manifest)

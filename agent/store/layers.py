@@ -65,9 +65,8 @@ def ensure_layer(layout: Layout, blobs: BlobStore, digest: str, *, limit: int | 
         raise
     desc.compression = kind
     desc.tar_bytes = tee.total
-    data = desc.to_json()
-    data["diff_id"] = "sha256:" + hasher.hexdigest()
-    atomic.write_json(work / "layer.json", data)
+    desc.diff_id = "sha256:" + hasher.hexdigest()
+    atomic.write_json(work / "layer.json", desc.to_json())
     syncing.syncfs(work)
     crashpoints.hit("unpack:before-rename")
     os.rename(work, final)

@@ -60,6 +60,8 @@ class LayerDescription:
     """Device nodes not created because the process is not root."""
     tar_bytes: int = 0
     compression: str = "none"
+    diff_id: str = ""
+    """sha256 of the uncompressed tar (the image config's ``rootfs.diff_ids`` entry)."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -1,10 +1,10 @@
 """Deployments: sharing, speed, protection of shared files, update, check and gc.
 
 We test these aspects:
-- 50 deployments of one image use under 1.1x the disk of one image (st_blocks of unique inodes,
-  directories included), on a real disk directory, not tmpfs; a deployment costs one block per
-  directory of the image plus its few metadata files, never file data;
-- deploying an already-pulled image takes under 0.3 s (measured, median of 5);
+- 50 deployments of one image (104 directories) use under 1.1x the disk of one image (st_blocks of
+  unique inodes, directories included), on a real disk directory, not tmpfs; a deployment costs a
+  few metadata blocks, neither file data nor a directory tree;
+- deploying an already-pulled image takes under 0.3 s on disk (measured, median of 5);
 - a container writing through an overlay whose lowerdir is the rootfs (what the runtime mounts)
   never changes a shared layer file;
 - update is a no-op when the tag's digest is unchanged, and keeps the previous version otherwise;
@@ -33,10 +33,13 @@ from tests.support.layers import Entry, layer
 IMG = "localhost:5000/app/web:1"
 
 
-def _image_entries(files: int, size: int) -> list[Entry]:
+def _image_entries(files: int, size: int, dirs: int = 1) -> list[Entry]:
     entries = [Entry("usr/", "dir"), Entry("usr/lib/", "dir"), Entry("etc/", "dir")]
     for i in range(files):
         entries.append(Entry(f"usr/lib/f{i:04d}.so", data=os.urandom(size)))
+    for d in range(1, dirs):
+        entries.append(Entry(f"usr/share/d{d:03d}/", "dir"))
+        entries += [Entry(f"usr/share/d{d:03d}/f{i}", data=os.urandom(size)) for i in range(3)]
     entries.append(Entry("etc/hostname", data=b"web\n"))
     return entries
 
@@ -66,23 +69,23 @@ def disk_dir() -> Iterator[Path]:
 @pytest.mark.slow
 def test_fifty_deployments_cost_about_one_image(disk_dir: Path) -> None:
     root = disk_dir / "store"
-    put_image(root, IMG, [layer(_image_entries(96, 256 << 10))])  # 24 MiB in 4 directories
+    put_image(root, IMG, [layer(_image_entries(3, 96 << 10, dirs=100))])  # 29 MiB in 104 directories
     for i in range(50):
         deploying.deploy(root, deploying.build_spec({"name": f"web{i}", "image": IMG}))
     layout = Layout(root)
     one_image = _blocks([layout.layers])
     everything = _blocks([layout.layers, layout.merged, layout.deployments])
     ratio = everything / one_image
-    per_deployment = (everything - one_image) * 512 / 50
+    per_deployment = _blocks([layout.deployments]) * 512 / 50
     print(f"disk use: image {one_image * 512 >> 10} KiB, with 50 deployments {everything * 512 >> 10} KiB")
     print(f"ratio {ratio:.3f}, {per_deployment / 1024:.1f} KiB per deployment")
     assert ratio < 1.1
-    # the cost model: a block per directory of the tree plus a few small files; never file data
-    assert per_deployment <= (4 + 10) * 4096
+    # the cost model: a handful of metadata blocks, whatever the number of directories of the image
+    assert per_deployment <= 8 * 4096
 
 
-def test_deploy_of_a_pulled_image_is_fast(shm: Path) -> None:
-    root = shm / "store"
+def test_deploy_of_a_pulled_image_is_fast(disk_dir: Path) -> None:
+    root = disk_dir / "store"  # on disk: syncfs and fsync cost what they cost in production
     put_image(root, IMG, [layer(_image_entries(300, 4096))])
     deploying.deploy(root, deploying.build_spec({"name": "warm", "image": IMG}))  # unpack + merge once
     times = []
@@ -151,7 +154,7 @@ def _modify_rootfs(root: Path) -> str:
     rootfs = root / "deployments" / "web" / "rootfs"
     (rootfs / "v").unlink()
     (rootfs / "v").write_bytes(b"not from a layer")
-    return "rootfs: v is not a link to its layer's file"
+    return ": v is not a link to its layer's file"
 
 
 def _stale_metadata(root: Path) -> str:

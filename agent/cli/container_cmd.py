@@ -13,7 +13,7 @@ from typing import Any
 import click
 import yaml
 
-from agent.cli.output import emit, handle_errors, root_of, store_options
+from agent.cli.store_output import emit, handle_errors, root_of, store_options
 from agent.store import deploying
 from agent.store.deployments import DeploymentError, Version
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from agent.cli.output import emit, handle_errors, root_of, store_options
+from agent.cli.store_output import emit, handle_errors, root_of, store_options
 
 
 @click.group()

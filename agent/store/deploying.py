@@ -94,8 +94,14 @@ def pull(store: Store, reference: str, transport: str = "docker") -> ImageRecord
 
 
 def resolve_image(store: Store, spec: DeploymentSpec) -> ImageRecord:
+    """The spec's image from the store, pulled first as its pull policy says.
+
+    Images from local layouts and archives (transport oci, oci-archive, docker-archive) are always
+    read again through the registry client: their name in the store is the client's to choose, and
+    blobs already stored are not copied twice.
+    """
     policy = spec.config.pull_policy
-    if policy == "always":
+    if policy == "always" or spec.transport != "docker":
         return pull(store, spec.image, spec.transport)
     try:
         return find_image(store, spec.image)
@@ -116,7 +122,9 @@ def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -
 
 
 def default_name(reference: str) -> str:
-    return references.parse(reference).repository.rsplit("/", 1)[-1]
+    """``registry/team/web:1`` -> ``web``; ``oci:/srv/layouts/web:1`` -> ``web``."""
+    path = reference.split("://", 1)[-1].rsplit("/", 1)[-1]
+    return path.split("@", 1)[0].split(":", 1)[0] or "container"
 
 
 def _state(image: ImageRecord, reference: str) -> dict[str, Any]:
@@ -157,7 +165,10 @@ def update(root: Path, name: str, *, pull_image: bool = True) -> tuple[bool, Ver
     with store.writing():
         current = store.deployments.current(name)
         spec = build_spec(current.spec())
-        image = pull(store, spec.image, spec.transport) if pull_image else find_image(store, spec.image)
+        if pull_image or spec.transport != "docker":
+            image = pull(store, spec.image, spec.transport)
+        else:
+            image = find_image(store, spec.image)
         if image.digest == current.state.get("image_digest"):
             return False, current
         return True, deploy_locked(store, spec, image, keep_previous=True)

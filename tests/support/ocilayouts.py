@@ -13,7 +13,7 @@ from pathlib import Path
 import zstandard
 
 from agent.store import streams
-from tests.support.images import MEDIA
+from tests.support.storing import MEDIA
 
 
 def _blob(layout: Path, data: bytes) -> str:

@@ -1,4 +1,4 @@
-"""Project paths for tests: the worktree root and the shared material next to it."""
+"""Where the project and the shared material sit, for every test."""
 
 from __future__ import annotations
 
@@ -6,3 +6,4 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"

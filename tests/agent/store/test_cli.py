@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agent.cli.main import cli
-from tests.support.images import put_image
 from tests.support.layers import Entry, layer
+from tests.support.storing import put_image
 
 IMG = "localhost:5000/cli/web:1"
 

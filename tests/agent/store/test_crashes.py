@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from agent.store import checking, crashpoints, deploying
-from tests.support.images import put_image
 from tests.support.layers import Entry, layer, opaque, whiteout
 from tests.support.paths import ROOT
+from tests.support.storing import put_image
 from tests.support.trees import describe, expected_tree
 
 IMG1 = "localhost:5000/crash/app:1"

@@ -8,6 +8,8 @@ We test these aspects:
 - a container writing through an overlay whose lowerdir is the rootfs (what the runtime mounts)
   never changes a shared layer file;
 - update is a no-op when the tag's digest is unchanged, and keeps the previous version otherwise;
+- an image missing from the store is pulled through the registry client (from an OCI layout), and
+  without the client the error says what is missing;
 - ``store check`` names a corrupted blob, a modified rootfs, a stale metadata index and debris;
 - gc removes what nothing refers to and keeps what deployments use.
 """
@@ -18,6 +20,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,8 +30,9 @@ import pytest
 
 from agent.store import checking, collecting, deploying, deployments
 from agent.store.layout import Layout
-from tests.support.images import put_image
 from tests.support.layers import Entry, layer
+from tests.support.ocilayouts import write_layout
+from tests.support.storing import put_image
 
 IMG = "localhost:5000/app/web:1"
 
@@ -135,10 +139,28 @@ def test_update_is_a_noop_when_the_digest_is_unchanged(shm: Path) -> None:
     assert (back.rootfs / "v").read_bytes() == b"1"
 
 
-def test_deploy_without_the_registry_client_says_so(shm: Path) -> None:
+def test_deploy_without_the_registry_client_says_so(shm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "agent.registry.pulling", None)  # as before the registry merge
     root = shm / "store"
     with pytest.raises(deployments.DeploymentError, match="registry client"):
         deploying.deploy(root, deploying.build_spec({"name": "x", "image": "localhost:5000/missing:1"}))
+
+
+def test_deploy_pulls_an_image_from_an_oci_layout(shm: Path) -> None:
+    """Through the real registry client (agent.registry.pulling), reading a layout directory."""
+    oci = shm / "oci"
+    write_layout(oci, "1", [layer([Entry("etc/", "dir"), Entry("etc/motd", data=b"pulled\n")])])
+    root = shm / "store"
+    spec = deploying.build_spec({"name": "web", "image": f"oci:{oci}:1"})
+    version = deploying.deploy(root, spec)
+    assert (version.rootfs / "etc" / "motd").read_bytes() == b"pulled\n"
+    assert len(deploying.Store.open(root).images.list()) == 1
+    changed, same = deploying.update(root, "web", pull_image=False)
+    assert (changed, same.serial) == (False, version.serial)
+    write_layout(oci, "1", [layer([Entry("etc/", "dir"), Entry("etc/motd", data=b"newer\n")])])
+    changed, newer = deploying.update(root, "web")
+    assert changed and (newer.rootfs / "etc" / "motd").read_bytes() == b"newer\n"
+    assert checking.check(root) == []
 
 
 def _corrupt_blob(root: Path) -> str:

@@ -30,8 +30,8 @@ from agent.store import layers, streams, unpacking
 from agent.store.blobs import BlobStore
 from agent.store.layout import Layout
 from agent.store.unpacking import LayerError
-from tests.support.images import put_image
 from tests.support.layers import Compression, Entry, layer, opaque, tar_bytes, whiteout
+from tests.support.storing import put_image
 from tests.support.trees import outside_listing
 
 CANARY = "@CANARY@"  # replaced by the canary directory's absolute path

@@ -18,9 +18,9 @@ from pathlib import Path
 from agent.store import layers
 from agent.store.blobs import BlobStore
 from agent.store.layout import Layout
-from tests.support.images import put_image
 from tests.support.layers import Compression, Entry, layer, opaque, whiteout
 from tests.support.ocilayouts import write_layout
+from tests.support.storing import put_image
 from tests.support.trees import describe
 
 LAYERS: list[tuple[list[Entry], Compression]] = [

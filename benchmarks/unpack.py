@@ -1,5 +1,8 @@
 """Unpacking a ~100 MB gzip layer: Berth vs GNU ``tar -xzf`` vs ``umoci unpack``, same script.
 
+Then, from the same layer: the first deploy (unpack, merge, switch), 50 more deploys of the pulled
+image (median time) and the disk they use against the image alone (st_blocks of unique inodes).
+
 Usage: ``python -m benchmarks.unpack [--reps N] [--dir DIR]``. The layer is a tar.gz of the host's
 Python standard library (``/usr/lib/python3.11`` and ``/usr/lib/python3``: ~100 MB, ~10k files),
 built once. Every repetition writes into a fresh directory and nothing is deleted until the end:
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import statistics
 import subprocess
@@ -18,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.store import layers, streams, unpacking
+from agent.store import deploying, layers, streams, unpacking
 from agent.store.blobs import BlobStore
 from agent.store.layout import Layout
 from tests.support.ocilayouts import write_layout
+from tests.support.storing import put_image
 
 SOURCES = ["usr/lib/python3.11", "usr/lib/python3"]
 
@@ -31,6 +36,45 @@ def _timed(func: object) -> float:
     start = time.perf_counter()
     func()
     return time.perf_counter() - start
+
+
+def _blocks(paths: list[Path]) -> int:
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for top in paths:
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in [".", *dirnames, *filenames]:
+                st = os.lstat(os.path.join(dirpath, name))
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    total += st.st_blocks
+    return total * 512
+
+
+def _deploys(root: Path, data: bytes, count: int = 50) -> None:
+    put_image(root, "localhost/bench:1", [data])
+    spec = deploying.build_spec({"name": "first", "image": "localhost/bench:1"})
+    first = _timed(lambda: deploying.deploy(root, spec))
+    times = [
+        _timed(
+            lambda i=i: deploying.deploy(
+                root, deploying.build_spec({"name": f"d{i}", "image": "localhost/bench:1"})
+            )
+        )
+        for i in range(count)
+    ]
+    layout = Layout(root)
+    image = _blocks([layout.layers])
+    total = _blocks([layout.layers, layout.merged, layout.deployments])
+    print(f"first deploy (unpack + merge + switch): {first:.3f} s")
+    print(
+        f"deploy of the pulled image: median {statistics.median(times) * 1000:.1f} ms,"
+        f" max {max(times) * 1000:.1f} ms"
+    )
+    print(
+        f"disk: image {image >> 20} MiB; with {count + 1} deployments {total >> 20} MiB;"
+        f" ratio {total / image:.3f}"
+    )
 
 
 def main() -> None:
@@ -95,6 +139,7 @@ def main() -> None:
         for what, times in results.items():
             med = statistics.median(times)
             print(f"{what:<22}{med:>10.3f}{med / base:>8.2f}x")
+        _deploys(work / "deploys", data)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -11,7 +11,8 @@ We test these aspects:
 - an image missing from the store is pulled through the registry client (from an OCI layout), and
   without the client the error says what is missing;
 - ``store check`` names a corrupted blob, a modified rootfs, a stale metadata index and debris;
-- gc removes what nothing refers to and keeps what deployments use.
+- gc removes what nothing refers to and keeps what deployments use;
+- two processes deploying at once are serialised by the store lock and leave a sound store.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from agent.store import checking, collecting, deploying, deployments
 from agent.store.layout import Layout
 from tests.support.layers import Entry, layer
 from tests.support.ocilayouts import write_layout
+from tests.support.paths import ROOT
 from tests.support.storing import put_image
 
 IMG = "localhost:5000/app/web:1"
@@ -179,6 +181,12 @@ def _modify_rootfs(root: Path) -> str:
     return ": v is not a link to its layer's file"
 
 
+def _write_through(root: Path) -> str:
+    """What a runtime without an overlay would do: change a shared file in place."""
+    (root / "deployments" / "web" / "rootfs" / "v").write_bytes(b"2")
+    return "v content differs from the blob"
+
+
 def _stale_metadata(root: Path) -> str:
     (root / "metadata" / "deployments.json").write_text("{}")
     return "metadata/deployments.json does not match"
@@ -191,8 +199,8 @@ def _debris(root: Path) -> str:
 
 @pytest.mark.parametrize(
     "damage",
-    [_corrupt_blob, _modify_rootfs, _stale_metadata, _debris],
-    ids=["blob", "rootfs", "metadata", "debris"],
+    [_corrupt_blob, _modify_rootfs, _write_through, _stale_metadata, _debris],
+    ids=["blob", "rootfs", "write-through", "metadata", "debris"],
 )
 def test_check_names_each_problem(damage: object, shm: Path) -> None:
     root = shm / "store"
@@ -220,3 +228,26 @@ def test_gc_keeps_what_is_used(shm: Path) -> None:
     assert checking.check(root) == []
     assert list(Layout(root).trash.iterdir()) == []
     assert collecting.collect(root) == []
+
+
+def test_concurrent_writers_are_serialised(shm: Path) -> None:
+    """Two processes (a CLI and an agent, say) deploying at once: the lock keeps the store sound."""
+    root = shm / "store"
+    put_image(root, IMG, [layer(_image_entries(20, 4096))])
+    code = (
+        "import sys; from pathlib import Path; from agent.store import deploying\n"
+        "for i in range(4):\n"
+        "    spec = deploying.build_spec({'name': f'{sys.argv[1]}{i}', 'image': sys.argv[2]})\n"
+        "    deploying.deploy(Path(sys.argv[3]), spec, keep_previous=True)\n"
+        "    deploying.deploy(Path(sys.argv[3]), spec, keep_previous=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, who, IMG, str(root)], env=env)
+        for who in ("cli", "agent")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    store = deploying.Store.open(root)
+    assert store.deployments.names() == [f"{who}{i}" for who in ("agent", "cli") for i in range(4)]
+    assert all(store.deployments.current(n).serial == 2 for n in store.deployments.names())
+    assert checking.check(root) == []

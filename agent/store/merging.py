@@ -6,9 +6,12 @@ then the layer's own entries are linked in (a file or symlink replaces what was 
 directory replaces a non-directory; a directory that the layer only implies keeps the lower one).
 
 As in :mod:`agent.store.unpacking`, the merged tree is new and private, and every path in it is in
-:attr:`Merger.kinds`, so no symlink is ever followed: a layer that would write, white out or make
-opaque *through* a lower layer's symlink (or file) is refused with an error naming the entry, where
-a naive ``tar -x`` would follow the link out of the root.
+:attr:`Merger.kinds`, so the host never resolves a symlink for us: a layer that writes or whites
+out *through* a lower layer's symlink (``lib/x`` with ``lib -> usr/lib``) has the link resolved
+here, inside the root, as the container would see it (umoci does the same with securejoin); one
+that leads out of the root (``..`` above it) or nowhere, a path through a lower file, and an
+opaque marker on a symlink are refused with an error naming the entry, where a naive ``tar -x``
+would follow the link out of the root.
 
 No file data is copied: regular files, symlinks and device nodes are hard links to the layer's
 inodes. Directories are new (their children differ), with the layer's owner, mode, xattrs and
@@ -69,34 +72,70 @@ class Merger:
                 self.dir_source.pop(key, None)
             self.dir_source.pop(path, None)
 
-    def _blocked(self, path: str, explicit_dirs: set[str]) -> str | None:
-        """The first component of ``path`` (itself included) that is a non-directory below, or None.
+    def _follow(self, path: str, at: str, explicit_dirs: frozenset[str] = frozenset()) -> str | None:
+        """Where directory ``path`` is in the merged tree, following symlinks inside the root.
 
-        A component that this layer replaces with an explicit directory does not block.
+        A symlink is resolved the way it would be inside the container (an absolute target starts
+        at the root, ``..`` climbs), so ``lib/x`` lands in ``usr/lib/x`` when ``lib -> usr/lib``,
+        as umoci and tar in a chroot do. A target climbing above the root, a chain of more than 40
+        links, or one that leads nowhere is refused, naming entry ``at``. None means nothing is
+        there (no link followed), or a component this layer replaces by an explicit directory.
         """
-        built = ""
-        for part in path.split("/"):
-            built = f"{built}/{part}" if built else part
-            kind = self.kinds.get(built)
+        queue = path.split("/") if path else []
+        current: list[str] = []
+        hops = 0
+        followed = ""
+        while queue:
+            part = queue.pop(0)
+            candidate = "/".join([*current, part])
+            kind = self.kinds.get(candidate)
+            if kind == "dir":
+                current.append(part)
+                continue
+            if kind is not None and not hops and candidate in explicit_dirs:
+                return None  # this layer replaces it with a directory: nothing below it survives
             if kind is None:
+                if hops:
+                    raise LayerError(at, f"goes through {followed}, which leads to a missing directory")
                 return None
-            if kind != "dir" and built not in explicit_dirs:
-                return built
-            if kind != "dir":
-                return None
-        return None
+            if kind != "symlink":
+                raise LayerError(at, f"{kind} {candidate!r} of a lower layer is not a directory")
+            hops += 1
+            target = os.readlink(self._abs(candidate))
+            followed = f"symlink {candidate!r} -> {target!r}"
+            if hops > 40:
+                raise LayerError(at, f"too many levels of symbolic links at {followed}")
+            base = [] if target.startswith("/") else current
+            resolved = list(base)
+            for item in target.split("/"):
+                if item in ("", "."):
+                    continue
+                if item == "..":
+                    if not resolved:
+                        raise LayerError(at, f"goes through {followed}, which leads out of the root")
+                    resolved.pop()
+                else:
+                    resolved.append(item)
+            queue = resolved + queue
+            current = []
+        return "/".join(current)
 
     def _layer(self, layer: LayerSource) -> None:
         desc = layer.desc
-        explicit_dirs = {p for p, kind, explicit in desc.entries if kind == "dir" and explicit}
+        explicit_dirs = frozenset(p for p, kind, explicit in desc.entries if kind == "dir" and explicit)
         diff = str(layer.diff)
         for opaque in desc.opaque:
             at = f"{opaque}/.wh..wh..opq" if opaque else ".wh..wh..opq"
-            blocked = self._blocked(opaque, explicit_dirs) if opaque else None
-            if blocked is not None:
-                raise LayerError(at, f"opaque whiteout through {self._what(blocked)}; refusing to follow it")
-            if self.kinds.get(opaque) == "dir":
-                prefix = opaque + "/" if opaque else ""
+            parent, _, name = opaque.rpartition("/")
+            where = self._follow(parent, at, explicit_dirs) if opaque else ""
+            if where is None:
+                continue
+            target = f"{where}/{name}" if where and name else where or name
+            kind = self.kinds.get(target)
+            if kind == "symlink" and opaque not in explicit_dirs:
+                raise LayerError(at, f"opaque whiteout on {self._what(target)}; refusing to follow it")
+            if kind == "dir":
+                prefix = target + "/" if target else ""
                 children = [
                     k for k in self.kinds if k.startswith(prefix) and k and "/" not in k[len(prefix) :]
                 ]
@@ -105,44 +144,56 @@ class Merger:
         for whiteout in desc.whiteouts:
             parent, _, name = whiteout.rpartition("/")
             at = f"{parent}/.wh.{name}" if parent else f".wh.{name}"
-            blocked = self._blocked(parent, explicit_dirs) if parent else None
-            if blocked is not None:
-                raise LayerError(at, f"whiteout through {self._what(blocked)}; refusing to follow it")
-            if self.kinds.get(parent) == "dir":
-                self._remove(whiteout)
+            where = self._follow(parent, at, explicit_dirs)
+            if where is not None:
+                self._remove(f"{where}/{name}" if where else name)
+        mapped: dict[str, str] = {"": ""}
+        """This layer's directories -> where they are in the merged tree (symlinks followed)."""
         for path, kind, explicit in desc.entries:
-            existing = self.kinds.get(path)
+            parent, _, name = path.rpartition("/")
+            target = f"{mapped[parent]}/{name}" if mapped[parent] else name
+            existing = self.kinds.get(target)
             src = f"{diff}/{path}"
             if kind == "dir":
+                mapped[path] = target
                 if existing == "dir":
                     if explicit:
-                        self.dir_source[path] = src
+                        self.dir_source[target] = src
+                    continue
+                if existing is not None and not explicit:
+                    under = path + "/"
+                    child = next(
+                        (p for p, k, e in desc.entries if p.startswith(under) and (e or k != "dir")), path
+                    )
+                    followed = self._follow(target, child)
+                    if followed is None:  # pragma: no cover - _follow raises unless it followed a link
+                        raise LayerError(child, f"cannot write through {self._what(target)}")
+                    mapped[path] = followed
                     continue
                 if existing is not None:
-                    if not explicit:
-                        under = path + "/"
-                        child = next(
-                            (p for p, k, e in desc.entries if p.startswith(under) and (e or k != "dir")), path
-                        )
-                        raise LayerError(child, f"writes through {self._what(path)}; refusing to follow it")
-                    self._remove(path)
-                os.mkdir(self._abs(path), 0o700)
-                self.kinds[path] = "dir"
-                self.dir_source[path] = src
+                    self._remove(target)
+                os.mkdir(self._abs(target), 0o700)
+                self.kinds[target] = "dir"
+                self.dir_source[target] = src
                 continue
             if existing is not None:
-                self._remove(path)
-            os.link(src, self._abs(path), follow_symlinks=False)
-            self.kinds[path] = kind
-        for path, target in desc.external_links:
-            kind = self.kinds.get(target)
-            if kind is None or kind == "dir":
+                self._remove(target)
+            os.link(src, self._abs(target), follow_symlinks=False)
+            self.kinds[target] = kind
+        for path, link_target in desc.external_links:
+            parent, _, name = path.rpartition("/")
+            dest = f"{mapped[parent]}/{name}" if mapped[parent] else name
+            target_parent, _, target_name = link_target.rpartition("/")
+            where = self._follow(target_parent, path)
+            source = (f"{where}/{target_name}" if where else target_name) if where is not None else None
+            kind = self.kinds.get(source) if source is not None else None
+            if source is None or kind is None or kind == "dir":
                 what = "a directory" if kind else "missing"
-                raise LayerError(path, f"hard link target {target!r} is {what} in the layers below")
-            if self.kinds.get(path) is not None:
-                self._remove(path)
-            os.link(self._abs(target), self._abs(path), follow_symlinks=False)
-            self.kinds[path] = kind
+                raise LayerError(path, f"hard link target {link_target!r} is {what} in the layers below")
+            if self.kinds.get(dest) is not None:
+                self._remove(dest)
+            os.link(self._abs(source), self._abs(dest), follow_symlinks=False)
+            self.kinds[dest] = kind
 
     def _what(self, path: str) -> str:
         kind = self.kinds.get(path)

@@ -4,7 +4,9 @@ We test these aspects:
 - path escapes (``..``, PAX long names with ``..``, whiteouts naming ``..``) are refused, naming the entry;
 - absolute paths are confined to the root, as umoci confines them;
 - symlink escapes, in one layer or planted in a lower layer and written, whited out or made opaque
-  through in a later one, are refused naming the entry; a lower symlink replaced by an explicit
+  through in a later one, are refused naming the entry (out of the root, to nowhere, through a
+  file, in a loop); a lower symlink that stays inside the root (``lib -> usr/lib``, ``conf -> /etc``)
+  is followed inside the root, as in the container; a lower symlink replaced by an explicit
   directory is legitimate;
 - hard links: to outside, to a directory, to a missing file are refused; to an escaping symlink they
   link the symlink itself; to a lower layer's file they share its inode;
@@ -61,6 +63,17 @@ def _hardlink_symlink(rootfs: Path) -> None:
     assert (rootfs / "h").is_symlink()
     assert os.readlink(rootfs / "h") == os.readlink(rootfs / "s")
     assert os.lstat(rootfs / "h").st_ino == os.lstat(rootfs / "s").st_ino
+
+
+def _inner_symlink(rootfs: Path) -> None:
+    assert os.readlink(rootfs / "lib") == "usr/lib"
+    assert sorted(p.name for p in (rootfs / "usr" / "lib").iterdir()) == ["b"]
+    assert os.stat(rootfs / "h").st_ino == os.stat(rootfs / "usr" / "lib" / "b").st_ino
+
+
+def _absolute_symlink(rootfs: Path) -> None:
+    assert (rootfs / "etc" / "app.conf").read_bytes() == b"c"
+    assert os.readlink(rootfs / "conf") == "/etc"
 
 
 def _replaced_symlink(rootfs: Path) -> None:
@@ -136,13 +149,37 @@ CASES: dict[str, Case] = {
     "whiteout-escape": Case([[Entry("a/.wh.../../pwned")]], "leaves the root", "a/.wh.../../pwned"),
     "opaque-on-symlink-dir": Case(
         [[Entry("d", "symlink", linkname=CANARY)], [opaque("d")]],
-        "opaque whiteout through symlink",
+        "opaque whiteout on symlink",
         "d/.wh..wh..opq",
     ),
     "whiteout-through-symlink": Case(
         [[Entry("d", "symlink", linkname=CANARY)], [whiteout("d/keep")]],
-        "whiteout through symlink",
+        "leads to a missing directory",
         "d/.wh.keep",
+    ),
+    "write-through-symlink-inside-root": Case(
+        [
+            [Entry("lib", "symlink", linkname="usr/lib"), Entry("usr/lib/a", data=b"a")],
+            [Entry("lib/b", data=b"b"), whiteout("lib/a"), Entry("h", "link", linkname="lib/b")],
+        ],
+        check=_inner_symlink,
+    ),
+    "absolute-symlink-stays-in-root": Case(
+        [
+            [Entry("etc/", "dir"), Entry("conf", "symlink", linkname="/etc")],
+            [Entry("conf/app.conf", data=b"c")],
+        ],
+        check=_absolute_symlink,
+    ),
+    "symlink-to-a-file-written-through": Case(
+        [[Entry("f", data=b"1"), Entry("l", "symlink", linkname="f")], [Entry("l/pwned")]],
+        "is not a directory",
+        "l/pwned",
+    ),
+    "symlink-loop": Case(
+        [[Entry("a", "symlink", linkname="b"), Entry("b", "symlink", linkname="a")], [Entry("a/pwned")]],
+        "too many levels",
+        "a/pwned",
     ),
     "symlink-replaced-by-explicit-dir": Case(
         [[Entry("d", "symlink", linkname=CANARY)], [Entry("d/", "dir"), Entry("d/f", data=b"inside")]],

@@ -6,6 +6,8 @@ We test these aspects:
   opaque directory; gzip and plain tar, as Debian's umoci lacks zstd) unpacks with umoci
   and with Berth's store to the same tree: paths, kinds, modes, owners, link targets, contents
   and file mtimes;
+- writes and whiteouts through a lower layer's symlinks (relative and absolute, inside the root)
+  land where umoci puts them;
 - hard links stay hard links in both (same inode within the tree).
 """
 
@@ -43,6 +45,8 @@ LAYERS: list[tuple[list[Entry], Compression]] = [
             Entry("lib", "symlink", linkname="usr/lib"),
             Entry("usr/lib/", "dir"),
             Entry("usr/lib/libc.so.6", data=b"libc"),
+            Entry("usr/lib/libold.so", data=b"old"),
+            Entry("docs", "symlink", linkname="/usr/share/doc"),
         ],
         "gzip",
     ),
@@ -61,6 +65,10 @@ LAYERS: list[tuple[list[Entry], Compression]] = [
         [
             Entry("srv/app/", "dir", uid=33, gid=33),
             Entry("srv/app/index.html", data=b"<h1>hi</h1>", uid=33, gid=33),
+            # written and whited out through lower symlinks that stay inside the root
+            Entry("lib/extra.so", data=b"extra"),
+            whiteout("lib/libold.so"),
+            Entry("docs/b/NEWS", data=b"news"),
         ],
         "none",
     ),
@@ -94,6 +102,8 @@ def test_same_tree_as_umoci(shm: Path) -> None:
     for path in sorted(theirs):
         assert ours[path] == theirs[path], path
     assert "usr/share/doc/a" not in ours and "var/cache/keep" not in ours  # the whiteouts applied
+    assert "usr/lib/extra.so" in ours and "usr/share/doc/b/NEWS" in ours
+    assert "usr/lib/libold.so" not in ours
     # umoci keeps hard links within a layer as links; so do we (and our farm links all files to
     # the layers, so compare groups only among paths umoci links)
     for group in _inode_groups(bundle / "rootfs"):

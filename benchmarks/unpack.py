@@ -3,11 +3,12 @@
 Then, from the same layer: the first deploy (unpack, merge, switch), 50 more deploys of the pulled
 image (median time) and the disk they use against the image alone (st_blocks of unique inodes).
 
-Usage: ``python -m benchmarks.unpack [--reps N] [--dir DIR]``. The layer is a tar.gz of the host's
-Python standard library (``/usr/lib/python3.11`` and ``/usr/lib/python3``: ~100 MB, ~10k files),
-built once. Every repetition writes into a fresh directory and nothing is deleted until the end:
-this disk slows file creation right after mass deletes (shared/peers-here.md). Absolute times are
-noisy; the ratios are the result.
+Usage: ``python -m benchmarks.unpack [--reps N] [--dir DIR] [--layer python|smallfiles]``. The
+layer is a tar.gz of the host's Python standard library (``/usr/lib/python3.11`` and
+``/usr/lib/python3``: ~100 MB, ~5k entries), or 20,000 random files of 1-4 KB, built once. Every
+repetition writes into a fresh directory and nothing is deleted until the end: this disk slows
+file creation right after mass deletes (shared/peers-here.md). Absolute times are noisy; the
+ratios are the result.
 """
 
 from __future__ import annotations
@@ -25,10 +26,19 @@ from pathlib import Path
 from agent.store import deploying, layers, streams, unpacking
 from agent.store.blobs import BlobStore
 from agent.store.layout import Layout
+from tests.support.layers import Entry, layer
 from tests.support.ocilayouts import write_layout
 from tests.support.storing import put_image
 
 SOURCES = ["usr/lib/python3.11", "usr/lib/python3"]
+
+
+def _smallfiles(blob: Path, count: int = 20_000) -> None:
+    """A layer like shared/peers-here.md's smallfiles:20k: ``count`` files of 1-4 KB in 100 dirs."""
+    entries = [
+        Entry(f"data/d{i % 100:02d}/f{i:05d}", data=os.urandom(1024 + (i * 37) % 3072)) for i in range(count)
+    ]
+    blob.write_bytes(layer(entries, "gzip"))
 
 
 def _timed(func: object) -> float:
@@ -81,11 +91,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory (default: /tmp, on disk)")
+    parser.add_argument("--layer", choices=["python", "smallfiles"], default="python")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="berth-bench-", dir=args.dir))
     try:
         blob = work / "layer.tar.gz"
-        subprocess.run(["tar", "-C", "/", "-czf", str(blob), *SOURCES], check=True)
+        if args.layer == "python":
+            subprocess.run(["tar", "-C", "/", "-czf", str(blob), *SOURCES], check=True)
+        else:
+            _smallfiles(blob)
         data = blob.read_bytes()
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         with open(blob, "rb") as raw:

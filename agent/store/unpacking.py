@@ -7,7 +7,9 @@ and its kind is in :attr:`LayerUnpacker.kinds`. A parent component that is not a
 ``O_EXCL|O_NOFOLLOW`` (or ``mkdir``/``symlink``/``link``, which never follow a final symlink), so
 nothing is ever written outside the target. Paths are confined the way umoci confines them: a
 leading ``/`` is dropped; unlike umoci, a ``..`` component is refused instead of being cleaned,
-because no honest layer carries one.
+because no honest layer carries one. Writing through a symlink of the *same* layer is refused too
+(umoci would follow it inside the root; no image builder emits it); writing through a *lower*
+layer's symlink is resolved inside the root when layers are stacked (:mod:`agent.store.merging`).
 
 OCI whiteouts (``.wh.<name>``, ``.wh..wh..opq``) are not written as files: they are recorded in the
 layer's description (:class:`LayerDescription`) and applied when layers are stacked

@@ -216,7 +216,10 @@ def config_(
     if action == "get":
         if last not in node:
             raise DeploymentError(f"{name}: no key {key!r} in the spec")
-        emit(output, node[last]) if output == "json" else click.echo(json.dumps(node[last]))
+        if output == "json":
+            emit(output, node[last])
+        else:
+            click.echo(json.dumps(node[last]))
         return
     if value is None:
         raise click.UsageError("config set needs a VALUE")

@@ -223,7 +223,10 @@ def check_debris(store: Store) -> list[str]:
         keep: set[str] = set()
         serial = store.deployments.current_serial(base.name)
         if serial is not None:
-            keep = {str(serial), str(store.deployments.current(base.name).rollback)}
+            try:
+                keep = {str(serial), str(store.deployments.current(base.name).rollback)}
+            except DeploymentError:
+                continue  # check_deployments names the missing version
         for child in base.iterdir():
             if child.name not in keep:
                 kind = "unfinished version" if child.name.endswith(PARTIAL) else "stray version"

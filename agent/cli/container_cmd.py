@@ -1,0 +1,262 @@
+"""``berth container ...`` and ``berth image ...``: deployments and images of the host store.
+
+Thin: options are parsed here and the work is done by :mod:`agent.store.deploying`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from agent.cli.store_output import emit, handle_errors, root_of, store_options
+from agent.store import deploying
+from agent.store.deployments import DeploymentError, Version
+
+
+def _version_row(version: Version, *, verbose: bool = False) -> dict[str, Any]:
+    st = version.state
+    row: dict[str, Any] = {
+        "name": version.name,
+        "image": st.get("image"),
+        "digest": str(st.get("image_digest", ""))[:19],
+        "version": version.serial,
+        "rollback": version.rollback if version.rollback is not None else "-",
+        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(st.get("created", 0)))),
+    }
+    if verbose:
+        row["digest"] = st.get("image_digest")
+        row["rootfs"] = str(version.rootfs)
+        row["layers"] = len(st.get("layers", []))
+    return row
+
+
+@click.group()
+def container() -> None:
+    """Deploy, update, roll back and remove containers in the host store."""
+
+
+@container.command()
+@click.argument("image")
+@click.option("--name", help="Deployment name (default: the image's repository name).")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="A native spec (JSON or YAML)."
+)
+@click.option(
+    "--rollback", "keep", is_flag=True, help="Replace an existing deployment, keeping it for rollback."
+)
+@store_options
+@handle_errors
+def deploy(
+    *, image: str, name: str | None, config_file: str | None, keep: bool, root: Path | None, output: str
+) -> None:
+    """Deploy IMAGE atomically (pulled first if the store does not have it)."""
+    data: dict[str, Any] = {}
+    lines: Any = None
+    if config_file:
+        from translators import yamlio  # noqa: PLC0415
+
+        docs = yamlio.load_file(config_file)
+        if len(docs) != 1 or not isinstance(docs[0].data, dict):
+            raise click.UsageError(f"{config_file}: expected one spec document (a mapping)")
+        data, lines = dict(docs[0].data), docs[0].lines
+    data["image"] = image
+    data["name"] = name or data.get("name") or deploying.default_name(image)
+    spec = deploying.build_spec(data, source=config_file or "", lines=lines)
+    version = deploying.deploy(root_of(root), spec, keep_previous=keep)
+    emit(output, _version_row(version))
+
+
+@container.command()
+@click.argument("name")
+@click.option("--rollback", "back", is_flag=True, help="Go back to the previous deployment instead.")
+@click.option("--pull/--no-pull", default=True, help="Pull the tag first (--no-pull: use the store's image).")
+@store_options
+@handle_errors
+def update(name: str, back: bool, pull: bool, root: Path | None, output: str) -> None:
+    """Redeploy NAME from the newest image of its tag; nothing happens if the digest is unchanged."""
+    if back:
+        emit(output, {**_version_row(deploying.rollback(root_of(root), name)), "changed": True})
+        return
+    changed, version = deploying.update(root_of(root), name, pull_image=pull)
+    emit(output, {**_version_row(version), "changed": changed})
+
+
+@container.command()
+@click.argument("name")
+@store_options
+@handle_errors
+def rollback(name: str, root: Path | None, output: str) -> None:
+    """Switch NAME back to its previous deployment (in one atomic step)."""
+    emit(output, _version_row(deploying.rollback(root_of(root), name)))
+
+
+@container.command()
+@click.argument("name")
+@click.option("--cleanup", is_flag=True, help="Also remove its image if unused, and collect garbage.")
+@store_options
+@handle_errors
+def remove(name: str, cleanup: bool, root: Path | None, output: str) -> None:
+    """Remove deployment NAME (and its rollback copy)."""
+    removed = deploying.remove(root_of(root), name, cleanup=cleanup)
+    emit(output, {"removed": name, "collected": removed})
+
+
+@container.command(name="list")
+@click.option("--verbose", "-v", is_flag=True)
+@store_options
+@handle_errors
+def list_(verbose: bool, root: Path | None, output: str) -> None:
+    """List deployments."""
+    store = deploying.Store.open(root_of(root))
+    rows = [_version_row(store.deployments.current(n), verbose=verbose) for n in store.deployments.names()]
+    columns = ["name", "image", "digest", "version", "rollback", "created"]
+    emit(output, rows, columns + (["rootfs", "layers"] if verbose else []))
+
+
+@container.command()
+@click.argument("name")
+@store_options
+@handle_errors
+def info(name: str, root: Path | None, output: str) -> None:
+    """Everything about deployment NAME: version, image, rollback target, spec."""
+    store = deploying.Store.open(root_of(root))
+    current = store.deployments.current(name)
+    previous = store.deployments.previous(name)
+    data = {
+        **_version_row(current, verbose=True),
+        "previous": _version_row(previous, verbose=True) if previous else None,
+        "spec": current.spec(),
+    }
+    emit(output, data)
+
+
+def _images(root: Path) -> list[dict[str, Any]]:
+    store = deploying.Store.open(root)
+    used: dict[str, list[str]] = {}
+    for name in store.deployments.names():
+        used.setdefault(str(store.deployments.current(name).state.get("image_digest")), []).append(name)
+    return [
+        {
+            "reference": image.reference,
+            "digest": image.digest,
+            "layers": len(image.layers),
+            "size": sum(layer.size for layer in image.layers),
+            "used_by": ",".join(used.get(image.digest, [])) or "-",
+        }
+        for image in store.images.list()
+    ]
+
+
+def _prune(root: Path, output: str) -> None:
+    from agent.store import collecting  # noqa: PLC0415
+
+    emit(output, {"removed": collecting.collect(root)})
+
+
+@container.command()
+@click.option("--prune", is_flag=True, help="Remove blobs and layers nothing refers to.")
+@store_options
+@handle_errors
+def images(prune: bool, root: Path | None, output: str) -> None:
+    """List the store's images (or prune what nothing refers to)."""
+    if prune:
+        _prune(root_of(root), output)
+        return
+    emit(output, _images(root_of(root)), ["reference", "digest", "layers", "size", "used_by"])
+
+
+def _walk_key(data: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise click.UsageError(f"{key}: {part} is not a mapping")
+        node = child
+    return node, parts[-1]
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+@container.command(name="config")
+@click.argument("name")
+@click.argument("action", type=click.Choice(["get", "set", "list"]))
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@store_options
+@handle_errors
+def config_(
+    *, name: str, action: str, key: str | None, value: str | None, root: Path | None, output: str
+) -> None:
+    """Read or edit the stored spec of NAME: KEY is a dotted path like config.restart.policy.
+
+    VALUE is parsed as YAML (``[a, b]`` is a list, ``3`` a number); the edited spec is validated
+    before it is stored.
+    """
+    store = deploying.Store.open(root_of(root))
+    spec = store.deployments.current(name).spec()
+    if action == "list":
+        emit(output, _flatten(spec))
+        return
+    if not key:
+        raise click.UsageError(f"config {action} needs a KEY")
+    node, last = _walk_key(json.loads(json.dumps(spec)), key)
+    if action == "get":
+        if last not in node:
+            raise DeploymentError(f"{name}: no key {key!r} in the spec")
+        if output == "json":
+            emit(output, node[last])
+        else:
+            click.echo(json.dumps(node[last]))
+        return
+    if value is None:
+        raise click.UsageError("config set needs a VALUE")
+    edited = json.loads(json.dumps(spec))
+    node, last = _walk_key(edited, key)
+    node[last] = yaml.safe_load(value)
+    new = deploying.set_spec(root_of(root), name, edited)
+    emit(output, new.model_dump(mode="json"))
+
+
+@click.command()
+@click.argument("reference")
+@store_options
+@handle_errors
+def pull(reference: str, root: Path | None, output: str) -> None:
+    """Pull REFERENCE into the store (through the registry client)."""
+    store = deploying.Store.open(root_of(root))
+    image = deploying.pull(store, reference)
+    emit(output, {"reference": image.reference, "digest": image.digest})
+
+
+@click.group()
+def image() -> None:
+    """Images of the host store."""
+
+
+@image.command(name="list")
+@store_options
+@handle_errors
+def image_list(root: Path | None, output: str) -> None:
+    """List the store's images."""
+    emit(output, _images(root_of(root)), ["reference", "digest", "layers", "size", "used_by"])
+
+
+@image.command()
+@store_options
+@handle_errors
+def prune(root: Path | None, output: str) -> None:
+    """Remove blobs, unpacked layers and merged trees that no image or deployment refers to."""
+    _prune(root_of(root), output)

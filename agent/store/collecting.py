@@ -1,0 +1,89 @@
+"""Garbage collection: blobs, layers and merged trees that nothing refers to.
+
+Blobs are needed by images; unpacked layers and merged trees by images and by deployments (a
+deployment keeps its layers even when its image is gone, so the checker can verify its rootfs).
+Everything unreferenced is first renamed into ``trash/`` (cheap, atomic), then the trash is
+deleted in one pass at the end: deletions are batched, never interleaved with file creation, which
+this kind of disk punishes (see shared/peers-here.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+from agent.store import layers
+from agent.store.locking import store_lock
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from agent.store.deploying import Store
+
+
+def referenced(store: Store) -> tuple[set[str], set[str], set[str]]:
+    """(blob digests, layer digests, merged chain keys) in use."""
+    blobs: set[str] = set()
+    layer_set: set[str] = set()
+    chains: set[str] = set()
+    for image in store.images.list():
+        digests = [layer.digest for layer in image.layers]
+        blobs.update(digests)
+        blobs.add(image.config_digest)
+        layer_set.update(digests)
+        chains.add(layers.chain_key(digests))
+    deployments = store.deployments
+    for name in deployments.names():
+        current = deployments.current(name)
+        for version in (current, deployments.previous(name)):
+            if version is not None:
+                layer_set.update(version.state.get("layers", []))
+                chains.add(str(version.state.get("chain")))
+    return blobs, layer_set, chains
+
+
+def collect_locked(store: Store) -> list[str]:
+    """Move unreferenced blobs, layers and merged trees to the trash, then empty it."""
+    blobs, layer_set, chains = referenced(store)
+    layout = store.layout
+    removed: list[str] = []
+    candidates: list[tuple[str, Path]] = []
+    for digest in store.blobs.digests():
+        if digest not in blobs:
+            candidates.append((f"blob {digest}", store.blobs.path(digest)))
+    for path in sorted(layout.layers.iterdir()):
+        if f"sha256:{path.name}" not in layer_set:
+            candidates.append((f"layer sha256:{path.name}", path))
+    for path in sorted(layout.merged.iterdir()):
+        if f"sha256:{path.name}" not in chains:
+            candidates.append((f"merged sha256:{path.name}", path))
+    for what, path in candidates:
+        os.rename(path, layout.trash / f"{path.name}.{os.urandom(4).hex()}")
+        removed.append(what)
+    purge_trash(store)
+    return removed
+
+
+def purge_trash(store: Store) -> None:
+    """Delete everything in ``trash/`` in one pass."""
+    for child in list(store.layout.trash.iterdir()):
+        if child.is_dir() and not child.is_symlink():
+            # read-only directories (mode 0555 from an image) must be opened up before rmtree
+            for dirpath, dirnames, _ in os.walk(child):
+                for d in dirnames:
+                    full = os.path.join(dirpath, d)
+                    if not os.path.islink(full):
+                        os.chmod(full, 0o700)
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def collect(root: Path) -> list[str]:
+    from agent.store.deploying import Store, recover_locked  # noqa: PLC0415  # avoids an import cycle
+
+    store = Store.open(root)
+    with store_lock(store.layout):
+        recover_locked(store)
+        return collect_locked(store)

@@ -1,0 +1,264 @@
+"""Deployments switched atomically, ostree style, with the previous one kept for rollback.
+
+``deployments/<name>`` is a symlink to ``deployments/.versions/<name>/<serial>/``, a version
+directory holding ``config.json`` (the DeploymentSpec), ``manifest.json`` (the image manifest),
+``state.json`` (image, layers, which version to roll back to) and ``rootfs/``.
+
+A transaction builds the new version as ``<serial>.partial`` next to the current one, flushes the
+filesystem (one ``syncfs``), renames it to ``<serial>`` and then switches the symlink with a single
+``rename``: that rename is the commit. Everything before it is undone by recovery; everything after
+it (dropping versions no longer needed, the metadata indexes) is completed by recovery. The state
+is therefore defined by two things only: where ``deployments/<name>`` points, and the ``rollback``
+field of that version. Every other version directory is debris.
+
+``rootfs`` is a relative symlink to the image's merged tree (``merged/sha256/<chain>/rootfs``), a
+hard-link farm of the layer files built once per image: no file data is copied, and a deployment
+costs its few metadata files. A per-deployment ``cp -al`` farm was measured first and dropped: a
+Python-stdlib layer (100 MB, 464 directories) cost 1.92x one image for 50 deployments (one block
+per directory per deployment) and 61 ms per deploy, against about 1.01x and a few ms now.
+
+The files are the shared layer files themselves, so a rootfs must never be written: the runtime
+mounts it as the read-only ``lowerdir`` of an overlay whose ``upperdir`` is private to the
+container (:func:`overlay_options`), and a container writes only there (tested in
+tests/agent/store/test_deployments.py). Store directories are 0700, so no other user reaches them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.store import atomic, crashpoints, syncing
+from agent.store.layout import Layout
+
+PARTIAL = ".partial"
+
+
+class DeploymentError(Exception):
+    """A deployment operation cannot be done (unknown name, nothing to roll back to, ...)."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version directory of a deployment."""
+
+    name: str
+    serial: int
+    path: Path
+    state: dict[str, Any]
+
+    @property
+    def rootfs(self) -> Path:
+        return self.path / "rootfs"
+
+    @property
+    def rollback(self) -> int | None:
+        value = self.state.get("rollback")
+        return int(value) if value is not None else None
+
+    def spec(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.path / "config.json").read_bytes())
+        return data
+
+
+def _link_target(name: str, serial: int) -> str:
+    return f".versions/{name}/{serial}"
+
+
+class Deployments:
+    """Reads and transactions of ``deployments/``; transactions need the store lock held."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    # -- reading (no lock needed) -------------------------------------------------------
+    def names(self) -> list[str]:
+        return sorted(
+            p.name for p in self.layout.deployments.iterdir() if p.is_symlink() and not p.name.startswith(".")
+        )
+
+    def current_serial(self, name: str) -> int | None:
+        try:
+            target = os.readlink(self.layout.deployments / name)
+        except FileNotFoundError:
+            return None
+        return int(target.rsplit("/", 1)[1])
+
+    def version(self, name: str, serial: int) -> Version:
+        path = self.layout.version_dir(name, serial)
+        state = atomic.read_json(path / "state.json")
+        if state is None:
+            raise DeploymentError(f"deployment {name!r}: version {serial} is missing")
+        return Version(name, serial, path, state)
+
+    def current(self, name: str) -> Version:
+        serial = self.current_serial(name)
+        if serial is None:
+            raise DeploymentError(f"no deployment named {name!r}")
+        return self.version(name, serial)
+
+    def previous(self, name: str) -> Version | None:
+        rollback = self.current(name).rollback
+        return self.version(name, rollback) if rollback is not None else None
+
+    # -- transactions (lock held) -------------------------------------------------------
+    def deploy(
+        self,
+        name: str,
+        *,
+        merged_rootfs: Path,
+        spec: dict[str, Any],
+        manifest: bytes,
+        state: dict[str, Any],
+        keep_previous: bool,
+    ) -> Version:
+        """Build a new version of ``name`` from ``merged_rootfs`` and switch to it."""
+        current = self.current_serial(name)
+        base = self.layout.versions / name
+        base.mkdir(exist_ok=True)
+        serials = [int(p.name) for p in base.iterdir() if p.name.isdigit()]
+        serial = max([*serials, 0]) + 1
+        work = base / f"{serial}{PARTIAL}"
+        work.mkdir()
+        os.symlink(os.path.relpath(merged_rootfs, work), work / "rootfs")
+        crashpoints.hit("deploy:rootfs-linked")
+        atomic.write_json(work / "config.json", spec)
+        atomic.write_bytes(work / "manifest.json", manifest)
+        full_state = {
+            **state,
+            "name": name,
+            "serial": serial,
+            "rollback": current if keep_previous else None,
+            "created": time.time(),
+        }
+        atomic.write_json(work / "state.json", full_state)
+        syncing.syncfs(work)
+        crashpoints.hit("deploy:before-commit")
+        final = base / str(serial)
+        os.rename(work, final)
+        atomic.fsync_dir(base)
+        crashpoints.hit("deploy:committed")
+        self._switch(name, serial)
+        crashpoints.hit("deploy:switched")
+        self.drop_unneeded(name)
+        return self.version(name, serial)
+
+    def rollback(self, name: str) -> Version:
+        """Switch back to the previous version; the one left becomes the new rollback target."""
+        current = self.current(name)
+        previous = current.rollback
+        if previous is None:
+            raise DeploymentError(f"deployment {name!r} has no previous version to roll back to")
+        target = self.version(name, previous)
+        atomic.write_json(target.path / "state.json", {**target.state, "rollback": current.serial})
+        crashpoints.hit("rollback:pointer-written")
+        self._switch(name, previous)
+        crashpoints.hit("rollback:switched")
+        return self.version(name, previous)
+
+    def remove(self, name: str) -> None:
+        """Unlink the deployment (the commit), then move its versions to the trash."""
+        link = self.layout.deployments / name
+        if not link.is_symlink():
+            raise DeploymentError(f"no deployment named {name!r}")
+        link.unlink()
+        atomic.fsync_dir(self.layout.deployments)
+        crashpoints.hit("remove:unlinked")
+        self._trash(self.layout.versions / name)
+        crashpoints.hit("remove:trashed")
+
+    def set_spec(self, name: str, spec: dict[str, Any]) -> None:
+        """Replace the current version's spec (one atomic file write)."""
+        atomic.write_json(self.current(name).path / "config.json", spec)
+        crashpoints.hit("config:written")
+
+    def _switch(self, name: str, serial: int) -> None:
+        tmp = self.layout.deployments / f".{name}.new"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(_link_target(name, serial), tmp)
+        os.replace(tmp, self.layout.deployments / name)
+        atomic.fsync_dir(self.layout.deployments)
+
+    def _trash(self, path: Path) -> None:
+        if path.exists() or path.is_symlink():
+            os.rename(path, self.layout.trash / f"{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+
+    # -- recovery -------------------------------------------------------------------------
+    def drop_unneeded(self, name: str) -> list[str]:
+        """Move every version of ``name`` that is neither current nor its rollback to the trash."""
+        base = self.layout.versions / name
+        if not base.is_dir():
+            return []
+        keep: set[str] = set()
+        serial = self.current_serial(name)
+        if serial is not None:
+            keep.add(str(serial))
+            state = atomic.read_json(base / str(serial) / "state.json") or {}
+            if state.get("rollback") is not None:
+                keep.add(str(state["rollback"]))
+        dropped = []
+        for child in sorted(base.iterdir()):
+            if child.name not in keep:
+                self._trash(child)
+                dropped.append(f"{name}/{child.name}")
+        if serial is None:
+            self._trash(base)
+        return dropped
+
+    def recover(self) -> list[str]:
+        """Undo what was not committed and finish what was; returns what was done."""
+        done = []
+        for child in self.layout.deployments.iterdir():
+            if child.name.startswith(".") and child.name.endswith(".new"):
+                child.unlink()
+                done.append(f"removed unfinished switch {child.name}")
+        if self.layout.versions.is_dir():
+            for base in sorted(self.layout.versions.iterdir()):
+                done += [f"dropped version {d}" for d in self.drop_unneeded(base.name)]
+        return done
+
+    def index(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The metadata indexes as derived from the deployments themselves."""
+        deployments: dict[str, Any] = {}
+        containers: dict[str, Any] = {}
+        for name in self.names():
+            version = self.current(name)
+            st = version.state
+            deployments[name] = {
+                "serial": version.serial,
+                "rollback": version.rollback,
+                "image": st.get("image"),
+                "image_digest": st.get("image_digest"),
+                "chain": st.get("chain"),
+                "layers": st.get("layers", []),
+            }
+            containers[name] = {
+                "bundle": f"deployments/{name}",
+                "rootfs": f"deployments/{name}/rootfs",
+                "version": version.serial,
+                "status": "deployed",
+            }
+        return deployments, containers
+
+    def write_index(self) -> bool:
+        """Rewrite ``metadata/*.json`` if they differ from the deployments; True if rewritten."""
+        deployments, containers = self.index()
+        changed = False
+        for fname, value in (("deployments.json", deployments), ("containers.json", containers)):
+            path = self.layout.metadata / fname
+            if atomic.read_json(path) != value:
+                atomic.write_json(path, value)
+                changed = True
+        crashpoints.hit("metadata:written")
+        return changed
+
+
+def overlay_options(rootfs: Path, upper: Path, work: Path) -> str:
+    """Mount options that keep the shared rootfs read-only under a running container."""
+    return f"lowerdir={rootfs},upperdir={upper},workdir={work}"

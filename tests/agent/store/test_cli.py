@@ -1,0 +1,138 @@
+"""The ``container``, ``image`` and ``store`` commands through click's CliRunner, on real stores.
+
+We test these aspects:
+- deploy with ``--config`` (a native YAML spec) stores the validated spec; an invalid one exits 2
+  naming the file, line and path; ``-o json`` output parses everywhere;
+- ``--root`` and ``$BERTH_ROOT`` choose the store;
+- deploy --rollback, update (unchanged and changed), rollback, rollback without a previous version
+  (exit 1 with the reason), info, list;
+- ``config set|get|list`` edits the stored spec, and an invalid value is refused (exit 2) leaving
+  the spec unchanged;
+- images, image prune, remove --cleanup, store check (exit 1 naming a problem), store recover.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from agent.cli.main import cli
+from tests.support.layers import Entry, layer
+from tests.support.storing import put_image
+
+IMG = "localhost:5000/cli/web:1"
+
+
+@pytest.fixture
+def root(store_root: Path) -> Path:
+    put_image(store_root, IMG, [layer([Entry("etc/version", data=b"1")])])
+    return store_root
+
+
+def run(root: Path, *args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(cli, [*args, "--root", str(root)], catch_exceptions=False)
+    assert result.exit_code == code, (result.output, result.stderr)
+    return result
+
+
+def as_json(result: Result) -> object:
+    return json.loads(result.stdout)
+
+
+def test_deploy_with_a_native_spec(root: Path, shm: Path) -> None:
+    spec = shm / "web.yaml"
+    spec.write_text("name: web\nimage: ignored\nconfig:\n  env: {A: '1'}\n  restart: always\n")
+    out = as_json(run(root, "container", "deploy", IMG, "--config", str(spec), "-o", "json"))
+    assert isinstance(out, dict) and out["name"] == "web" and out["version"] == 1
+    info = as_json(run(root, "container", "info", "web", "-o", "json"))
+    assert isinstance(info, dict)
+    assert info["spec"]["image"] == IMG
+    assert info["spec"]["config"]["env"] == ["A=1"]
+    assert info["spec"]["config"]["restart"]["policy"] == "always"
+
+
+def test_invalid_spec_names_file_line_and_path(root: Path, shm: Path) -> None:
+    spec = shm / "bad.yaml"
+    spec.write_text("name: web\nconfig:\n  replicas: -1\n  bogus: 1\n")
+    result = run(root, "container", "deploy", IMG, "--config", str(spec), code=2)
+    assert f"{spec}:3: config.replicas:" in result.stderr
+    assert f"{spec}:4: config.bogus: unknown key" in result.stderr
+    assert as_json(run(root, "container", "list", "-o", "json")) == []
+
+
+def test_root_from_the_environment(root: Path) -> None:
+    result = CliRunner(env={"BERTH_ROOT": str(root)}).invoke(cli, ["container", "deploy", IMG, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["name"] == "web"  # the repository's last component
+
+
+def test_update_rollback_and_listing(root: Path) -> None:
+    run(root, "container", "deploy", IMG, "--name", "web")
+    unchanged = as_json(run(root, "container", "update", "web", "--no-pull", "-o", "json"))
+    assert isinstance(unchanged, dict) and unchanged["changed"] is False
+    run(root, "container", "rollback", "web", code=1)
+    put_image(root, IMG, [layer([Entry("etc/version", data=b"2")])])
+    changed = as_json(run(root, "container", "update", "web", "--no-pull", "-o", "json"))
+    assert isinstance(changed, dict) and (changed["changed"], changed["version"], changed["rollback"]) == (
+        True,
+        2,
+        1,
+    )
+    back = as_json(run(root, "container", "update", "web", "--rollback", "-o", "json"))
+    assert isinstance(back, dict) and (back["version"], back["rollback"]) == (1, 2)
+    rows = as_json(run(root, "container", "list", "--verbose", "-o", "json"))
+    assert isinstance(rows, list) and len(rows) == 1
+    assert (Path(rows[0]["rootfs"]) / "etc" / "version").read_bytes() == b"1"
+    table = run(root, "container", "list").stdout
+    assert table.splitlines()[0].split() == ["NAME", "IMAGE", "DIGEST", "VERSION", "ROLLBACK", "CREATED"]
+
+
+def test_deploy_rollback_keeps_the_previous(root: Path) -> None:
+    run(root, "container", "deploy", IMG, "--name", "web")
+    put_image(root, "localhost:5000/cli/web:2", [layer([Entry("etc/version", data=b"2")])])
+    out = as_json(
+        run(
+            root,
+            "container",
+            "deploy",
+            "localhost:5000/cli/web:2",
+            "--name",
+            "web",
+            "--rollback",
+            "-o",
+            "json",
+        )
+    )
+    assert isinstance(out, dict) and out["rollback"] == 1
+    replaced = as_json(run(root, "container", "deploy", IMG, "--name", "web", "-o", "json"))
+    assert isinstance(replaced, dict) and replaced["rollback"] == "-"
+
+
+def test_config_edits_are_validated(root: Path) -> None:
+    run(root, "container", "deploy", IMG, "--name", "web")
+    run(root, "container", "config", "web", "set", "config.working_dir", "/srv")
+    assert run(root, "container", "config", "web", "get", "config.working_dir").stdout.strip() == '"/srv"'
+    result = run(root, "container", "config", "web", "set", "config.replicas", "many", code=2)
+    assert "config.replicas" in result.stderr
+    flat = as_json(run(root, "container", "config", "web", "list", "-o", "json"))
+    assert isinstance(flat, dict) and flat["config.replicas"] == 1 and flat["config.working_dir"] == "/srv"
+
+
+def test_images_prune_remove_check_and_recover(root: Path) -> None:
+    run(root, "container", "deploy", IMG, "--name", "web")
+    images = as_json(run(root, "container", "images", "-o", "json"))
+    assert isinstance(images, list) and images[0]["used_by"] == "web"
+    assert as_json(run(root, "image", "prune", "-o", "json")) == {"removed": []}
+    assert run(root, "store", "check").stdout.strip() == "store is consistent"
+    (root / "metadata" / "containers.json").write_text("{}")
+    failed = run(root, "store", "check", code=1)
+    assert "metadata/containers.json does not match" in failed.stderr
+    done = as_json(run(root, "store", "recover", "-o", "json"))
+    assert done == {"done": ["rewrote metadata indexes"]}
+    removed = as_json(run(root, "container", "remove", "web", "--cleanup", "-o", "json"))
+    assert isinstance(removed, dict) and f"image {IMG}" in removed["collected"]
+    assert as_json(run(root, "container", "images", "-o", "json")) == []
+    assert as_json(run(root, "store", "check", "-o", "json")) == {"ok": True, "problems": []}

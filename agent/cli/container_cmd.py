@@ -58,7 +58,7 @@ def deploy(
     data: dict[str, Any] = {}
     lines: Any = None
     if config_file:
-        from translators import yamlio  # noqa: PLC0415
+        from translators import yamlio
 
         docs = yamlio.load_file(config_file)
         if len(docs) != 1 or not isinstance(docs[0].data, dict):
@@ -153,7 +153,7 @@ def _images(root: Path) -> list[dict[str, Any]]:
 
 
 def _prune(root: Path, output: str) -> None:
-    from agent.store import collecting  # noqa: PLC0415
+    from agent.store import collecting
 
     emit(output, {"removed": collecting.collect(root)})
 
@@ -228,17 +228,6 @@ def config_(
     node[last] = yaml.safe_load(value)
     new = deploying.set_spec(root_of(root), name, edited)
     emit(output, new.model_dump(mode="json"))
-
-
-@click.command()
-@click.argument("reference")
-@store_options
-@handle_errors
-def pull(reference: str, root: Path | None, output: str) -> None:
-    """Pull REFERENCE into the store (through the registry client)."""
-    store = deploying.Store.open(root_of(root))
-    image = deploying.pull(store, reference)
-    emit(output, {"reference": image.reference, "digest": image.digest})
 
 
 @click.group()

@@ -20,7 +20,7 @@ def store() -> None:
 @handle_errors
 def check(root: Path | None, output: str) -> None:
     """Verify blobs, images, layers, deployments and metadata; exit 1 naming each problem."""
-    from agent.store import checking  # noqa: PLC0415
+    from agent.store import checking
 
     problems = checking.check(root_of(root))
     if output == "json":
@@ -39,7 +39,7 @@ def check(root: Path | None, output: str) -> None:
 @handle_errors
 def recover(root: Path | None, output: str) -> None:
     """Clear an interrupted transaction's leftovers and finish a half-done switch."""
-    from agent.store import deploying  # noqa: PLC0415
+    from agent.store import deploying
 
     emit(output, {"done": deploying.recover(root_of(root))})
 
@@ -49,6 +49,6 @@ def recover(root: Path | None, output: str) -> None:
 @handle_errors
 def gc(root: Path | None, output: str) -> None:
     """Remove blobs, layers and merged trees that nothing refers to."""
-    from agent.store import collecting  # noqa: PLC0415
+    from agent.store import collecting
 
     emit(output, {"removed": collecting.collect(root_of(root))})

@@ -55,8 +55,8 @@ def emit(output: str, data: Any, columns: list[str] | None = None, title: str = 
             click.echo(str(data))
         return
     if sys.stdout.isatty():
-        from rich.console import Console  # noqa: PLC0415  # rich only when a person is looking
-        from rich.table import Table  # noqa: PLC0415
+        from rich.console import Console  # rich only when a person is looking
+        from rich.table import Table
 
         table = Table(title=title or None)
         for col in columns:
@@ -75,11 +75,11 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from agent.store.deployments import DeploymentError  # noqa: PLC0415
-        from agent.store.images import ImageNotFound  # noqa: PLC0415
-        from agent.store.streams import LayerTooLarge  # noqa: PLC0415
-        from agent.store.unpacking import LayerError  # noqa: PLC0415
-        from translators.errors import InvalidSpec  # noqa: PLC0415
+        from agent.store.deployments import DeploymentError
+        from agent.store.images import ImageNotFound
+        from agent.store.streams import LayerTooLarge
+        from agent.store.unpacking import LayerError
+        from translators.errors import InvalidSpec
 
         try:
             return func(*args, **kwargs)

@@ -81,7 +81,7 @@ def purge_trash(store: Store) -> None:
 
 
 def collect(root: Path) -> list[str]:
-    from agent.store.deploying import Store, recover_locked  # noqa: PLC0415  # avoids an import cycle
+    from agent.store.deploying import Store, recover_locked  # avoids an import cycle
 
     store = Store.open(root)
     with store_lock(store.layout):

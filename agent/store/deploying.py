@@ -182,7 +182,7 @@ def rollback(root: Path, name: str) -> Version:
 
 def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
     """Remove a deployment; with ``cleanup``, also its image when nothing else uses it, then gc."""
-    from agent.store import collecting  # noqa: PLC0415  # gc is only needed with --cleanup
+    from agent.store import collecting  # gc is only needed with --cleanup
 
     store = Store.open(root)
     removed: list[str] = []

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.store import layers, references
+from agent.registry import errors, references
+from agent.store import layers
 from agent.store.blobs import BlobStore
 from agent.store.deployments import DeploymentError, Deployments, Version
 from agent.store.images import ImageNotFound, ImageRecord, ImageStore
@@ -75,9 +76,14 @@ def recover(root: Path) -> list[str]:
     return done
 
 
-def find_image(store: Store, reference: str) -> ImageRecord:
+def image_key(reference: str) -> tuple[str, str, str]:
+    """Where the registry client records ``reference``: registry, repository, tag or digest."""
     ref = references.parse(reference)
-    return store.images.get(ref.registry, ref.repository, ref.tag)
+    return ref.registry, ref.repository, ref.digest or ref.tag or "latest"
+
+
+def find_image(store: Store, reference: str) -> ImageRecord:
+    return store.images.get(*image_key(reference))
 
 
 def pull(store: Store, reference: str, transport: str = "docker") -> ImageRecord:
@@ -192,11 +198,10 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
         store.deployments.remove(name)
         if cleanup:
             used = {store.deployments.current(n).state.get("image_digest") for n in store.deployments.names()}
-            with contextlib.suppress(ImageNotFound, ValueError):
+            with contextlib.suppress(ImageNotFound, ValueError, errors.InvalidReference):
                 image = find_image(store, image_ref)
                 if image.digest not in used:
-                    ref = references.parse(image_ref)
-                    store.images.remove(ref.registry, ref.repository, ref.tag)
+                    store.images.remove(*image_key(image_ref))
                     removed.append(f"image {image_ref}")
             removed += collecting.collect_locked(store)
     return removed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.store import references, streams
+from agent.store import deploying, streams
 from agent.store.blobs import BlobStore
 from agent.store.images import ImageRecord, ImageStore
 
@@ -47,5 +47,4 @@ def put_image(root: Path, reference: str, layer_blobs: list[bytes], *, note: str
         },
         sort_keys=True,
     ).encode()
-    ref = references.parse(reference)
-    return ImageStore(root, blobs).put(ref.registry, ref.repository, ref.tag, manifest, config)
+    return ImageStore(root, blobs).put(*deploying.image_key(reference), manifest, config)

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from agent.store import atomic
+
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 CHUNK = 1 << 20
 
@@ -41,14 +43,6 @@ def check_digest(digest: str) -> str:
     if not _DIGEST.match(digest):
         raise ValueError(f"unsupported or malformed digest {digest!r} (expected sha256:<64 hex>)")
     return digest
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class BlobStore:
@@ -85,19 +79,7 @@ class BlobStore:
 
     def write_stream(self, digest: str, chunks: Iterable[bytes], size: int | None = None) -> Path:
         """Stream ``chunks`` into the store, hashing as they arrive."""
-        partial = self.partial_path(digest)
-        hasher = hashlib.sha256()
-        total = 0
-        with open(partial, "wb") as fh:
-            for chunk in chunks:
-                hasher.update(chunk)
-                fh.write(chunk)
-                total += len(chunk)
-                if size is not None and total > size:
-                    break
-            fh.flush()
-            os.fsync(fh.fileno())
-        return self._finish(partial, digest, "sha256:" + hasher.hexdigest(), total, size)
+        return self.resume_stream(digest, chunks, size, 0)
 
     def resume_stream(self, digest: str, chunks: Iterable[bytes], size: int | None, offset: int) -> Path:
         """Continue the partial file of ``digest`` at ``offset`` (0 restarts it), hashing throughout.
@@ -145,7 +127,7 @@ class BlobStore:
         final = self.path(digest)
         os.chmod(partial, 0o444)
         os.replace(partial, final)
-        _fsync_dir(self.final_dir)
+        atomic.fsync_dir(self.final_dir)
         return final
 
     def digests(self) -> list[str]:

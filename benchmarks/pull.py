@@ -1,19 +1,23 @@
-"""Pull speed: ``berth pull`` next to ``skopeo copy docker:// oci:`` and ``podman pull``.
+"""Pull and unpack: Berth next to ``skopeo copy`` + ``umoci unpack`` and ``podman pull``.
 
 Builds its images (no downloads from a hub): ``smallfiles:20k`` (busybox-static plus a layer of
 20,000 files of 1-4 KB) and, with ``--debian``, ``debian:3layer`` (a debootstrap minbase bookworm
 root in 3 gzip layers: base, ``/usr/share/{doc,locale}``, and a small layer with a file whiteout
-and a directory whiteout). They are pushed with skopeo to Debian's docker-registry on 127.0.0.1.
+and a directory whiteout; apt's downloaded packages are left out, as in shared/peers-here.md).
+They are pushed with skopeo to Debian's docker-registry on 127.0.0.1.
 Each repetition pulls into a fresh directory and nothing is deleted between repetitions (deleting
 many files slows later file creation on this machine's disk; see shared/peers-here.md).
 
-``berth pull`` is timed in process (``pull_image``) and as a process (the ``berth`` entry point,
-interpreter start included) next to skopeo's process. Medians and ratios are printed; absolute
-times are noisy, ratios within one run are the figure.
-``podman pull`` also unpacks layers into overlay storage, so ``berth/podman`` compares pull-only
-with pull+unpack until Berth's unpacking (branch ``store``) is timed here too.
-TODO(store): add "berth pull + unpack" next to "skopeo copy + umoci unpack" once
-``agent.store.unpacking`` has landed.
+Timed per repetition, each into its own fresh directory:
+- ``berth pull+deploy``: in process, ``pull_image`` then ``deploying.deploy`` (unpack every layer,
+  stack them, switch the deployment), the issue's "pull + unpack";
+- ``berth CLI``: the same as one process, ``berth container deploy`` (interpreter start included);
+- ``berth pull``: the pull alone, in process;
+- ``skopeo+umoci``: ``skopeo copy docker:// oci:`` then ``umoci unpack`` (the peer pair);
+- ``skopeo copy``: its pull alone;
+- ``podman pull``: pulls and unpacks into overlay storage.
+Medians and ratios are printed; absolute times are noisy, ratios within one run are the figure.
+Targets (issue 3): berth pull+deploy <= 0.7x the pair and <= 0.7x podman.
 
 Run: PYTHONPATH=. .venv/bin/python benchmarks/pull.py [--reps 5] [--debian] [--scratch DIR]
 """
@@ -34,7 +38,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.registry import pulling
+from agent.store import deploying
 from tests.support import images, registry
+from translators.spec import DeploymentSpec
 
 CONTAINERS_CONF = """[containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
@@ -75,7 +81,14 @@ def debian_layers(scratch: Path) -> list[bytes]:
             capture_output=True,
         )
     docs = ("usr/share/doc", "usr/share/locale")
-    base = _tar_tree(root, lambda rel: not rel.startswith(docs) or rel in docs)
+    apt_debs = "var/cache/apt/archives/"
+    base = _tar_tree(
+        root,
+        lambda rel: (
+            (not rel.startswith(docs) or rel in docs)
+            and not (rel.startswith(apt_debs) and rel.endswith(".deb"))
+        ),
+    )
     doc_layer = _tar_tree(root, lambda rel: rel.startswith(docs) and rel not in docs)
     whiteouts = images.tar_layer({"etc/.wh.motd": b"", "var/cache/.wh.apt": b"", "etc/berth": b"3rd layer\n"})
     return [base, doc_layer, whiteouts]
@@ -111,28 +124,26 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str, float]:
-    """Each tool pulls ``source`` once into its own fresh directory under ``run_dir``."""
-    times = {"berth pull": timed(lambda: pulling.pull_image(source, run_dir / "berth"))}
-    cli = [
-        sys.executable,
-        "-c",
-        "from agent.cli import main; main.main()",
-        "pull",
-        "--insecure",
-        "--root",
-        str(run_dir / "berth-cli"),
-        source,
-    ]
-    times["berth CLI"] = timed(lambda: command(cli))
-    skopeo = [
-        "skopeo",
-        "copy",
-        "--quiet",
-        "--src-tls-verify=false",
-        f"docker://{source}",
-        f"oci:{run_dir / 'skopeo'}:x",
-    ]
-    times["skopeo copy"] = timed(lambda: command(skopeo))
+    """Each tool pulls (and unpacks) ``source`` once into its own fresh directory under ``run_dir``."""
+    spec = DeploymentSpec(name="bench", image=source)
+
+    def berth_pull_deploy() -> None:
+        pulling.pull_image(source, run_dir / "berth")
+        deploying.deploy(run_dir / "berth", spec)
+
+    times = {"berth pull+deploy": timed(berth_pull_deploy)}
+    cli = [sys.executable, "-c", "from agent.cli import main; main.main()", "container", "deploy"]
+    times["berth CLI"] = timed(lambda: command([*cli, "--root", str(run_dir / "berth-cli"), source]))
+    times["berth pull"] = timed(lambda: pulling.pull_image(source, run_dir / "berth-pull"))
+    skopeo = ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{source}"]
+    umoci = ["umoci", "unpack", "--image", f"{run_dir / 'pair'}:x", str(run_dir / "pair-bundle")]
+
+    def pair() -> None:
+        command([*skopeo, f"oci:{run_dir / 'pair'}:x"])
+        command(umoci)
+
+    times["skopeo+umoci"] = timed(pair)
+    times["skopeo copy"] = timed(lambda: command([*skopeo, f"oci:{run_dir / 'skopeo'}:x"]))
     runroot = Path(tempfile.mkdtemp(prefix="bp-", dir="/tmp"))  # podman wants a runroot < 50 characters
     podman = ["podman", "--root", str(run_dir / "podman"), "--runroot", str(runroot)]
     podman += ["--tmpdir", str(run_dir / "podman-tmp"), "pull", "--quiet", "--tls-verify=false", source]
@@ -160,12 +171,20 @@ def run(args: argparse.Namespace) -> None:
             medians = {name: statistics.median(values) for name, values in figures.items()}
             print(f"{tag} ({args.reps} runs, medians):")
             for name, value in medians.items():
-                print(f"  {name:12s} {value:7.3f} s")
-            print(f"  ratio berth/skopeo {medians['berth pull'] / medians['skopeo copy']:.2f} (in process)")
-            cli_ratio = medians["berth CLI"] / medians["skopeo copy"]
-            print(f"  ratio berth CLI/skopeo {cli_ratio:.2f} (both processes)")
-            ratio = medians["berth pull"] / medians["podman pull"]
-            print(f"  ratio berth/podman {ratio:.2f} (podman also unpacks)")
+                print(f"  {name:18s} {value:7.3f} s")
+            berth = medians["berth pull+deploy"]
+            print(
+                f"  ratio berth pull+deploy / skopeo+umoci  {berth / medians['skopeo+umoci']:.2f} (target <= 0.7)"
+            )
+            print(
+                f"  ratio berth pull+deploy / podman pull   {berth / medians['podman pull']:.2f} (target <= 0.7)"
+            )
+            print(
+                f"  ratio berth CLI / skopeo+umoci          {medians['berth CLI'] / medians['skopeo+umoci']:.2f}"
+            )
+            print(
+                f"  ratio berth pull / skopeo copy          {medians['berth pull'] / medians['skopeo copy']:.2f}"
+            )
     print(f"scratch: {scratch} (delete it when done)")
 
 

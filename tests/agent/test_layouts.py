@@ -16,7 +16,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from agent import demo
+from agent.demo import image as demo
 from agent.oci import layouts
 
 

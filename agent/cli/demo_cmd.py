@@ -1,0 +1,44 @@
+"""``berth demo``: the main job on the embedded demo project, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agent.cli import output
+from translators.errors import InvalidSpec
+
+
+@click.command()
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".work/demo-store"),
+    show_default=True,
+    help="Store directory to deploy into (created if missing).",
+)
+@click.option("--show", is_flag=True, help="Print the embedded demo compose project and exit.")
+def demo(root: Path, show: bool) -> None:
+    """Build the demo image offline, pull it, deploy the demo project and list the deployments."""
+    from agent.demo import COMPOSE_FILE
+
+    if show:
+        click.echo(COMPOSE_FILE.read_text(), nl=False)
+        return
+    from agent.demo import running
+    from agent.registry.errors import RegistryError
+    from agent.store.deployments import DeploymentError
+
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        running.run(root.resolve(), click.echo)
+    except InvalidSpec as exc:
+        output.fail_invalid(exc)
+    except (RegistryError, DeploymentError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"$ berth container list --root {root}")
+    from agent.cli.main import cli
+
+    cli.main(["container", "list", "--root", str(root)], standalone_mode=False)
+    click.echo("(the container runtime is not built yet: the deployments are in the store, not started)")

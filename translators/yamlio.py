@@ -8,6 +8,7 @@ from it and keep a ``path -> line`` index beside it, so a diagnostic about
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,39 @@ _Loader.add_constructor("!reset", _construct_reset)
 _Loader.add_constructor("!override", _construct_override)
 
 
+class _CoreLoader(_Loader):
+    """YAML 1.2 core schema, as Go's yaml.v3 (compose-go) reads it.
+
+    PyYAML resolves YAML 1.1, where ``80:80`` is a base-60 integer and ``yes``/``on`` are booleans;
+    compose files are written for yaml.v3, where both are strings.
+    """
+
+
+_CoreLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+):
+    _CoreLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _construct_core_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    return int(text, 0) if text.startswith("0x") else int(text)
+
+
+_CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_core_int)
+
+
 Lines = dict[tuple[str | int, ...], int]
 
 
@@ -88,9 +122,12 @@ def _index_lines(node: yaml.Node, path: tuple[str | int, ...], out: Lines) -> No
             _index_lines(item, (*path, i), out)
 
 
-def load_documents(text: str, file: str) -> list[Document]:
-    """Parse every document of a YAML stream; a syntax error becomes :class:`InvalidSpec`."""
-    loader = _Loader(text)
+def load_documents(text: str, file: str, *, core_schema: bool = False) -> list[Document]:
+    """Parse every document of a YAML stream; a syntax error becomes :class:`InvalidSpec`.
+
+    ``core_schema`` reads scalars as YAML 1.2 (yaml.v3) does instead of PyYAML's YAML 1.1.
+    """
+    loader = (_CoreLoader if core_schema else _Loader)(text)
     docs: list[Document] = []
     try:
         i = 0

@@ -1,0 +1,156 @@
+"""Phase 4 (per file): validate against the Compose Specification's own JSON Schema.
+
+``compose_spec.json`` is the schema Docker Compose v2.40.3 embeds (compose-spec, Apache-2.0). Only
+the keywords it uses are implemented: type, properties, patternProperties, additionalProperties,
+items, oneOf, $ref, enum, required, uniqueItems, minimum, maximum and pattern. Messages follow
+compose-go's wording (``must be a mapping``, ``additional properties 'x' not allowed``) and every
+error carries its path, so a typo in a key is reported where it is, not silently dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from translators.paths import YamlPath
+from translators.yamlio import Override, Reset
+
+Schema = dict[str, Any]
+Emit = Callable[[YamlPath, str], None]
+
+_TYPE_NAMES = {"object": "mapping", "array": "array", "string": "string", "number": "number",
+               "integer": "integer", "boolean": "boolean", "null": "null"}  # fmt: skip
+
+
+@functools.cache
+def compose_schema() -> Schema:
+    text = resources.files("translators.compose").joinpath("compose_spec.json").read_text("utf-8")
+    schema: Schema = json.loads(text)
+    return schema
+
+
+@functools.cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return value is None if kind == "null" else True
+
+
+def _resolve(schema: Schema) -> Schema:
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        name = ref.rsplit("/", 1)[-1]
+        schema = {**compose_schema()["definitions"][name], **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _types(schema: Schema) -> list[str]:
+    kind = schema.get("type")
+    if kind is None:
+        return []
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def check(value: Any, schema: Schema, path: YamlPath, emit: Emit) -> None:
+    """Report every violation of ``schema`` by ``value`` through ``emit(path, message)``."""
+    if isinstance(value, Reset):
+        return
+    if isinstance(value, Override):
+        value = value.value
+    schema = _resolve(schema)
+    if "oneOf" in schema:
+        _one_of(value, schema["oneOf"], path, emit)
+    kinds = _types(schema)
+    if kinds and not any(_is(value, k) for k in kinds):
+        emit(path, "must be a " + " or ".join(_TYPE_NAMES[k] for k in kinds))
+        return
+    if "enum" in schema and value not in schema["enum"]:
+        emit(path, "value must be one of " + _quoted([str(v) for v in schema["enum"]]))
+    if isinstance(value, dict):
+        _object(value, schema, path, emit)
+    elif isinstance(value, list):
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for i, item in enumerate(value):
+                check(item, items, path / i, emit)
+        if schema.get("uniqueItems"):
+            seen: list[Any] = []
+            for i, item in enumerate(value):
+                if item in seen:
+                    emit(path / i, f"array items[{seen.index(item)},{i}] must be unique")
+                seen.append(item)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            emit(path, f"must be >= {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            emit(path, f"must be <= {schema['maximum']}")
+    elif isinstance(value, str) and "pattern" in schema and not _regex(schema["pattern"]).search(value):
+        emit(path, f"does not match pattern {schema['pattern']!r}")
+
+
+def _object(value: dict[str, Any], schema: Schema, path: YamlPath, emit: Emit) -> None:
+    props: dict[str, Schema] = schema.get("properties", {})
+    patterns: dict[str, Schema] = schema.get("patternProperties", {})
+    extra = schema.get("additionalProperties", True)
+    unknown: list[str] = []
+    for key, item in value.items():
+        sub = props.get(key)
+        matched = False
+        if sub is not None:
+            check(item, sub, path / key, emit)
+            matched = True
+        for pattern, psub in patterns.items():
+            if _regex(pattern).search(key):
+                check(item, psub, path / key, emit)
+                matched = True
+        if not matched:
+            if extra is False:
+                unknown.append(key)
+            elif isinstance(extra, dict):
+                check(item, extra, path / key, emit)
+    if unknown:
+        word = "property" if len(unknown) == 1 else "properties"
+        emit(path, f"additional {word} {_quoted(sorted(unknown))} not allowed")
+    missing = [k for k in schema.get("required", []) if k not in value]
+    if missing:
+        emit(path, f"missing properties {_quoted(missing)}")
+
+
+def _one_of(value: Any, options: list[Schema], path: YamlPath, emit: Emit) -> None:
+    results: list[list[tuple[YamlPath, str]]] = []
+    for option in options:
+        found: list[tuple[YamlPath, str]] = []
+        check(value, option, path, lambda p, m, found=found: found.append((p, m)))
+        if not found:
+            return
+        results.append(found)
+    # No option fits: report the option whose type matches the value, else a type message.
+    typed = [r for r, o in zip(results, options, strict=True) if any(_is(value, k) for k in _types(_resolve(o)))]
+    if typed:
+        for p, m in min(typed, key=len):
+            emit(p, m)
+        return
+    kinds = [k for o in options for k in _types(_resolve(o))]
+    emit(path, "must be a " + " or ".join(dict.fromkeys(_TYPE_NAMES[k] for k in kinds)))

@@ -8,6 +8,7 @@ the spec has no place for are reported as warnings from the table in :mod:`keys`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ _CONDITIONS = {
     "service_healthy": "healthy",
     "service_completed_successfully": "completed_successfully",
 }
+_WINDOWS = re.compile(r"^[A-Za-z]:[\\/]|[A-Za-z]:\\")
 _RESTART = {"none": "no", "on-failure": "on-failure", "any": "always"}
 _PULL = {"always": "always", "missing": "missing", "if_not_present": "missing", "never": "never", "build": "missing"}
 # spec location head -> compose key, so bind errors point at what the user wrote
@@ -172,9 +174,7 @@ def _network(service: dict[str, Any], project: str, networks: dict[str, Any]) ->
     if isinstance(mode, str):
         if mode.startswith("service:"):
             net["mode"] = f"container:{project}-{mode[8:]}"
-        elif mode == "default":
-            net["mode"] = "bridge"
-        else:
+        elif mode in ("host", "none", "bridge") or mode.startswith("container:"):
             net["mode"] = mode
     dns = {"servers": service.get("dns") or [], "search": service.get("dns_search") or [],
            "options": service.get("dns_opt") or []}  # fmt: skip
@@ -219,7 +219,9 @@ def _config(
             tmpfs.append({"target": vol.get("target"), **({"size": vol["tmpfs"]["size"]} if "size" in (vol.get("tmpfs") or {}) else {})})
             continue
         mount = _volume_mount(vol, model.get("volumes") or {}) if isinstance(vol, dict) else None
-        if mount is None:
+        if mount is not None and _WINDOWS.match(f"{mount.get('source') or ''}{mount.get('target')}"):
+            report.unsupported(at / "volumes" / i, "Windows paths")
+        elif mount is None:
             report.unsupported(at / "volumes" / i, f"volume type {vol.get('type') if isinstance(vol, dict) else vol!r}")
         else:
             volumes.append(mount)
@@ -230,6 +232,9 @@ def _config(
         for p in service.get("ports") or [] if isinstance(p, dict)
     ]  # fmt: skip
     cfg["network"] = _network(service, project, model.get("networks") or {})
+    mode = service.get("network_mode")
+    if isinstance(mode, str) and "mode" not in cfg["network"] and mode != "default":
+        report.unsupported(at / "network_mode", f"network mode {mode!r}; the default network is used")
     cfg["resources"] = _resources(service)
     cfg["security"] = _security(service, at, report)
     cfg["restart"] = _restart(service)

@@ -75,7 +75,7 @@ class _Loader:
             return None
         model = interpolating.interpolate(model, env, self.report, file)  # phase 3
         self._validate(model, file)  # phase 4
-        model = canonical.canonicalise(model, self.report)  # phase 5
+        model = merging.enforce_unicity(canonical.canonicalise(model, self.report))  # phase 5
         self.loading.append(file)
         try:
             model = extending.apply_extends(  # phase 6
@@ -185,7 +185,7 @@ def load(
     translation = binding.translate(model, project_env, report, per_replica=per_replica) if not report.failed else None
     report.diag.raise_if_errors()  # phase 13 done: every error at once
     assert translation is not None  # noqa: S101 - translate returns None only with errors
-    return ComposeProject(model, translation, list(report.diag.warnings))
+    return ComposeProject(normalising.escape_dollars(model), translation, list(report.diag.warnings))
 
 
 def _check_cycles(model: dict[str, Any], report: Report) -> None:

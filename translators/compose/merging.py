@@ -162,3 +162,19 @@ def strip_tags(value: Any) -> Any:
     if isinstance(value, Reset):
         return None
     return value
+
+
+def enforce_unicity(model: dict[str, Any]) -> dict[str, Any]:
+    """Duplicates removed inside one file too (``"3000"`` twice is one port), as compose-go does."""
+    services = model.get("services")
+    if not isinstance(services, dict):
+        return model
+    out = {}
+    for name, service in services.items():
+        if isinstance(service, dict):
+            service = dict(service)
+            for key, value in service.items():
+                if isinstance(value, list):
+                    service[key] = unique(value, YamlPath(("services", name, key)))
+        out[name] = service
+    return {**model, "services": out}

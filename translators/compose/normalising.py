@@ -36,9 +36,10 @@ def _dependency(service: dict[str, Any], name: str, *, restart: bool) -> None:
 def _implicit_dependencies(service: dict[str, Any]) -> None:
     for link in service.get("links") or []:
         _dependency(service, str(link).split(":", 1)[0], restart=True)
-    mode = service.get("network_mode")
-    if isinstance(mode, str) and mode.startswith("service:"):
-        _dependency(service, mode[len("service:") :], restart=True)
+    for key in ("network_mode", "ipc"):
+        mode = service.get(key)
+        if isinstance(mode, str) and mode.startswith("service:"):
+            _dependency(service, mode[len("service:") :], restart=True)
     for source in service.get("volumes_from") or []:
         text = str(source)
         if not text.startswith("container:"):
@@ -125,6 +126,8 @@ def normalise(
         if not service.get("depends_on"):
             service.pop("depends_on", None)
         resolve_environment(service, at, env, report)
+        if isinstance(service.get("volumes"), list):
+            service["volumes"] = [_omit_empty(v) for v in service["volumes"]]
     if uses_default and "default" not in networks:
         networks = {"default": {}, **networks}
     for key, net in networks.items():
@@ -138,6 +141,30 @@ def normalise(
             if isinstance(item, dict):
                 _name(item, key, name)
     return model
+
+
+def _omit_empty(mount: Any) -> Any:
+    """Go's ``omitempty``: false, zero and empty values of a mount's options are not printed."""
+    if not isinstance(mount, dict):
+        return mount
+    out = {}
+    for key, value in mount.items():
+        if key in ("bind", "volume", "tmpfs", "image") and isinstance(value, dict):
+            out[key] = {k: v for k, v in value.items() if v not in (False, None, "", 0)}
+        elif value not in (False, None, ""):
+            out[key] = value
+    return out
+
+
+def escape_dollars(value: Any) -> Any:
+    """``$`` written as ``$$``, as ``docker compose config`` prints literal dollars."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {escape_dollars(k): escape_dollars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_dollars(v) for v in value]
+    return value
 
 
 def _name(resource: dict[str, Any], key: str, project: str) -> None:

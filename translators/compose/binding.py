@@ -98,7 +98,9 @@ def _security(service: dict[str, Any], at: YamlPath, report: Report) -> dict[str
     if service.get("sysctls"):
         sec["sysctls"] = service["sysctls"]
     for i, opt in enumerate(service.get("security_opt") or []):
-        key, _, value = str(opt).replace(":", "=", 1).partition("=")
+        text = str(opt)
+        cut = min((i for i in (text.find(":"), text.find("=")) if i >= 0), default=len(text))
+        key, value = text[:cut], text[cut + 1 :]
         if key == "no-new-privileges":
             sec["no_new_privileges"] = value in ("", "true")
         elif key == "seccomp":
@@ -209,8 +211,8 @@ def _config(
                      ("tty", "tty"), ("stdin_open", "stdin_open"), ("init", "init")):  # fmt: skip
         if service.get(src) is not None:
             cfg[dst] = service[src]
-    env = service.get("environment") or {}
-    cfg["env"] = [k if v is None else f"{k}={v}" for k, v in env.items()]
+    environment = service.get("environment") or {}
+    cfg["env"] = [k if v is None else f"{k}={v}" for k, v in environment.items()]
     if service.get("group_add"):
         cfg["group_add"] = [str(g) for g in service["group_add"]]
     volumes, tmpfs = [], [*(service.get("tmpfs") or [])]

@@ -72,7 +72,7 @@ class _CoreLoader(_Loader):
 _CoreLoader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:int", r"^[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$", "-+0123456789"),
     (
         "tag:yaml.org,2002:float",
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
@@ -85,10 +85,16 @@ for _tag, _pattern, _first in (
 
 
 def _construct_core_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    """Integers as Go's ``strconv.ParseInt(s, 0, 64)`` reads them (yaml.v3): ``0400`` is octal."""
     text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    return int(text, 0) if text.startswith("0x") else int(text)
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit():
+        try:
+            return sign * int(digits, 8)
+        except ValueError:
+            return sign * int(digits)
+    return sign * int(digits, 0)
 
 
 _CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_core_int)

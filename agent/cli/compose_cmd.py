@@ -61,7 +61,9 @@ def compose() -> None:
 
 
 @compose.command()
-@click.option("-f", "--file", "files", multiple=True, help="Compose file (several merge in order; - is stdin).")
+@click.option(
+    "-f", "--file", "files", multiple=True, help="Compose file (several merge in order; - is stdin)."
+)
 @click.option("-p", "--project-name", default=None, help="Project name.")
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(path_type=Path), help="Env file(s).")
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile (* for all).")
@@ -72,6 +74,7 @@ def compose() -> None:
 @click.option("--networks", is_flag=True, help="Print the network names, one a line.")
 @click.option("-q", "--quiet", is_flag=True, help="Only validate: print nothing on success.")
 def config(
+    *,
     files: tuple[str, ...],
     project_name: str | None,
     env_files: tuple[Path, ...],

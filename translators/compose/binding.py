@@ -8,6 +8,7 @@ the spec has no place for are reported as warnings from the table in :mod:`keys`
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -28,9 +29,20 @@ _CONDITIONS = {
 }
 _WINDOWS = re.compile(r"^[A-Za-z]:[\\/]|[A-Za-z]:\\")
 _RESTART = {"none": "no", "on-failure": "on-failure", "any": "always"}
-_PULL = {"always": "always", "missing": "missing", "if_not_present": "missing", "never": "never", "build": "missing"}
+_PULL = {
+    "always": "always",
+    "missing": "missing",
+    "if_not_present": "missing",
+    "never": "never",
+    "build": "missing",
+}
 # spec location head -> compose key, so bind errors point at what the user wrote
-_SPEC_TO_COMPOSE = {"cmd": "command", "env": "environment", "restart": "restart", "healthcheck": "healthcheck"}
+_SPEC_TO_COMPOSE = {
+    "cmd": "command",
+    "env": "environment",
+    "restart": "restart",
+    "healthcheck": "healthcheck",
+}
 
 
 def _volume_mount(vol: dict[str, Any], volumes: dict[str, Any]) -> dict[str, Any] | None:
@@ -93,7 +105,10 @@ def _security(service: dict[str, Any], at: YamlPath, report: Report) -> dict[str
     sec: dict[str, Any] = {
         "readonly": bool(service.get("read_only", False)),
         "privileged": bool(service.get("privileged", False)),
-        "capabilities": {"add": list(service.get("cap_add") or []), "drop": list(service.get("cap_drop") or [])},
+        "capabilities": {
+            "add": list(service.get("cap_add") or []),
+            "drop": list(service.get("cap_drop") or []),
+        },
     }
     if service.get("sysctls"):
         sec["sysctls"] = service["sysctls"]
@@ -133,12 +148,24 @@ def _resources(service: dict[str, Any]) -> dict[str, Any]:
     pids = limits.get("pids", service.get("pids_limit"))
     if pids is not None:
         res["pids"] = pids
-    for key, spec_key in (("memswap_limit", "memory_swap"), ("shm_size", "shm_size"), ("cpu_shares", "cpu_shares"),
-                          ("cpuset", "cpuset")):  # fmt: skip
+    for key, spec_key in (
+        ("memswap_limit", "memory_swap"),
+        ("shm_size", "shm_size"),
+        ("cpu_shares", "cpu_shares"),
+        ("cpuset", "cpuset"),
+    ):
         if service.get(key) is not None:
             res[spec_key] = service[key]
-    devices = [d if isinstance(d, str) else {"host": d.get("source"), "container": d.get("target"),
-               "permissions": d.get("permissions", "rwm")} for d in service.get("devices") or []]  # fmt: skip
+    devices = [
+        d
+        if isinstance(d, str)
+        else {
+            "host": d.get("source"),
+            "container": d.get("target"),
+            "permissions": d.get("permissions", "rwm"),
+        }
+        for d in service.get("devices") or []
+    ]
     if devices:
         res["devices"] = devices
     if service.get("ulimits"):
@@ -160,7 +187,9 @@ def _restart(service: dict[str, Any]) -> Any:
 
 
 def _healthcheck(hc: dict[str, Any]) -> dict[str, Any]:
-    out = {k: hc[k] for k in ("interval", "timeout", "start_period", "start_interval", "retries") if k in hc}
+    out: dict[str, Any] = {
+        k: hc[k] for k in ("interval", "timeout", "start_period", "start_interval", "retries") if k in hc
+    }
     if hc.get("disable"):
         out["disable"] = True
     if "test" in hc:
@@ -178,15 +207,20 @@ def _network(service: dict[str, Any], project: str, networks: dict[str, Any]) ->
             net["mode"] = f"container:{project}-{mode[8:]}"
         elif mode in ("host", "none", "bridge") or mode.startswith("container:"):
             net["mode"] = mode
-    dns = {"servers": service.get("dns") or [], "search": service.get("dns_search") or [],
-           "options": service.get("dns_opt") or []}  # fmt: skip
+    dns = {
+        "servers": service.get("dns") or [],
+        "search": service.get("dns_search") or [],
+        "options": service.get("dns_opt") or [],
+    }
     net["dns"] = dns
     for key in ("hostname", "domainname"):
         if service.get(key):
             net[key] = service[key]
     hosts = service.get("extra_hosts")
     if isinstance(hosts, dict):
-        net["extra_hosts"] = [f"{h}:{ip}" for h, ips in hosts.items() for ip in (ips if isinstance(ips, list) else [ips])]
+        net["extra_hosts"] = [
+            f"{h}:{ip}" for h, ips in hosts.items() for ip in (ips if isinstance(ips, list) else [ips])
+        ]
     elif isinstance(hosts, list):
         net["extra_hosts"] = hosts
     attached = []
@@ -206,9 +240,17 @@ def _config(
 ) -> dict[str, Any]:
     project = model["name"]
     cfg: dict[str, Any] = {}
-    for src, dst in (("entrypoint", "entrypoint"), ("command", "cmd"), ("working_dir", "working_dir"),
-                     ("user", "user"), ("stop_signal", "stop_signal"), ("stop_grace_period", "stop_grace_period"),
-                     ("tty", "tty"), ("stdin_open", "stdin_open"), ("init", "init")):  # fmt: skip
+    for src, dst in (
+        ("entrypoint", "entrypoint"),
+        ("command", "cmd"),
+        ("working_dir", "working_dir"),
+        ("user", "user"),
+        ("stop_signal", "stop_signal"),
+        ("stop_grace_period", "stop_grace_period"),
+        ("tty", "tty"),
+        ("stdin_open", "stdin_open"),
+        ("init", "init"),
+    ):
         if service.get(src) is not None:
             cfg[dst] = service[src]
     environment = service.get("environment") or {}
@@ -218,21 +260,33 @@ def _config(
     volumes, tmpfs = [], [*(service.get("tmpfs") or [])]
     for i, vol in enumerate(service.get("volumes") or []):
         if isinstance(vol, dict) and vol.get("type") == "tmpfs":
-            tmpfs.append({"target": vol.get("target"), **({"size": vol["tmpfs"]["size"]} if "size" in (vol.get("tmpfs") or {}) else {})})
+            tmpfs.append(
+                {
+                    "target": vol.get("target"),
+                    **({"size": vol["tmpfs"]["size"]} if "size" in (vol.get("tmpfs") or {}) else {}),
+                }
+            )
             continue
         mount = _volume_mount(vol, model.get("volumes") or {}) if isinstance(vol, dict) else None
         if mount is not None and _WINDOWS.match(f"{mount.get('source') or ''}{mount.get('target')}"):
             report.unsupported(at / "volumes" / i, "Windows paths")
         elif mount is None:
-            report.unsupported(at / "volumes" / i, f"volume type {vol.get('type') if isinstance(vol, dict) else vol!r}")
+            report.unsupported(
+                at / "volumes" / i, f"volume type {vol.get('type') if isinstance(vol, dict) else vol!r}"
+            )
         else:
             volumes.append(mount)
     cfg.update(volumes=volumes, tmpfs=tmpfs, files=_files(service, model, env, at, report))
     cfg["ports"] = [
-        {"container": p.get("target"), "host": int(p["published"]) if str(p.get("published", "")).isdigit() else None,
-         "host_ip": p.get("host_ip"), "protocol": p.get("protocol", "tcp")}
-        for p in service.get("ports") or [] if isinstance(p, dict)
-    ]  # fmt: skip
+        {
+            "container": p.get("target"),
+            "host": int(p["published"]) if str(p.get("published", "")).isdigit() else None,
+            "host_ip": p.get("host_ip"),
+            "protocol": p.get("protocol", "tcp"),
+        }
+        for p in service.get("ports") or []
+        if isinstance(p, dict)
+    ]
     cfg["network"] = _network(service, project, model.get("networks") or {})
     mode = service.get("network_mode")
     if isinstance(mode, str) and "mode" not in cfg["network"] and mode != "default":
@@ -262,7 +316,16 @@ def _warn_unsupported(service: dict[str, Any], at: YamlPath, report: Report) -> 
         if keys.DEPLOY_KEYS.get(key) == "unsupported":
             report.unsupported(at / "deploy" / key)
     if "build" in service:
-        report.warn(at / "build", "Berth does not build images" + ("" if service.get("image") else f": using the image name docker compose gives the build, {at.parts[1]}"), code="not-applied")
+        report.warn(
+            at / "build",
+            "Berth does not build images"
+            + (
+                ""
+                if service.get("image")
+                else f": using the image name docker compose gives the build, {at.parts[1]}"
+            ),
+            code="not-applied",
+        )
 
 
 def translate(
@@ -279,7 +342,9 @@ def translate(
         _warn_unsupported(service, at, report)
         cfg = _config(service, model, env, at, report)
         count = int(cfg.get("replicas", 1)) if per_replica else 1
-        names[name] = [f"{project}-{name}-{n}" for n in range(1, count + 1)] if per_replica else [f"{project}-{name}"]
+        names[name] = (
+            [f"{project}-{name}-{n}" for n in range(1, count + 1)] if per_replica else [f"{project}-{name}"]
+        )
         if per_replica:
             cfg["replicas"] = 1
         configs[name] = (cfg, at)
@@ -287,21 +352,33 @@ def translate(
     for name, (cfg, at) in configs.items():
         service = services[name]
         cfg["depends_on"] = [
-            {"name": target, "condition": _CONDITIONS.get(d.get("condition", ""), "started"),
-             "required": d.get("required", True), "restart": bool(d.get("restart", False))}
-            for dep, d in (service.get("depends_on") or {}).items() if dep in names for target in names[dep]
-        ]  # fmt: skip
+            {
+                "name": target,
+                "condition": _CONDITIONS.get(d.get("condition", ""), "started"),
+                "required": d.get("required", True),
+                "restart": bool(d.get("restart", False)),
+            }
+            for dep, d in (service.get("depends_on") or {}).items()
+            if dep in names
+            for target in names[dep]
+        ]
         image = service.get("image") or f"{project}-{name}"
         for spec_name in names[name]:
             deps[spec_name] = [d["name"] for d in cfg["depends_on"]]
             diag = Diagnostics()
-            spec = bind(DeploymentSpec, {"name": spec_name, "image": image, "config": cfg}, diag,
-                        path_map=lambda loc, at=at: _compose_path(at, loc))  # fmt: skip
+            spec = bind(
+                DeploymentSpec,
+                {"name": spec_name, "image": image, "config": cfg},
+                diag,
+                path_map=functools.partial(_compose_path, at),
+            )
             for err in diag.errors:
                 report.error(YamlPath(tuple(_split(err.path))), err.message)
             if spec is not None:
                 specs.append(spec)
-    networks = {k: NetworkDef.model_validate(_network_def(v)) for k, v in (model.get("networks") or {}).items()}
+    networks = {
+        k: NetworkDef.model_validate(_network_def(v)) for k, v in (model.get("networks") or {}).items()
+    }
     volumes = {k: VolumeDef.model_validate(_volume_def(v)) for k, v in (model.get("volumes") or {}).items()}
     if report.failed:
         return None
@@ -331,13 +408,23 @@ def _network_def(net: Any) -> dict[str, Any]:
     net = net if isinstance(net, dict) else {}
     ipam = net.get("ipam") or {}
     subnets = [c["subnet"] for c in ipam.get("config") or [] if isinstance(c, dict) and c.get("subnet")]
-    return {"name": net.get("name"), "driver": net.get("driver", "bridge"), "external": bool(net.get("external")),
-            "internal": bool(net.get("internal")), "subnets": subnets, "labels": net.get("labels") or {},
-            "driver_opts": {k: str(v) for k, v in (net.get("driver_opts") or {}).items()}}  # fmt: skip
+    return {
+        "name": net.get("name"),
+        "driver": net.get("driver", "bridge"),
+        "external": bool(net.get("external")),
+        "internal": bool(net.get("internal")),
+        "subnets": subnets,
+        "labels": net.get("labels") or {},
+        "driver_opts": {k: str(v) for k, v in (net.get("driver_opts") or {}).items()},
+    }
 
 
 def _volume_def(vol: Any) -> dict[str, Any]:
     vol = vol if isinstance(vol, dict) else {}
-    return {"name": vol.get("name"), "driver": vol.get("driver", "local"), "external": bool(vol.get("external")),
-            "labels": vol.get("labels") or {},
-            "driver_opts": {k: str(v) for k, v in (vol.get("driver_opts") or {}).items()}}  # fmt: skip
+    return {
+        "name": vol.get("name"),
+        "driver": vol.get("driver", "local"),
+        "external": bool(vol.get("external")),
+        "labels": vol.get("labels") or {},
+        "driver_opts": {k: str(v) for k, v in (vol.get("driver_opts") or {}).items()},
+    }

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from translators.compose.reporting import Report
-from translators.paths import YamlPath
+from translators.paths import ROOT, YamlPath
 from translators.spec.units import format_duration, parse_duration
 from translators.yamlio import Override, Reset
 
@@ -64,9 +64,8 @@ def _ports(value: Any, path: YamlPath, report: Report) -> Any:
     if not isinstance(value, list):
         return value
     out: list[Any] = []
-    for i, item in enumerate(value):
-        if isinstance(item, int) and not isinstance(item, bool):
-            item = str(item)
+    for i, given in enumerate(value):
+        item = str(given) if isinstance(given, int) and not isinstance(given, bool) else given
         if isinstance(item, float):
             report.error(path / i, f"invalid port {item!r}: expected an integer or a string")
             continue
@@ -202,8 +201,8 @@ def _depends_on(value: Any, path: YamlPath, report: Report) -> Any:
     if not isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
-    for name, dep in value.items():
-        dep = dict(dep) if isinstance(dep, dict) else {}
+    for name, given in value.items():
+        dep = dict(given) if isinstance(given, dict) else {}
         dep.setdefault("condition", "service_started")
         dep.setdefault("required", True)
         out[name] = dep
@@ -260,7 +259,9 @@ def _resource(value: Any, path: YamlPath, report: Report) -> Any:
         value = {k: v for k, v in value.items() if k != "external"}
         value["external"] = True
         if "name" in ext:
-            report.warn(path, "external.name is deprecated. Please set name and external: true", code="notice")
+            report.warn(
+                path, "external.name is deprecated. Please set name and external: true", code="notice"
+            )
             value["name"] = ext["name"]
     return value
 
@@ -308,7 +309,7 @@ for _pattern, _fn in TRANSFORMS.items():
 _MAX_DEPTH = max(_BY_DEPTH)
 
 
-def canonicalise(data: Any, report: Report, path: YamlPath = YamlPath()) -> Any:
+def canonicalise(data: Any, report: Report, path: YamlPath = ROOT) -> Any:
     """``data`` with every registered short form replaced by its long form (a new structure)."""
     if isinstance(data, Override):
         return Override(canonicalise(data.value, report, path))
@@ -316,7 +317,7 @@ def canonicalise(data: Any, report: Report, path: YamlPath = YamlPath()) -> Any:
         return data
     depth = len(path.parts)
     for pattern, fn in _BY_DEPTH.get(depth, ()):
-        if all(w == "*" or w == p for w, p in zip(pattern, path.parts, strict=True)):
+        if all(w in ("*", p) for w, p in zip(pattern, path.parts, strict=True)):
             data = fn(data, path, report)
             break
     if depth >= _MAX_DEPTH:

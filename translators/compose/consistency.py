@@ -1,8 +1,8 @@
 """Phase 10: cross-reference checks on the merged project (compose-go's ``checkConsistency``).
 
 Every service needs an image or a build; the networks, volumes, secrets and configs it uses must be
-declared; ``depends_on`` must name enabled services (unless ``required: false``, then a warning) (cycles are checked
-before profiles apply, by the loader); ``network_mode`` excludes ``networks``.
+declared; ``depends_on`` must name enabled services (unless ``required: false``, then a warning);
+``network_mode`` excludes ``networks``. Cycles are checked earlier, before profiles apply.
 """
 
 from __future__ import annotations
@@ -26,16 +26,19 @@ def check(model: dict[str, Any], report: Report) -> None:
         mode = service.get("network_mode")
         nets = service.get("networks") or {}
         if mode and nets:
-            report.error(at / "network_mode", f"service {name} declares mutually exclusive `network_mode` and `networks`")
+            report.error(
+                at / "network_mode",
+                f"service {name} declares mutually exclusive `network_mode` and `networks`",
+            )
         if isinstance(mode, str) and mode.startswith("service:") and mode[8:] not in services:
-            report.error(at / "network_mode", f'service "{mode[8:]}" not found for network_mode \'{mode}\'')
+            report.error(at / "network_mode", f"service \"{mode[8:]}\" not found for network_mode '{mode}'")
         for net in nets if isinstance(nets, dict) else ():
             if net not in declared["networks"] and net != "default":
                 report.error(at / "networks" / net, f'service "{name}" refers to undefined network {net}')
         for i, vol in enumerate(service.get("volumes") or []):
-            if isinstance(vol, dict) and vol.get("type") == "volume" and vol.get("source"):
-                if vol["source"] not in declared["volumes"]:
-                    report.error(at / "volumes" / i, f'service "{name}" refers to undefined volume {vol["source"]}')
+            source = vol.get("source") if isinstance(vol, dict) and vol.get("type") == "volume" else None
+            if source and source not in declared["volumes"]:
+                report.error(at / "volumes" / i, f'service "{name}" refers to undefined volume {source}')
         for section, word in (("secrets", "secret"), ("configs", "config")):
             for i, ref in enumerate(service.get(section) or []):
                 source = ref.get("source") if isinstance(ref, dict) else None
@@ -51,5 +54,7 @@ def check(model: dict[str, Any], report: Report) -> None:
                         code="missing-reference",
                     )
                 else:
-                    report.warn(at / "depends_on" / dep, f'optional dependency "{dep}" is not defined, ignored')
+                    report.warn(
+                        at / "depends_on" / dep, f'optional dependency "{dep}" is not defined, ignored'
+                    )
                 continue

@@ -9,11 +9,23 @@ takes the lookup's value or is left out. Keys may contain letters, digits, ``_ .
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from translators.compose import template
 
 Lookup = Callable[[str], "str | None"]
+
+
+def chained(*maps: Mapping[str, str]) -> Lookup:
+    """A lookup in several mappings, the first that has the key wins."""
+
+    def lookup(key: str) -> str | None:
+        for m in maps:
+            if key in m:
+                return m[key]
+        return None
+
+    return lookup
 
 
 class DotenvError(ValueError):
@@ -68,9 +80,7 @@ def _unescape_double(text: str) -> str:
     return "".join(out)
 
 
-def parse(
-    text: str, lookup: Lookup, on_unset: Callable[[str], None] | None = None
-) -> dict[str, str]:
+def parse(text: str, lookup: Lookup, on_unset: Callable[[str], None] | None = None) -> dict[str, str]:
     """Parse dotenv text; ``lookup`` resolves bare keys and ``${VAR}`` (before the file's own keys)."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     values: dict[str, str] = {}

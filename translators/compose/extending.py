@@ -53,7 +53,15 @@ def apply_extends(
             if target == file:
                 base = resolve(base_name, [*chain, (file, name)])
             else:
-                base = _from_other_file(target, base_name, at, report, load_file, [*chain, (file, name)], file)
+                base = _from_other_file(
+                    target,
+                    base_name,
+                    at=at,
+                    report=report,
+                    load_file=load_file,
+                    chain=[*chain, (file, name)],
+                    file=file,
+                )
         elif base_name in services:
             base = resolve(base_name, [*chain, (file, name)])
         else:
@@ -73,6 +81,7 @@ def apply_extends(
 def _from_other_file(
     target: str,
     base_name: str,
+    *,
     at: YamlPath,
     report: Report,
     load_file: LoadFile,

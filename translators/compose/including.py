@@ -47,6 +47,7 @@ def _strings(value: Any) -> list[str]:
 def apply_include(
     model: dict[str, Any],
     file: str,
+    *,
     env: Mapping[str, str],
     chain: list[str],
     report: Report,
@@ -69,7 +70,9 @@ def apply_include(
             continue
         project_dir = entry.get("project_directory")
         project_dir = (
-            paths.absolute(project_dir, workdir, home) if isinstance(project_dir, str) else posixpath.dirname(files[0])
+            paths.absolute(project_dir, workdir, home)
+            if isinstance(project_dir, str)
+            else posixpath.dirname(files[0])
         )
         env_files = [paths.absolute(p, workdir, home) for p in _strings(entry.get("env_file"))]
         if not env_files and os.path.isfile(posixpath.join(project_dir, ".env")):
@@ -80,7 +83,7 @@ def apply_include(
             if text is None:
                 continue
             try:
-                own.update(dotenv.parse(text, lambda k: env.get(k, own.get(k))))
+                own.update(dotenv.parse(text, dotenv.chained(env, own)))
             except dotenv.DotenvError as exc:
                 report.error(None, f"failed to read {env_file}: {exc}", file=env_file)
         sub_env = {**own, **env}
@@ -97,7 +100,9 @@ def apply_include(
             for name, value in incoming.items():
                 if name in target and target[name] != value:
                     report.error(
-                        YamlPath((section, name)), f"{section}.{name} conflicts with imported resource", file=file
+                        YamlPath((section, name)),
+                        f"{section}.{name} conflicts with imported resource",
+                        file=file,
                     )
                     continue
                 target[name] = value

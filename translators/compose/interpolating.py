@@ -13,7 +13,7 @@ from typing import Any
 
 from translators.compose import template
 from translators.compose.reporting import Report
-from translators.paths import YamlPath
+from translators.paths import ROOT, YamlPath
 from translators.yamlio import Override, Reset
 
 _TRUE = {"y", "yes", "true", "on"}
@@ -87,16 +87,12 @@ _CAST_PATTERNS = [(p.split("."), f) for p, f in CASTS.items()]
 def _cast_for(path: YamlPath) -> Cast | None:
     parts = path.parts
     for pattern, cast in _CAST_PATTERNS:
-        if len(pattern) == len(parts) and all(
-            w == "*" or w == p for w, p in zip(pattern, parts, strict=True)
-        ):
+        if len(pattern) == len(parts) and all(w in ("*", p) for w, p in zip(pattern, parts, strict=True)):
             return cast
     return None
 
 
-def interpolate(
-    data: Any, env: Mapping[str, str], report: Report, file: str, at: YamlPath = YamlPath()
-) -> Any:
+def interpolate(data: Any, env: Mapping[str, str], report: Report, file: str, at: YamlPath = ROOT) -> Any:
     """A copy of ``data`` with every string value substituted and typed paths cast."""
 
     def walk(value: Any, path: YamlPath) -> Any:
@@ -105,12 +101,7 @@ def interpolate(
                 text = template.substitute(
                     value,
                     env.get,
-                    lambda name: report.warn(
-                        path,
-                        f'The "{name}" variable is not set. Defaulting to a blank string.',
-                        file=file,
-                        code="notice",
-                    ),
+                    report.unset_warner(path, file),
                 )
             except template.TemplateError as exc:
                 report.error(path, str(exc), file=file)

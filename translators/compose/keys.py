@@ -22,7 +22,10 @@ SERVICE_KEYS: dict[str, tuple[Status, str]] = {
     "working_dir": ("supported", ""),
     "user": ("supported", ""),
     "group_add": ("supported", ""),
-    "volumes": ("partial", "bind and volume; tmpfs-type entries become tmpfs mounts; npipe/cluster unsupported"),
+    "volumes": (
+        "partial",
+        "bind and volume; tmpfs-type entries become tmpfs mounts; npipe/cluster unsupported",
+    ),
     "tmpfs": ("supported", ""),
     "secrets": ("partial", "file-based secrets (files, read-only 0444 unless mode)"),
     "configs": ("partial", "file, content and environment configs"),

@@ -28,8 +28,10 @@ from translators.compose import (
     merging,
     normalising,
     parsing,
-    profiles as profiling,
     schema,
+)
+from translators.compose import (
+    profiles as profiling,
 )
 from translators.compose.reporting import Report
 from translators.errors import InvalidSpec
@@ -61,10 +63,14 @@ class _Loader:
     loading: list[str] = field(default_factory=list)
     cache: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
-    def layer(self, file: str, text: str | None, env: Mapping[str, str], chain: list[str]) -> dict[str, Any] | None:
+    def layer(
+        self, file: str, text: str | None, env: Mapping[str, str], chain: list[str]
+    ) -> dict[str, Any] | None:
         """Phases 1-7 for one file: its canonical model with extends and include applied."""
         if file in self.loading:
-            self.report.error(None, "Circular reference: " + " extends ".join([*self.loading, file]), file=file)
+            self.report.error(
+                None, "Circular reference: " + " extends ".join([*self.loading, file]), file=file
+            )
             return None
         if text is None:
             text = parsing.read_text(file, self.report)
@@ -83,7 +89,9 @@ class _Loader:
             )
         finally:
             self.loading.pop()
-        return including.apply_include(model, file, env, chain, self.report, self.project, self.home)  # phase 7
+        return including.apply_include(
+            model, file, env=env, chain=chain, report=self.report, load_project=self.project, home=self.home
+        )  # phase 7
 
     def other_file(self, file: str, env: Mapping[str, str]) -> dict[str, Any] | None:
         if file not in self.cache:
@@ -102,7 +110,9 @@ class _Loader:
         return merging.strip_tags(model)  # type: ignore[no-any-return]
 
     def _validate(self, model: dict[str, Any], file: str) -> None:
-        schema.check(model, schema.compose_schema(), YamlPath(), lambda p, m: self.report.error(p, m, file=file))
+        schema.check(
+            model, schema.compose_schema(), YamlPath(), lambda p, m: self.report.error(p, m, file=file)
+        )
         if "version" in model:
             self.report.warn(
                 YamlPath(("version",)),
@@ -128,10 +138,8 @@ def _dotenv(
             values.update(
                 dotenv.parse(
                     text,
-                    lambda k: env.get(k, values.get(k)),
-                    lambda name: report.warn(
-                        None, f'The "{name}" variable is not set. Defaulting to a blank string.', file=path, code="notice"
-                    ),
+                    dotenv.chained(env, values),
+                    report.unset_warner(None, file=path),
                 )
             )
         except dotenv.DotenvError as exc:
@@ -182,7 +190,9 @@ def load(
     if not report.failed:
         model = normalising.normalise(model, name, workdir, project_env, report)  # phase 11
         consistency.check(model, report)  # phase 12
-    translation = binding.translate(model, project_env, report, per_replica=per_replica) if not report.failed else None
+    translation = (
+        binding.translate(model, project_env, report, per_replica=per_replica) if not report.failed else None
+    )
     report.diag.raise_if_errors()  # phase 13 done: every error at once
     assert translation is not None  # noqa: S101 - translate returns None only with errors
     return ComposeProject(normalising.escape_dollars(model), translation, list(report.diag.warnings))

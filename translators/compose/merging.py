@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from translators.paths import YamlPath
+from translators.paths import ROOT, YamlPath
 from translators.yamlio import Override, Reset
 
 
@@ -45,7 +45,10 @@ SPECIALS: dict[str, Merge] = {
 def _port_key(item: Any) -> str:
     if isinstance(item, dict):
         return "{}:{}:{}/{}".format(
-            item.get("host_ip", ""), item.get("published", ""), item.get("target"), item.get("protocol", "tcp")
+            item.get("host_ip", ""),
+            item.get("published", ""),
+            item.get("target"),
+            item.get("protocol", "tcp"),
         )
     return str(item)
 
@@ -123,7 +126,7 @@ def unique(items: list[Any], path: YamlPath) -> list[Any]:
     return out
 
 
-def merge(base: Any, override: Any, path: YamlPath = YamlPath()) -> Any:
+def merge(base: Any, override: Any, path: YamlPath = ROOT) -> Any:
     """``override`` merged onto ``base``; neither is modified."""
     if isinstance(override, Reset):
         return override
@@ -172,9 +175,10 @@ def enforce_unicity(model: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, service in services.items():
         if isinstance(service, dict):
-            service = dict(service)
-            for key, value in service.items():
-                if isinstance(value, list):
-                    service[key] = unique(value, YamlPath(("services", name, key)))
-        out[name] = service
+            out[name] = {
+                key: unique(value, YamlPath(("services", name, key))) if isinstance(value, list) else value
+                for key, value in service.items()
+            }
+        else:
+            out[name] = service
     return {**model, "services": out}

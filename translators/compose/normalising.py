@@ -30,7 +30,11 @@ def normalise_project_name(name: str) -> str:
 def _dependency(service: dict[str, Any], name: str, *, restart: bool) -> None:
     deps = service.setdefault("depends_on", {})
     if isinstance(deps, dict) and name not in deps:
-        deps[name] = {"condition": "service_started", **({"restart": True} if restart else {}), "required": True}
+        deps[name] = {
+            "condition": "service_started",
+            **({"restart": True} if restart else {}),
+            "required": True,
+        }
 
 
 def _implicit_dependencies(service: dict[str, Any]) -> None:
@@ -56,8 +60,9 @@ def resolve_environment(
             continue
         path = item["path"]
         if item.get("format") not in (None, "raw", "env"):
-            report.warn(at / "env_file" / i / "format", f"format {item['format']!r} not supported, read as env")
-
+            report.warn(
+                at / "env_file" / i / "format", f"format {item['format']!r} not supported, read as env"
+            )
 
         if not os.path.isfile(path):
             if item.get("required", True):
@@ -76,12 +81,8 @@ def resolve_environment(
             from_files.update(
                 dotenv.parse(
                     text,
-                    lambda k: env.get(k, from_files.get(k)),
-                    lambda name: report.warn(
-                        at / "env_file" / i,
-                        f'The "{name}" variable is not set. Defaulting to a blank string.',
-                        code="notice",
-                    ),
+                    dotenv.chained(env, from_files),
+                    report.unset_warner(at / "env_file" / i),
                 )
             )
         except dotenv.DotenvError as exc:
@@ -104,7 +105,8 @@ def normalise(
     model.pop("version", None)
     model["name"] = name
     services = model.setdefault("services", {})
-    networks = model.get("networks") if isinstance(model.get("networks"), dict) else {}
+    given = model.get("networks")
+    networks: dict[str, Any] = given if isinstance(given, dict) else {}
     uses_default = False
     for svc_name, service in services.items():
         if not isinstance(service, dict):

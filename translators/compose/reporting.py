@@ -7,6 +7,7 @@ file that defines the path (the one whose value won the merge).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from translators.errors import Code, Diagnostic, Diagnostics
@@ -59,6 +60,15 @@ class Report:
 
     def unsupported(self, path: YamlPath, what: str = "") -> None:
         self.warn(path, "not supported by Berth, ignored" + (f" ({what})" if what else ""))
+
+    def unset_warner(self, path: YamlPath | None, file: str | None = None) -> Callable[[str], None]:
+        """The callback interpolation calls for an unset variable: docker compose's warning."""
+
+        def warn(name: str) -> None:
+            message = f'The "{name}" variable is not set. Defaulting to a blank string.'
+            self.warn(path, message, file=file, code="notice")
+
+        return warn
 
     @property
     def failed(self) -> bool:

@@ -138,16 +138,25 @@ def _object(value: dict[str, Any], schema: Schema, path: YamlPath, emit: Emit) -
         emit(path, f"missing properties {_quoted(missing)}")
 
 
+def _collector(found: list[tuple[YamlPath, str]]) -> Emit:
+    def emit(path: YamlPath, message: str) -> None:
+        found.append((path, message))
+
+    return emit
+
+
 def _one_of(value: Any, options: list[Schema], path: YamlPath, emit: Emit) -> None:
     results: list[list[tuple[YamlPath, str]]] = []
     for option in options:
         found: list[tuple[YamlPath, str]] = []
-        check(value, option, path, lambda p, m, found=found: found.append((p, m)))
+        check(value, option, path, _collector(found))
         if not found:
             return
         results.append(found)
     # No option fits: report the option whose type matches the value, else a type message.
-    typed = [r for r, o in zip(results, options, strict=True) if any(_is(value, k) for k in _types(_resolve(o)))]
+    typed = [
+        r for r, o in zip(results, options, strict=True) if any(_is(value, k) for k in _types(_resolve(o)))
+    ]
     if typed:
         for p, m in min(typed, key=len):
             emit(p, m)

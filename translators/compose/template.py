@@ -65,7 +65,9 @@ def _braced(body: str, lookup: Lookup, on_unset: OnUnset) -> str:
         return "" if missing else substitute(word, lookup, on_unset)
     if missing:  # "?"
         message = substitute(word, lookup, on_unset)
-        raise TemplateError(f"required variable {name} is missing a value" + (f": {message}" if message else ""))
+        raise TemplateError(
+            f"required variable {name} is missing a value" + (f": {message}" if message else "")
+        )
     return str(value)
 
 

@@ -22,7 +22,9 @@ def test_forms_defaults_and_spec(tmp_path: Path) -> None:
           db: {image: pg}
         """,
     )
-    assert project.model["services"]["web"]["depends_on"] == {"api": {"condition": "service_started", "required": True}}
+    assert project.model["services"]["web"]["depends_on"] == {
+        "api": {"condition": "service_started", "required": True}
+    }
     api = next(s for s in project.translation.specs if s.name == "shop-api")
     assert [(d.name, d.condition, d.restart) for d in api.config.depends_on] == [("shop-db", "healthy", True)]
     assert project.translation.project.order == ["shop-db", "shop-api", "shop-web"]
@@ -31,11 +33,16 @@ def test_forms_defaults_and_spec(tmp_path: Path) -> None:
 
 def test_missing_target(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, "services:\n  web: {image: nginx, depends_on: [db]}\n")
-    assert errors == [f'{tmp_path}/compose.yaml:2: services.web.depends_on.db: service "web" depends on undefined service "db"']
+    assert errors == [
+        f"{tmp_path}/compose.yaml:2: services.web.depends_on.db: "
+        'service "web" depends on undefined service "db"'
+    ]
 
 
 def test_cycle(tmp_path: Path) -> None:
-    errors = errors_of(tmp_path, "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n")
+    errors = errors_of(
+        tmp_path, "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n"
+    )
     assert any("dependency cycle detected: a -> b -> a" in e for e in errors)
 
 

@@ -19,6 +19,8 @@ FIXTURES = CORPUS / "compose" / "compose-go" / "dotenv-fixtures"
 EXPECTED = CORPUS / "compose-expected" / "compose-go" / "dotenv-fixtures"
 NAMES = sorted(p.name for p in FIXTURES.glob("*.env"))
 
+NOTHING = dotenv.chained()
+
 
 @pytest.mark.parametrize("name", NAMES, ids=NAMES)
 def test_fixture_matches_oracle(name: str) -> None:
@@ -26,14 +28,16 @@ def test_fixture_matches_oracle(name: str) -> None:
     unset: list[str] = []
     reference = EXPECTED / f"{name}.json"
     if reference.exists():
-        assert dotenv.parse(text, {}.get, unset.append) == json.loads(reference.read_text())
+        assert dotenv.parse(text, NOTHING, unset.append) == json.loads(reference.read_text())
         warnings = EXPECTED / f"{name}.warnings.txt"
-        expected_unset = [line.split('\\"')[1] for line in warnings.read_text().splitlines()] if warnings.exists() else []
+        expected_unset = (
+            [line.split('\\"')[1] for line in warnings.read_text().splitlines()] if warnings.exists() else []
+        )
         assert unset == expected_unset
     else:
         error = (EXPECTED / f"{name}.error.txt").read_text()
         with pytest.raises(dotenv.DotenvError) as exc:
-            dotenv.parse(text, {}.get)
+            dotenv.parse(text, NOTHING)
         assert str(exc.value) in error
 
 
@@ -42,4 +46,4 @@ def test_bare_key_takes_the_lookup_value() -> None:
 
 
 def test_double_quotes_escape_and_expand(tmp_path: Path) -> None:
-    assert dotenv.parse('A=x\nB="${A}\\t\\"q\\" \\$A"\n', {}.get) == {"A": "x", "B": 'x\t"q" $A'}
+    assert dotenv.parse('A=x\nB="${A}\\t\\"q\\" \\$A"\n', NOTHING) == {"A": "x", "B": 'x\t"q" $A'}

@@ -39,4 +39,6 @@ def test_string_form(tmp_path: Path) -> None:
 
 def test_missing_required_file(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, "services:\n  web:\n    image: nginx\n    env_file: nope.env\n")
-    assert errors == [f"{tmp_path}/compose.yaml:4: services.web.env_file[0]: env file {tmp_path}/nope.env not found"]
+    assert errors == [
+        f"{tmp_path}/compose.yaml:4: services.web.env_file[0]: env file {tmp_path}/nope.env not found"
+    ]

@@ -25,7 +25,9 @@ def test_same_file_recursive(tmp_path: Path) -> None:
 
 
 def test_other_file_paths_are_relative_to_it(tmp_path: Path) -> None:
-    write(tmp_path, "lib/common.yaml", "services:\n  tmpl:\n    image: busybox\n    volumes: ['./conf:/conf']\n")
+    write(
+        tmp_path, "lib/common.yaml", "services:\n  tmpl:\n    image: busybox\n    volumes: ['./conf:/conf']\n"
+    )
     project = load_yaml(tmp_path, "services:\n  app:\n    extends: {file: lib/common.yaml, service: tmpl}\n")
     assert project.model["services"]["app"]["volumes"][0]["source"] == f"{tmp_path}/lib/conf"
 
@@ -37,4 +39,6 @@ def test_cycle_is_an_error(tmp_path: Path) -> None:
 
 def test_missing_base(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, "services:\n  a: {image: x, extends: nope}\n")
-    assert errors == [f'{tmp_path}/compose.yaml:2: services.a.extends: cannot extend service "a": service "nope" not found']
+    assert errors == [
+        f'{tmp_path}/compose.yaml:2: services.a.extends: cannot extend service "a": service "nope" not found'
+    ]

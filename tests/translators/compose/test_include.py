@@ -9,8 +9,12 @@ from tests.support.compose import errors_of, load_yaml, write
 
 def test_included_project_keeps_its_dir_and_env(tmp_path: Path) -> None:
     write(tmp_path, "sub/.env", "TAG=sub\n")
-    write(tmp_path, "sub/compose.yaml", "services:\n  db:\n    image: pg:${TAG}\n    volumes: ['./data:/d']\n")
-    project = load_yaml(tmp_path, "include: [sub/compose.yaml]\nservices:\n  web: {image: nginx, depends_on: [db]}\n")
+    write(
+        tmp_path, "sub/compose.yaml", "services:\n  db:\n    image: pg:${TAG}\n    volumes: ['./data:/d']\n"
+    )
+    project = load_yaml(
+        tmp_path, "include: [sub/compose.yaml]\nservices:\n  web: {image: nginx, depends_on: [db]}\n"
+    )
     db = project.model["services"]["db"]
     assert db["image"] == "pg:sub"
     assert db["volumes"][0]["source"] == f"{tmp_path}/sub/data"
@@ -20,7 +24,9 @@ def test_included_project_keeps_its_dir_and_env(tmp_path: Path) -> None:
 def test_long_form_env_file(tmp_path: Path) -> None:
     write(tmp_path, "vars.env", "TAG=long\n")
     write(tmp_path, "sub/compose.yaml", "services:\n  db:\n    image: pg:${TAG}\n")
-    project = load_yaml(tmp_path, "include:\n  - path: sub/compose.yaml\n    env_file: vars.env\nservices: {}\n")
+    project = load_yaml(
+        tmp_path, "include:\n  - path: sub/compose.yaml\n    env_file: vars.env\nservices: {}\n"
+    )
     assert project.model["services"]["db"]["image"] == "pg:long"
 
 

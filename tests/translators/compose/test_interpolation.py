@@ -42,12 +42,15 @@ def test_operators(template_text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("${X:?boom}", "required variable X is missing a value: boom"), ("${X?}", "required variable X is missing a value")],
+    [
+        ("${X:?boom}", "required variable X is missing a value: boom"),
+        ("${X?}", "required variable X is missing a value"),
+    ],
     ids=["with-message", "no-message"],
 )
 def test_required_raises(text: str, message: str) -> None:
     with pytest.raises(template.TemplateError, match=message):
-        template.substitute(text, {}.get, lambda _: None)
+        template.substitute(text, lambda _: None, lambda _: None)
 
 
 def test_values_only_and_dollar_printed_back(tmp_path: Path) -> None:
@@ -71,21 +74,26 @@ def test_values_only_and_dollar_printed_back(tmp_path: Path) -> None:
 
 def test_unset_warns_with_path(tmp_path: Path) -> None:
     project = load_yaml(tmp_path, "services:\n  web:\n    image: nginx\n    command: echo ${MISSING}\n")
-    assert 'services.web.command: The "MISSING" variable is not set. Defaulting to a blank string.' in warnings_of(
-        project
+    assert (
+        'services.web.command: The "MISSING" variable is not set. Defaulting to a blank string.'
+        in warnings_of(project)
     )
     assert project.model["services"]["web"]["command"] == ["echo"]
 
 
 def test_required_error_names_file_line_and_path(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, "services:\n  web:\n    image: nginx\n    user: ${U:?set the user}\n")
-    assert errors == [f"{tmp_path}/compose.yaml:4: services.web.user: required variable U is missing a value: set the user"]
+    assert errors == [
+        f"{tmp_path}/compose.yaml:4: services.web.user: required variable U is missing a value: set the user"
+    ]
 
 
 def test_dotenv_and_environment_precedence(tmp_path: Path) -> None:
     write(tmp_path, ".env", "TAG=from-dotenv\nOTHER=dotenv\n")
     project = load_yaml(
-        tmp_path, "services:\n  web:\n    image: nginx:$TAG\n    environment: [O=$OTHER]\n", env={"TAG": "from-env"}
+        tmp_path,
+        "services:\n  web:\n    image: nginx:$TAG\n    environment: [O=$OTHER]\n",
+        env={"TAG": "from-env"},
     )
     assert project.model["services"]["web"]["image"] == "nginx:from-env"
     assert project.model["services"]["web"]["environment"] == {"O": "dotenv"}
@@ -93,7 +101,9 @@ def test_dotenv_and_environment_precedence(tmp_path: Path) -> None:
 
 def test_typed_cast_after_substitution(tmp_path: Path) -> None:
     project = load_yaml(
-        tmp_path, "services:\n  web:\n    image: nginx\n    read_only: ${RO:-true}\n    deploy: {replicas: '${N:-3}'}\n"
+        tmp_path,
+        "services:\n  web:\n    image: nginx\n    read_only: ${RO:-true}\n"
+        "    deploy: {replicas: '${N:-3}'}\n",
     )
     web = project.model["services"]["web"]
     assert web["read_only"] is True

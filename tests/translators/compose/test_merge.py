@@ -45,8 +45,15 @@ def test_override_rules(tmp_path: Path) -> None:
     web = project.model["services"]["web"]
     assert web["command"] == ["c"]
     assert web["environment"] == {"A": "1", "B": "2", "C": "3"}
-    assert [(p["target"], p.get("published")) for p in web["ports"]] == [(80, "80"), (443, "443"), (8080, "8080")]
-    assert [(v["source"].rsplit("/", 1)[-1], v["target"]) for v in web["volumes"]] == [("other", "/data"), ("cache", "/cache")]
+    assert [(p["target"], p.get("published")) for p in web["ports"]] == [
+        (80, "80"),
+        (443, "443"),
+        (8080, "8080"),
+    ]
+    assert [(v["source"].rsplit("/", 1)[-1], v["target"]) for v in web["volumes"]] == [
+        ("other", "/data"),
+        ("cache", "/cache"),
+    ]
     assert web["expose"] == ["3000", "4000"]
     assert web["healthcheck"]["test"] == ["CMD", "override"]
 

@@ -41,5 +41,7 @@ def test_forms_and_defaults(tmp_path: Path) -> None:
 
 
 def test_network_mode_and_networks_exclusive(tmp_path: Path) -> None:
-    errors = errors_of(tmp_path, "services:\n  w: {image: x, network_mode: host, networks: [a]}\nnetworks: {a: {}}\n")
+    errors = errors_of(
+        tmp_path, "services:\n  w: {image: x, network_mode: host, networks: [a]}\nnetworks: {a: {}}\n"
+    )
     assert any("declares mutually exclusive `network_mode` and `networks`" in e for e in errors)

@@ -9,15 +9,24 @@ import pytest
 
 from tests.support.compose import errors_of, load_yaml
 
+
+def _port(target: int, published: str | None = None, **extra: str) -> dict[str, Any]:
+    """The long form docker compose prints (checked against the oracle in the corpus test)."""
+    out: dict[str, Any] = {"mode": "ingress", **{k: v for k, v in extra.items() if k == "host_ip"}}
+    out["target"] = target
+    if published is not None:
+        out["published"] = published
+    out["protocol"] = extra.get("protocol", "tcp")
+    return out
+
+
 CASES: list[tuple[str, Any, list[dict[str, Any]]]] = [
-    ("container", 80, [{"mode": "ingress", "target": 80, "protocol": "tcp"}]),
-    ("host-container", "8080:80", [{"mode": "ingress", "target": 80, "published": "8080", "protocol": "tcp"}]),
-    ("ip-udp", "127.0.0.1:53:53/udp",
-     [{"mode": "ingress", "host_ip": "127.0.0.1", "target": 53, "published": "53", "protocol": "udp"}]),
-    ("range", "9000-9001:80-81", [{"mode": "ingress", "target": 80, "published": "9000", "protocol": "tcp"},
-                                  {"mode": "ingress", "target": 81, "published": "9001", "protocol": "tcp"}]),
-    ("long", {"target": 80, "published": 8080}, [{"mode": "ingress", "target": 80, "published": "8080", "protocol": "tcp"}]),
-]  # fmt: skip
+    ("container", 80, [_port(80)]),
+    ("host-container", "8080:80", [_port(80, "8080")]),
+    ("ip-udp", "127.0.0.1:53:53/udp", [_port(53, "53", host_ip="127.0.0.1", protocol="udp")]),
+    ("range", "9000-9001:80-81", [_port(80, "9000"), _port(81, "9001")]),
+    ("long", {"target": 80, "published": 8080}, [_port(80, "8080")]),
+]
 
 
 @pytest.mark.parametrize(("port", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -22,11 +22,15 @@ services:
      ((), {"COMPOSE_PROFILES": "ops"}, ["tools", "web"])],
     ids=["none", "one", "star", "env"],
 )  # fmt: skip
-def test_enabled_services(tmp_path: Path, profiles: tuple[str, ...], env: dict[str, str], expected: list[str]) -> None:
+def test_enabled_services(
+    tmp_path: Path, profiles: tuple[str, ...], env: dict[str, str], expected: list[str]
+) -> None:
     project = load_yaml(tmp_path, YAML, profiles=profiles, env=env)
     assert sorted(project.model["services"]) == expected
 
 
 def test_dependency_on_disabled_service_is_an_error(tmp_path: Path) -> None:
-    errors = errors_of(tmp_path, "services:\n  web: {image: a, depends_on: [db]}\n  db: {image: b, profiles: [x]}\n")
+    errors = errors_of(
+        tmp_path, "services:\n  web: {image: a, depends_on: [db]}\n  db: {image: b, profiles: [x]}\n"
+    )
     assert any('service "web" depends on undefined service "db"' in e for e in errors)

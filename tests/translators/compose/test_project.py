@@ -23,7 +23,9 @@ from tests.support.compose import errors_of, load_yaml, warnings_of
      (None, {}, "", "my_app-1")],
     ids=["flag", "env", "file", "directory"],
 )  # fmt: skip
-def test_project_name(tmp_path: Path, given: str | None, env: dict[str, str], text: str, expected: str) -> None:
+def test_project_name(
+    tmp_path: Path, given: str | None, env: dict[str, str], text: str, expected: str
+) -> None:
     directory = tmp_path / "My_App-1"
     directory.mkdir()
     project = load_yaml(directory, text + "services:\n  w: {image: x}\n", env=env, project_name=given)
@@ -61,7 +63,9 @@ def test_extensions_anchors_and_unsupported_keys(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_are_errors_with_place(tmp_path: Path) -> None:
-    errors = errors_of(tmp_path, "services:\n  web:\n    image: nginx\n    imgae: typo\n  db:\n    ports: {a: 1}\n")
+    errors = errors_of(
+        tmp_path, "services:\n  web:\n    image: nginx\n    imgae: typo\n  db:\n    ports: {a: 1}\n"
+    )
     assert errors == [
         f"{tmp_path}/compose.yaml:2: services.web: additional property 'imgae' not allowed",
         f"{tmp_path}/compose.yaml:6: services.db.ports: must be a array",

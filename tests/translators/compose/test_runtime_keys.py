@@ -52,7 +52,12 @@ def test_spec(tmp_path: Path) -> None:
     assert cfg.replicas == 2
     assert (cfg.restart.policy, cfg.restart.max_retries) == ("on-failure", 4)
     sec = cfg.security
-    assert (sec.readonly, sec.no_new_privileges, sec.seccomp, sec.apparmor) == (True, False, "unconfined", "p")
+    assert (sec.readonly, sec.no_new_privileges, sec.seccomp, sec.apparmor) == (
+        True,
+        False,
+        "unconfined",
+        "p",
+    )
     assert sec.selinux_options == ["type:spc_t"]
     assert (sec.capabilities.add, sec.capabilities.drop) == (["CAP_NET_ADMIN"], ["ALL"])
     assert [t.target for t in cfg.tmpfs] == ["/run"]
@@ -60,5 +65,9 @@ def test_spec(tmp_path: Path) -> None:
 
 
 def test_restart_short_form(tmp_path: Path) -> None:
-    cfg = load_yaml(tmp_path, "services:\n  w: {image: x, restart: unless-stopped}\n").translation.specs[0].config
+    cfg = (
+        load_yaml(tmp_path, "services:\n  w: {image: x, restart: unless-stopped}\n")
+        .translation.specs[0]
+        .config
+    )
     assert cfg.restart.policy == "unless-stopped"

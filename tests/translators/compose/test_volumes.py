@@ -39,4 +39,6 @@ def test_short_forms(tmp_path: Path) -> None:
 
 def test_undefined_volume(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, "services:\n  web:\n    image: nginx\n    volumes: ['data:/d']\n")
-    assert errors == [f'{tmp_path}/compose.yaml:4: services.web.volumes[0]: service "web" refers to undefined volume data']
+    assert errors == [
+        f'{tmp_path}/compose.yaml:4: services.web.volumes[0]: service "web" refers to undefined volume data'
+    ]

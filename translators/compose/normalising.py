@@ -112,6 +112,8 @@ def normalise(
         if not isinstance(service, dict):
             continue
         at = YamlPath(("services", svc_name))
+        for key in [k for k, v in service.items() if v in ([], {}) and k not in ("command", "entrypoint")]:
+            del service[key]  # Go's omitempty: empty lists and maps are not printed
         service.pop("profiles", None) if not service.get("profiles") else None
         service.setdefault("command", None)
         service.setdefault("entrypoint", None)

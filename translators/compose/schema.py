@@ -2,7 +2,9 @@
 
 ``compose_spec.json`` is the schema Docker Compose v2.40.3 embeds (compose-spec, Apache-2.0). Only
 the keywords it uses are implemented: type, properties, patternProperties, additionalProperties,
-items, oneOf, $ref, enum, required, uniqueItems, minimum, maximum and pattern. Messages follow
+items, oneOf, $ref, enum, required, minimum, maximum and pattern. ``uniqueItems`` is not checked:
+compose-go removes duplicates (its unicity pass) before it validates, and so do we, after
+canonicalisation. Messages follow
 compose-go's wording (``must be a mapping``, ``additional properties 'x' not allowed``) and every
 error carries its path, so a typo in a key is reported where it is, not silently dropped.
 """
@@ -95,12 +97,6 @@ def check(value: Any, schema: Schema, path: YamlPath, emit: Emit) -> None:
         if isinstance(items, dict):
             for i, item in enumerate(value):
                 check(item, items, path / i, emit)
-        if schema.get("uniqueItems"):
-            seen: list[Any] = []
-            for i, item in enumerate(value):
-                if item in seen:
-                    emit(path / i, f"array items[{seen.index(item)},{i}] must be unique")
-                seen.append(item)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
             emit(path, f"must be >= {schema['minimum']}")

@@ -53,7 +53,8 @@ def compose_files(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             svc["volumes"] = draw(st.lists(VOLUME, max_size=2, unique=True))
         earlier = names[:i]
-        if earlier and draw(st.booleans()):
+        wants_deps: bool = draw(st.booleans())
+        if earlier and wants_deps:
             deps = draw(st.lists(st.sampled_from(earlier), min_size=1, unique=True))
             svc["depends_on"] = (
                 deps if draw(st.booleans()) else {d: {"condition": "service_started"} for d in deps}

@@ -302,11 +302,9 @@ TRANSFORMS: dict[str, Transform] = {
     "networks.*.labels": _labels,
     "volumes.*.labels": _labels,
 }
-_BY_DEPTH: dict[int, list[tuple[list[str], Transform]]] = {}
-for _pattern, _fn in TRANSFORMS.items():
-    _parts = _pattern.split(".")
-    _BY_DEPTH.setdefault(len(_parts), []).append((_parts, _fn))
-_MAX_DEPTH = max(_BY_DEPTH)
+# Every pattern has its one wildcard at position 1 (the service or resource name).
+_BY_SHAPE: dict[tuple[str | int, ...], Transform] = {tuple(p.split(".")): f for p, f in TRANSFORMS.items()}
+_PREFIXES = {shape[:n] for shape in _BY_SHAPE for n in range(1, len(shape))}
 
 
 def canonicalise(data: Any, report: Report, path: YamlPath = ROOT) -> Any:
@@ -315,15 +313,13 @@ def canonicalise(data: Any, report: Report, path: YamlPath = ROOT) -> Any:
         return Override(canonicalise(data.value, report, path))
     if isinstance(data, Reset):
         return data
-    depth = len(path.parts)
-    for pattern, fn in _BY_DEPTH.get(depth, ()):
-        if all(w in ("*", p) for w, p in zip(pattern, path.parts, strict=True)):
-            data = fn(data, path, report)
-            break
-    if depth >= _MAX_DEPTH:
+    parts = path.parts
+    shape = (parts[0], "*", *parts[2:]) if len(parts) > 1 else parts
+    fn = _BY_SHAPE.get(shape)
+    if fn is not None:
+        data = fn(data, path, report)
+    if parts and shape not in _PREFIXES:
         return data
     if isinstance(data, dict):
         return {k: canonicalise(v, report, path / k) for k, v in data.items()}
-    if isinstance(data, list) and depth < 3:
-        return [canonicalise(v, report, path / i) for i, v in enumerate(data)]
     return data

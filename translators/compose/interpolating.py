@@ -13,8 +13,8 @@ from typing import Any
 
 from translators.compose import template
 from translators.compose.reporting import Report
-from translators.paths import ROOT, YamlPath
-from translators.yamlio import Override, Reset
+from translators.paths import YamlPath
+from translators.yamlio import Override
 
 _TRUE = {"y", "yes", "true", "on"}
 _FALSE = {"n", "no", "false", "off"}
@@ -81,49 +81,56 @@ CASTS: dict[str, Cast] = {
     "secrets.*.external": _to_bool,
     "configs.*.external": _to_bool,
 }
-_CAST_PATTERNS = [(p.split("."), f) for p, f in CASTS.items()]
+_CAST_BY_SHAPE: dict[tuple[str | int, ...], Cast] = {tuple(p.split(".")): f for p, f in CASTS.items()}
 
 
-def _cast_for(path: YamlPath) -> Cast | None:
-    parts = path.parts
-    for pattern, cast in _CAST_PATTERNS:
-        if len(pattern) == len(parts) and all(w in ("*", p) for w, p in zip(pattern, parts, strict=True)):
-            return cast
-    return None
+def _cast_for(parts: tuple[str | int, ...]) -> Cast | None:
+    """The cast registered for a path: names (position 1, ulimit names) and indexes are ``*``."""
+    shape: list[str | int] = [parts[0], "*", *("*" if isinstance(p, int) else p for p in parts[2:])]
+    if len(shape) > 3 and shape[2] == "ulimits":
+        shape[3] = "*"
+    return _CAST_BY_SHAPE.get(tuple(shape))
 
 
-def interpolate(data: Any, env: Mapping[str, str], report: Report, file: str, at: YamlPath = ROOT) -> Any:
-    """A copy of ``data`` with every string value substituted and typed paths cast."""
+def interpolate(data: Any, env: Mapping[str, str], report: Report, file: str) -> Any:
+    """``data`` with strings substituted and typed paths cast, changed in place.
 
-    def walk(value: Any, path: YamlPath) -> Any:
-        if isinstance(value, str):
+    In place is safe because phase 2 built fresh containers: YAML aliases no longer share them.
+    """
+
+    def text_at(value: str, parts: tuple[str | int, ...]) -> Any:
+        text = value
+        if "$" in value:
             try:
-                text = template.substitute(
-                    value,
-                    env.get,
-                    report.unset_warner(path, file),
-                )
+                text = template.substitute(value, env.get, report.unset_warner(YamlPath(parts), file))
+                report.dollars = report.dollars or "$" in text
             except template.TemplateError as exc:
-                report.error(path, str(exc), file=file)
+                report.error(YamlPath(parts), str(exc), file=file)
                 return value
-            cast = _cast_for(path) if path.parts and path.parts[0] in _SECTIONS else None
+        if len(parts) > 2 and parts[0] in _SECTIONS:
+            cast = _cast_for(parts)
             if cast is not None:
                 try:
                     return cast(text)
                 except ValueError as exc:
-                    report.error(path, str(exc), file=file)
-            return text
-        if isinstance(value, dict):
-            return {k: walk(v, path / k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v, path / i) for i, v in enumerate(value)]
-        if isinstance(value, Override):
-            return Override(walk(value.value, path))
-        if isinstance(value, Reset):
-            return value
+                    report.error(YamlPath(parts), str(exc), file=file)
+        return text
+
+    def walk(value: Any, parts: tuple[str | int, ...]) -> Any:
+        kind = type(value)
+        if kind is str:
+            return text_at(value, parts)
+        if kind is dict:
+            for key, item in value.items():
+                value[key] = walk(item, (*parts, key))
+        elif kind is list:
+            for i, item in enumerate(value):
+                value[i] = walk(item, (*parts, i))
+        elif kind is Override:
+            return Override(walk(value.value, parts))
         return value
 
-    return walk(data, at)
+    return walk(data, ())
 
 
 _SECTIONS = {"services", "networks", "volumes", "secrets", "configs"}

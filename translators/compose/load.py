@@ -102,12 +102,8 @@ class _Loader:
         self, files: list[str], project_dir: str, env: Mapping[str, str], chain: list[str]
     ) -> dict[str, Any] | None:
         """Phase 8: every file's layer, merged in order."""
-        model: dict[str, Any] = {}
-        for file in files:
-            layer = self.layer(file, None, env, chain)
-            if layer is not None:
-                model = merging.merge(model, layer)
-        return merging.strip_tags(model)  # type: ignore[no-any-return]
+        layers = [self.layer(file, None, env, chain) for file in files]
+        return _merge_layers([layer for layer in layers if layer is not None], self.report)
 
     def _validate(self, model: dict[str, Any], file: str) -> None:
         schema.check(
@@ -172,12 +168,8 @@ def load(
     workdir = os.path.abspath(str(project_dir)) if project_dir else posixpath.dirname(first)
     project_env = {**_dotenv(workdir, env_files, env, report), **env}
     loader = _Loader(report, project_env.get("HOME"))
-    model: dict[str, Any] = {}
-    for f in files:
-        layer = loader.layer(os.path.abspath(str(f.path)), f.text, project_env, [])
-        if layer is not None:
-            model = merging.merge(model, layer)  # phase 8
-    model = merging.strip_tags(model)
+    layers = [loader.layer(os.path.abspath(str(f.path)), f.text, project_env, []) for f in files]
+    model = _merge_layers([layer for layer in layers if layer is not None], report)  # phase 8
     if not model and not report.failed:
         report.error(None, "empty compose file", file=first)
     if not report.failed:
@@ -195,7 +187,19 @@ def load(
     )
     report.diag.raise_if_errors()  # phase 13 done: every error at once
     assert translation is not None  # noqa: S101 - translate returns None only with errors
-    return ComposeProject(normalising.escape_dollars(model), translation, list(report.diag.warnings))
+    printed = normalising.escape_dollars(model) if report.dollars else model
+    return ComposeProject(printed, translation, list(report.diag.warnings))
+
+
+def _merge_layers(layers: list[dict[str, Any]], report: Report) -> dict[str, Any]:
+    """Phase 8: the layers merged in order; ``!reset``/``!override`` markers are gone afterwards."""
+    if not layers:
+        return {}
+    first: dict[str, Any] = merging.strip_tags(layers[0]) if report.tagged else layers[0]
+    model = first
+    for layer in layers[1:]:
+        model = merging.merge(model, layer)
+    return model
 
 
 def _check_cycles(model: dict[str, Any], report: Report) -> None:

@@ -94,6 +94,7 @@ def resolve_environment(
             merged[key] = env.get(key) if value is None else value
     if merged or explicit is not None:
         service["environment"] = merged
+        report.dollars = report.dollars or any("$" in v for v in merged.values() if isinstance(v, str))
 
 
 def normalise(
@@ -162,9 +163,10 @@ def _omit_empty(mount: Any) -> Any:
 
 def escape_dollars(value: Any) -> Any:
     """``$`` written as ``$$``, as ``docker compose config`` prints literal dollars."""
-    if isinstance(value, str):
-        return value.replace("$", "$$")
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is str:
+        return value.replace("$", "$$") if "$" in value else value
+    if kind is dict:
         return {escape_dollars(k): escape_dollars(v) for k, v in value.items()}
     if isinstance(value, list):
         return [escape_dollars(v) for v in value]

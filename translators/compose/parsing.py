@@ -28,6 +28,10 @@ def read_text(path: str, report: Report, *, what: str = "compose file") -> str |
 
 def parse(text: str, file: str, report: Report) -> dict[str, Any] | None:
     """The merged documents of one file as a mapping, or None (and an error) when it is not one."""
+    if "$" in text:
+        report.dollars = True
+    if "!reset" in text or "!override" in text:
+        report.tagged = True
     try:
         docs = load_documents(text, file, core_schema=True)
     except InvalidSpec as exc:
@@ -51,7 +55,11 @@ def parse(text: str, file: str, report: Report) -> dict[str, Any] | None:
 
 
 def keys_to_str(value: Any, path: YamlPath, report: Report, file: str) -> Any:
-    """Mapping keys as strings (``1`` is ``"1"``, ``true`` is ``"true"``); a null key is an error."""
+    """Mapping keys as strings (``1`` is ``"1"``, ``true`` is ``"true"``); a null key is an error.
+
+    Every container is rebuilt, so values a YAML alias shared are separate afterwards and later
+    phases may change them in place.
+    """
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():

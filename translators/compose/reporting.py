@@ -22,6 +22,10 @@ class Report:
     diag: Diagnostics = field(default_factory=Diagnostics)
     sources: list[tuple[str, Lines]] = field(default_factory=list)
     _seen: set[tuple[str, str, str]] = field(default_factory=set)
+    dollars: bool = False
+    """Some value may hold a literal ``$`` (the model then prints it as ``$$``)."""
+    tagged: bool = False
+    """Some file used ``!reset`` or ``!override`` (the merge phase then removes the markers)."""
 
     def register(self, file: str, lines: Lines) -> None:
         self.sources.append((file, lines))

@@ -23,6 +23,7 @@ from translators.yamlio import Override, Reset
 
 Schema = dict[str, Any]
 Emit = Callable[[YamlPath, str], None]
+_Emit = Callable[[tuple[str | int, ...], str], None]
 
 _TYPE_NAMES = {"object": "mapping", "array": "array", "string": "string", "number": "number",
                "integer": "integer", "boolean": "boolean", "null": "null"}  # fmt: skip
@@ -56,12 +57,25 @@ def _is(value: Any, kind: str) -> bool:
     return value is None if kind == "null" else True
 
 
+_RESOLVED: dict[int, Schema] = {}
+
+
 def _resolve(schema: Schema) -> Schema:
-    while "$ref" in schema:
-        ref = schema["$ref"]
-        name = ref.rsplit("/", 1)[-1]
-        schema = {**compose_schema()["definitions"][name], **{k: v for k, v in schema.items() if k != "$ref"}}
-    return schema
+    """``schema`` with its ``$ref`` followed (memoised: the schema is constant)."""
+    if "$ref" not in schema:
+        return schema
+    key = id(schema)
+    found = _RESOLVED.get(key)
+    if found is None:
+        found = schema
+        while "$ref" in found:
+            name = found["$ref"].rsplit("/", 1)[-1]
+            found = {
+                **compose_schema()["definitions"][name],
+                **{k: v for k, v in found.items() if k != "$ref"},
+            }
+        _RESOLVED[key] = found
+    return found
 
 
 def _types(schema: Schema) -> list[str]:
@@ -75,8 +89,15 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
 
+Parts = tuple[str | int, ...]
+
+
 def check(value: Any, schema: Schema, path: YamlPath, emit: Emit) -> None:
     """Report every violation of ``schema`` by ``value`` through ``emit(path, message)``."""
+    _check(value, schema, path.parts, lambda parts, message: emit(YamlPath(parts), message))
+
+
+def _check(value: Any, schema: Schema, path: Parts, emit: _Emit) -> None:
     if isinstance(value, Reset):
         return
     if isinstance(value, Override):
@@ -96,7 +117,7 @@ def check(value: Any, schema: Schema, path: YamlPath, emit: Emit) -> None:
         items = schema.get("items")
         if isinstance(items, dict):
             for i, item in enumerate(value):
-                check(item, items, path / i, emit)
+                _check(item, items, (*path, i), emit)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
             emit(path, f"must be >= {schema['minimum']}")
@@ -106,7 +127,7 @@ def check(value: Any, schema: Schema, path: YamlPath, emit: Emit) -> None:
         emit(path, f"does not match pattern {schema['pattern']!r}")
 
 
-def _object(value: dict[str, Any], schema: Schema, path: YamlPath, emit: Emit) -> None:
+def _object(value: dict[str, Any], schema: Schema, path: Parts, emit: _Emit) -> None:
     props: dict[str, Schema] = schema.get("properties", {})
     patterns: dict[str, Schema] = schema.get("patternProperties", {})
     extra = schema.get("additionalProperties", True)
@@ -115,17 +136,17 @@ def _object(value: dict[str, Any], schema: Schema, path: YamlPath, emit: Emit) -
         sub = props.get(key)
         matched = False
         if sub is not None:
-            check(item, sub, path / key, emit)
+            _check(item, sub, (*path, key), emit)
             matched = True
         for pattern, psub in patterns.items():
             if _regex(pattern).search(key):
-                check(item, psub, path / key, emit)
+                _check(item, psub, (*path, key), emit)
                 matched = True
         if not matched:
             if extra is False:
                 unknown.append(key)
             elif isinstance(extra, dict):
-                check(item, extra, path / key, emit)
+                _check(item, extra, (*path, key), emit)
     if unknown:
         word = "property" if len(unknown) == 1 else "properties"
         emit(path, f"additional {word} {_quoted(sorted(unknown))} not allowed")
@@ -134,28 +155,34 @@ def _object(value: dict[str, Any], schema: Schema, path: YamlPath, emit: Emit) -
         emit(path, f"missing properties {_quoted(missing)}")
 
 
-def _collector(found: list[tuple[YamlPath, str]]) -> Emit:
-    def emit(path: YamlPath, message: str) -> None:
+def _collector(found: list[tuple[Parts, str]]) -> _Emit:
+    def emit(path: Parts, message: str) -> None:
         found.append((path, message))
 
     return emit
 
 
-def _one_of(value: Any, options: list[Schema], path: YamlPath, emit: Emit) -> None:
-    results: list[list[tuple[YamlPath, str]]] = []
-    for option in options:
-        found: list[tuple[YamlPath, str]] = []
-        check(value, option, path, _collector(found))
+def _one_of(value: Any, options: list[Schema], path: Parts, emit: _Emit) -> None:
+    """Pass when one option accepts the value; only options of the value's type are tried."""
+    candidates = [o for o in options if _accepts_type(value, _resolve(o))]
+    if not candidates:
+        kinds = [k for o in options for k in _types(_resolve(o))]
+        emit(path, "must be a " + " or ".join(dict.fromkeys(_TYPE_NAMES[k] for k in kinds)))
+        return
+    if len(candidates) == 1:
+        _check(value, candidates[0], path, emit)
+        return
+    results: list[list[tuple[Parts, str]]] = []
+    for option in candidates:
+        found: list[tuple[Parts, str]] = []
+        _check(value, option, path, _collector(found))
         if not found:
             return
         results.append(found)
-    # No option fits: report the option whose type matches the value, else a type message.
-    typed = [
-        r for r, o in zip(results, options, strict=True) if any(_is(value, k) for k in _types(_resolve(o)))
-    ]
-    if typed:
-        for p, m in min(typed, key=len):
-            emit(p, m)
-        return
-    kinds = [k for o in options for k in _types(_resolve(o))]
-    emit(path, "must be a " + " or ".join(dict.fromkeys(_TYPE_NAMES[k] for k in kinds)))
+    for p, m in min(results, key=len):  # the closest option's complaints
+        emit(p, m)
+
+
+def _accepts_type(value: Any, schema: Schema) -> bool:
+    kinds = _types(schema)
+    return not kinds or any(_is(value, k) for k in kinds)

@@ -4,7 +4,8 @@ Aspects covered:
 - each file (and each multi-file ``MERGED__a+b`` and ``--env-file envs`` case) either loads or fails;
 - when the oracle failed, we fail too, and our diagnostics name the same problem (EXPECTED_ERRORS);
 - when the oracle succeeded, ``.model`` agrees on services, image, command, entrypoint,
-  environment, ports, volumes and depends_on (compared as parsed JSON, per service);
+  environment, ports, volumes and depends_on (compared as parsed JSON, per service), and then on
+  the whole model (networks, volumes, secrets, configs, deploy, healthcheck, ...);
 - every file that loads has a ``.translation`` with one bound spec per service.
 """
 
@@ -93,6 +94,8 @@ def test_corpus_file(case: str, files: list[Path], env_files: list[Path], expect
             if f"{case}:{name}.{key}" in deliberate:
                 continue
             assert got["services"][name].get(key) == service.get(key), f"services.{name}.{key}"
+    if case not in deliberate:
+        assert got == want, "the whole model differs from docker compose config"
     translation = project.translation
     assert len(translation.specs) == len(want["services"])
     assert {s.name for s in translation.specs} == {f"{want['name']}-{n}" for n in want["services"]}

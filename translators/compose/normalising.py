@@ -18,6 +18,7 @@ from translators.compose import dotenv, paths
 from translators.compose.parsing import read_text
 from translators.compose.reporting import Report
 from translators.paths import YamlPath
+from translators.spec import units
 
 _INVALID_NAME_CHARS = re.compile(r"[^a-z0-9_-]")
 
@@ -131,6 +132,8 @@ def normalise(
         if not service.get("depends_on"):
             service.pop("depends_on", None)
         resolve_environment(service, at, env, report)
+        _go_units(service, at, report)
+        _build_args(service, env)
         if isinstance(service.get("volumes"), list):
             service["volumes"] = [_omit_empty(v) for v in service["volumes"]]
     if uses_default and "default" not in networks:
@@ -145,6 +148,11 @@ def normalise(
         for key, item in (model.get(section) or {}).items():
             if isinstance(item, dict):
                 _name(item, key, name)
+    _prune(model)
+    for section in ("networks", "volumes"):
+        for item in (model.get(section) or {}).values():
+            if isinstance(item, dict):
+                _stringify_options(item)
     return model
 
 
@@ -159,6 +167,98 @@ def _omit_empty(mount: Any) -> Any:
         elif value not in (False, None, ""):
             out[key] = value
     return out
+
+
+_BYTES = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
+
+
+def _as_bytes(value: Any, path: YamlPath, report: Report) -> Any:
+    """A size as docker compose prints it: the number of bytes, as a string (``-1`` stays)."""
+    if value is None or str(value).strip() == "-1":
+        return None if value is None else "-1"
+    try:
+        return str(units.parse_memory(value))
+    except ValueError as exc:
+        report.error(path, str(exc))
+        return value
+
+
+def _go_units(service: dict[str, Any], at: YamlPath, report: Report) -> None:
+    """Sizes as byte strings, CPUs as numbers, file modes as octal strings, deploy's empty defaults."""
+    for key in _BYTES:
+        if key in service:
+            service[key] = _as_bytes(service[key], at / key, report)
+    deploy = service.get("deploy")
+    if isinstance(deploy, dict):
+        resources = deploy.setdefault("resources", {})
+        deploy.setdefault("placement", {})
+        for kind in ("limits", "reservations"):
+            part = resources.get(kind) if isinstance(resources, dict) else None
+            if isinstance(part, dict):
+                for device in part.get("devices") or []:
+                    if isinstance(device, dict):
+                        for key in [k for k, v in device.items() if v in ([], {})]:
+                            del device[key]
+                if "memory" in part:
+                    part["memory"] = _as_bytes(
+                        part["memory"], at / "deploy" / "resources" / kind / "memory", report
+                    )
+                if isinstance(part.get("cpus"), str):
+                    try:
+                        part["cpus"] = float(part["cpus"])
+                    except ValueError:
+                        report.error(
+                            at / "deploy" / "resources" / kind / "cpus", f"invalid cpus {part['cpus']!r}"
+                        )
+    for i, vol in enumerate(service.get("volumes") or []):
+        tmpfs = vol.get("tmpfs") if isinstance(vol, dict) else None
+        if isinstance(tmpfs, dict) and "size" in tmpfs:
+            tmpfs["size"] = _as_bytes(tmpfs["size"], at / "volumes" / i / "tmpfs" / "size", report)
+    for section in ("secrets", "configs"):
+        for ref in service.get(section) or []:
+            if not isinstance(ref, dict):
+                continue
+            if section == "secrets" and not ref.get("target") and ref.get("source"):
+                ref["target"] = f"/run/secrets/{ref['source']}"
+            if isinstance(ref.get("mode"), int):
+                ref["mode"] = f"0{ref['mode']:o}"
+
+
+def _build_args(service: dict[str, Any], env: Mapping[str, str]) -> None:
+    build = service.get("build")
+    args = build.get("args") if isinstance(build, dict) else None
+    if isinstance(args, dict) and isinstance(build, dict):
+        build["args"] = {k: env[k] if v is None else v for k, v in args.items() if v is not None or k in env}
+
+
+def _prune(model: dict[str, Any]) -> None:
+    """Top-level networks, volumes, secrets and configs no service uses are left out, as compose does."""
+    used: dict[str, set[str]] = {s: set() for s in ("networks", "volumes", "secrets", "configs")}
+    for service in (model.get("services") or {}).values():
+        if not isinstance(service, dict):
+            continue
+        used["networks"].update(service.get("networks") or {})
+        for vol in service.get("volumes") or []:
+            if isinstance(vol, dict) and vol.get("type") == "volume" and vol.get("source"):
+                used["volumes"].add(vol["source"])
+        for section in ("secrets", "configs"):
+            used[section].update(
+                r["source"] for r in service.get(section) or [] if isinstance(r, dict) and "source" in r
+            )
+    for section, names in used.items():
+        declared = model.get(section)
+        if isinstance(declared, dict):
+            kept = {k: v for k, v in declared.items() if k in names}
+            if kept:
+                model[section] = kept
+            else:
+                del model[section]
+
+
+def _stringify_options(resource: dict[str, Any]) -> None:
+    opts = resource.get("driver_opts")
+    if isinstance(opts, dict):
+        resource["driver_opts"] = {k: v if isinstance(v, str) else str(v) for k, v in opts.items()}
 
 
 def escape_dollars(value: Any) -> Any:

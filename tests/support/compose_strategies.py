@@ -31,6 +31,46 @@ ENVIRONMENT = st.one_of(
     ),
     st.lists(st.sampled_from(["A=1", "B=${TAG}", "TAG", "C=x=y"]), max_size=3, unique=True),
 )
+DURATION = st.sampled_from(["30s", "1m30s", "90s", "500ms", "1h", 10])
+EXTRAS = st.fixed_dictionaries(
+    {},
+    optional={
+        "healthcheck": st.fixed_dictionaries(
+            {"test": st.one_of(TEXT, st.just(["CMD", "true"]), st.just(["NONE"]))},
+            optional={"interval": DURATION, "timeout": DURATION, "retries": st.integers(0, 5)},
+        ),
+        "restart": st.sampled_from(["no", "always", "on-failure", "unless-stopped"]),
+        "deploy": st.fixed_dictionaries(
+            {},
+            optional={
+                "replicas": st.integers(0, 3),
+                "resources": st.fixed_dictionaries(
+                    {
+                        "limits": st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "cpus": st.sampled_from(["0.5", 1, "2"]),
+                                "memory": st.sampled_from(["512M", "1g", 1024]),
+                            },
+                        )
+                    }
+                ),  # fmt: skip
+            },
+        ),
+        "mem_limit": st.sampled_from(["256m", "1G", 1048576]),
+        "cap_add": st.lists(st.sampled_from(["NET_ADMIN", "SYS_TIME"]), max_size=2, unique=True),
+        "read_only": st.booleans(),
+        "tmpfs": st.one_of(
+            st.just("/run"), st.lists(st.sampled_from(["/tmp", "/run:size=64m"]), unique=True)
+        ),
+        "stop_grace_period": DURATION,
+        "labels": st.one_of(st.just({"a": "1"}), st.just(["b=2", "c"])),
+        "profiles": st.just(["debug"]),
+        "networks": st.sampled_from([["front"], {"front": {"aliases": ["x"]}}]),
+        "user": st.sampled_from(["1000", "1000:1000", "app"]),
+        "working_dir": st.sampled_from(["/app", "/srv/${TAG}"]),
+    },
+)
 COMMAND = st.one_of(TEXT, st.lists(TEXT, min_size=1, max_size=3))
 
 
@@ -52,6 +92,8 @@ def compose_files(draw: st.DrawFn) -> dict[str, Any]:
             svc["ports"] = draw(st.lists(PORT, max_size=3, unique=True))
         if draw(st.booleans()):
             svc["volumes"] = draw(st.lists(VOLUME, max_size=2, unique=True))
+        if draw(st.booleans()):
+            svc.update(draw(EXTRAS))
         earlier = names[:i]
         wants_deps: bool = draw(st.booleans())
         if earlier and wants_deps:
@@ -63,4 +105,6 @@ def compose_files(draw: st.DrawFn) -> dict[str, Any]:
     model: dict[str, Any] = {"services": services}
     if any("named:/named" in s.get("volumes", []) for s in services.values()):
         model["volumes"] = {"named": {}}
+    if any("networks" in s for s in services.values()):
+        model["networks"] = {"front": {}}
     return model

@@ -15,7 +15,7 @@ from typing import Any
 
 from translators.compose.reporting import Report
 from translators.paths import ROOT, YamlPath
-from translators.spec.units import format_duration, parse_duration
+from translators.spec.units import parse_duration
 from translators.yamlio import Override, Reset
 
 Transform = Callable[[Any, YamlPath, Report], Any]
@@ -237,10 +237,27 @@ def _extends(value: Any, path: YamlPath, report: Report) -> Any:
     return {"service": value} if isinstance(value, str) else value
 
 
+def go_duration(seconds: float) -> str:
+    """Go's ``time.Duration.String()``: ``1h0m0s``, ``1m30s``, ``1.5s``, ``100ms``, ``0s``."""
+    nanos = round(seconds * 1e9)
+    if nanos == 0:
+        return "0s"
+    if nanos < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if nanos >= size:
+                return f"{nanos / size:.9f}".rstrip("0").rstrip(".") + unit
+    hours, rest = divmod(nanos, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    secs = f"{rest / 1e9:.9f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{secs}"
+    return f"{minutes}m{secs}" if minutes else secs
+
+
 def _duration(value: Any, path: YamlPath, report: Report) -> Any:
     if isinstance(value, int | float | str) and not isinstance(value, bool):
         try:
-            return format_duration(parse_duration(value))
+            return go_duration(parse_duration(value))
         except ValueError as exc:
             report.error(path, str(exc))
     return value

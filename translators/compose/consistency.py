@@ -23,6 +23,7 @@ def check(model: dict[str, Any], report: Report) -> None:
             continue
         if not service.get("image") and not service.get("build"):
             report.error(at, f'service "{name}" has neither an image nor a build context specified')
+        _distinct_limits(service, at, report)
         mode = service.get("network_mode")
         nets = service.get("networks") or {}
         if mode and nets:
@@ -58,3 +59,31 @@ def check(model: dict[str, Any], report: Report) -> None:
                         at / "depends_on" / dep, f'optional dependency "{dep}" is not defined, ignored'
                     )
                 continue
+
+
+# (service key, deploy.resources part, key there): the two places one limit can be set
+_SAME_LIMIT = (
+    ("mem_limit", "limits", "memory"),
+    ("cpus", "limits", "cpus"),
+    ("pids_limit", "limits", "pids"),
+    ("mem_reservation", "reservations", "memory"),
+)
+
+
+def _distinct_limits(service: dict[str, Any], at: YamlPath, report: Report) -> None:
+    resources = (service.get("deploy") or {}).get("resources") or {}
+    for key, part, name in _SAME_LIMIT:
+        section = resources.get(part) if isinstance(resources, dict) else None
+        if key not in service or not isinstance(section, dict):
+            continue
+        if _number(section.get(name)) != _number(service[key]):
+            report.error(
+                at / key, f"can't set distinct values on '{key}' and 'deploy.resources.{part}.{name}'"
+            )
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None

@@ -114,8 +114,8 @@ def normalise(
         if not isinstance(service, dict):
             continue
         at = YamlPath(("services", svc_name))
-        for key in [k for k, v in service.items() if v in ([], {}) and k not in ("command", "entrypoint")]:
-            del service[key]  # Go's omitempty: empty lists and maps are not printed
+        for key in [k for k, v in service.items() if _empty(v) and k not in _KEPT_WHEN_EMPTY]:
+            del service[key]  # Go's omitempty: empty, false and zero values are not printed
         service.pop("profiles", None) if not service.get("profiles") else None
         service.setdefault("command", None)
         service.setdefault("entrypoint", None)
@@ -167,6 +167,15 @@ def _omit_empty(mount: Any) -> Any:
         elif value not in (False, None, ""):
             out[key] = value
     return out
+
+
+# Go pointers and non-omitempty fields: printed even when empty
+_KEPT_WHEN_EMPTY = frozenset({"command", "entrypoint", "deploy", "healthcheck", "logging", "build", "develop",
+                              "blkio_config", "credential_spec"})  # fmt: skip
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is False or (type(value) in (int, float, str, list, dict) and not value)
 
 
 _BYTES = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")

@@ -2,7 +2,7 @@
 
 Aspects: image, command/entrypoint (string and list), environment with interpolation and defaults,
 port and volume short forms, depends_on short and long; when the oracle rejects a file we must too,
-and when it accepts one our model must agree on those keys. The oracle is required: if it is
+and when it accepts one our model must agree on those keys, then on the whole model. The oracle is required: if it is
 missing the test fails and says how to install it (see tests/support/oracle.py).
 """
 
@@ -55,3 +55,4 @@ def test_same_model_as_docker_compose(model: dict[str, Any]) -> None:
         for name, service in want["services"].items():
             for key in KEYS:
                 assert got["services"][name].get(key) == service.get(key), (name, key, yaml.safe_dump(model))
+        assert got == want, yaml.safe_dump(model)

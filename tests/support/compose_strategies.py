@@ -31,6 +31,9 @@ ENVIRONMENT = st.one_of(
     ),
     st.lists(st.sampled_from(["A=1", "B=${TAG}", "TAG", "C=x=y"]), max_size=3, unique=True),
 )
+LIMITS = st.fixed_dictionaries(
+    {}, optional={"cpus": st.sampled_from(["0.5", 1, "2"]), "memory": st.sampled_from(["512M", "1g", 1024])}
+)
 DURATION = st.sampled_from(["30s", "1m30s", "90s", "500ms", "1h", 10])
 EXTRAS = st.fixed_dictionaries(
     {},

@@ -1,9 +1,11 @@
 """Differential test: generated compose files through Docker Compose v2.40.3 and through Berth.
 
 Aspects: image, command/entrypoint (string and list), environment with interpolation and defaults,
-port and volume short forms, depends_on short and long; when the oracle rejects a file we must too,
-and when it accepts one our model must agree on those keys, then on the whole model. The oracle is required: if it is
-missing the test fails and says how to install it (see tests/support/oracle.py).
+port and volume short forms, depends_on short and long, and extras (healthcheck, restart, deploy
+resources, mem_limit, cap_add, read_only, tmpfs, stop_grace_period, labels, profiles, networks,
+user, working_dir). When the oracle rejects a file we must too; when it accepts one our model must
+agree on those keys, then on the whole model. The oracle is required: if it is missing the test
+fails and says how to install it (see tests/support/oracle.py).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ EXTRAS = st.fixed_dictionaries(
                             },
                         )
                     }
-                ),  # fmt: skip
+                ),
             },
         ),
         "mem_limit": st.sampled_from(["256m", "1G", 1048576]),

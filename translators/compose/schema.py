@@ -85,6 +85,11 @@ def _types(schema: Schema) -> list[str]:
     return [kind] if isinstance(kind, str) else list(kind)
 
 
+def _must_be(kinds: list[str]) -> str:
+    names = list(dict.fromkeys(_TYPE_NAMES[k] for k in kinds))
+    return "must be " + " or ".join(("an " if n[0] in "aeiou" else "a ") + n for n in names)
+
+
 def _quoted(names: list[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
@@ -107,7 +112,7 @@ def _check(value: Any, schema: Schema, path: Parts, emit: _Emit) -> None:
         _one_of(value, schema["oneOf"], path, emit)
     kinds = _types(schema)
     if kinds and not any(_is(value, k) for k in kinds):
-        emit(path, "must be a " + " or ".join(_TYPE_NAMES[k] for k in kinds))
+        emit(path, _must_be(kinds))
         return
     if "enum" in schema and value not in schema["enum"]:
         emit(path, "value must be one of " + _quoted([str(v) for v in schema["enum"]]))
@@ -167,7 +172,7 @@ def _one_of(value: Any, options: list[Schema], path: Parts, emit: _Emit) -> None
     candidates = [o for o in options if _accepts_type(value, _resolve(o))]
     if not candidates:
         kinds = [k for o in options for k in _types(_resolve(o))]
-        emit(path, "must be a " + " or ".join(dict.fromkeys(_TYPE_NAMES[k] for k in kinds)))
+        emit(path, _must_be(kinds))
         return
     if len(candidates) == 1:
         _check(value, candidates[0], path, emit)

@@ -68,5 +68,5 @@ def test_unknown_keys_are_errors_with_place(tmp_path: Path) -> None:
     )
     assert errors == [
         f"{tmp_path}/compose.yaml:2: services.web: additional property 'imgae' not allowed",
-        f"{tmp_path}/compose.yaml:6: services.db.ports: must be a array",
+        f"{tmp_path}/compose.yaml:6: services.db.ports: must be an array",
     ]

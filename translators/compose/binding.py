@@ -34,13 +34,44 @@ _SPEC_TO_COMPOSE = {
 }
 
 
+Shape = tuple[str | int, ...]
+_SUBKEY_SHAPES: dict[Shape, frozenset[str]] = {
+    tuple(p.split(".")): k for p, k in keys.APPLIED_SUBKEYS.items()
+}
+_VALUE_SHAPES: dict[Shape, frozenset[str]] = {tuple(p.split(".")): v for p, v in keys.APPLIED_VALUES.items()}
+
+
+def _warn_nested(value: Any, parts: tuple[str | int, ...], report: Report) -> None:
+    """Warn about keys (and values) inside mappings that Berth applies only in part."""
+    shape: tuple[str | int, ...] = tuple(
+        "*" if i == 1 or isinstance(p, int) else p for i, p in enumerate(parts)
+    )
+    if len(shape) > 3 and shape[2] == "networks":
+        shape = (*shape[:3], "*", *shape[4:])
+    allowed = _SUBKEY_SHAPES.get(shape)
+    values = _VALUE_SHAPES.get(shape)
+    if values is not None and isinstance(value, str) and value not in values:
+        report.unsupported(YamlPath(parts), f"{value!r}; Berth implements {', '.join(sorted(values))}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith("x-"):
+                continue
+            if allowed is not None and key not in allowed:
+                report.unsupported(YamlPath((*parts, key)))
+            else:
+                _warn_nested(item, (*parts, key), report)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _warn_nested(item, (*parts, i), report)
+
+
 def _warn_unsupported(service: dict[str, Any], at: YamlPath, report: Report) -> None:
     for key in service:
         status = keys.SERVICE_KEYS.get(key)
         if status is not None and status[0] == "unsupported":
             report.unsupported(at / key, status[1])
-    for key in service.get("deploy") or {}:
-        if keys.DEPLOY_KEYS.get(key) == "unsupported":
+    for key, value in (service.get("deploy") or {}).items():
+        if keys.DEPLOY_KEYS.get(key) == "unsupported" and value not in ({}, None):
             report.unsupported(at / "deploy" / key)
     if "build" in service:
         report.warn(
@@ -75,6 +106,8 @@ def translate(
         if per_replica:
             cfg["replicas"] = 1
         configs[name] = (cfg, at)
+    for section in ("services", "networks", "volumes"):
+        _warn_nested(model.get(section) or {}, (section,), report)
     deps: dict[str, list[str]] = {}
     for name, (cfg, at) in configs.items():
         service = services[name]

@@ -133,3 +133,31 @@ TOP_LEVEL_KEYS: dict[str, Status] = {
     "version": "supported",
     "models": "unsupported",
 }
+
+# Inside these mappings only the listed keys are applied; any other (x- aside) is warned with its path.
+APPLIED_SUBKEYS: dict[str, frozenset[str]] = {
+    "services.*.deploy.resources": frozenset({"limits", "reservations"}),
+    "services.*.deploy.resources.limits": frozenset({"cpus", "memory", "pids"}),
+    "services.*.deploy.resources.reservations": frozenset({"memory"}),
+    "services.*.deploy.restart_policy": frozenset({"condition", "max_attempts", "delay"}),
+    "services.*.ports.*": frozenset({"target", "published", "host_ip", "protocol", "mode"}),
+    "services.*.volumes.*": frozenset(
+        {"type", "source", "target", "read_only", "bind", "volume", "tmpfs", "consistency"}
+    ),
+    "services.*.volumes.*.bind": frozenset({"propagation", "create_host_path", "selinux"}),
+    "services.*.volumes.*.volume": frozenset({"nocopy", "subpath"}),
+    "services.*.volumes.*.tmpfs": frozenset({"size"}),
+    "services.*.networks.*": frozenset({"aliases", "ipv4_address", "ipv6_address"}),
+    "services.*.healthcheck": frozenset(
+        {"test", "interval", "timeout", "start_period", "start_interval", "retries", "disable"}
+    ),
+    "networks.*": frozenset({"name", "driver", "external", "internal", "ipam", "labels", "driver_opts"}),
+    "networks.*.ipam": frozenset({"config"}),
+    "networks.*.ipam.config.*": frozenset({"subnet"}),
+    "volumes.*": frozenset({"name", "driver", "external", "labels", "driver_opts"}),
+}
+# Values Berth implements for a key; another value is warned (the default is used instead).
+APPLIED_VALUES: dict[str, frozenset[str]] = {
+    "networks.*.driver": frozenset({"bridge"}),
+    "volumes.*.driver": frozenset({"local"}),
+}

@@ -70,3 +70,26 @@ def test_unknown_keys_are_errors_with_place(tmp_path: Path) -> None:
         f"{tmp_path}/compose.yaml:2: services.web: additional property 'imgae' not allowed",
         f"{tmp_path}/compose.yaml:6: services.db.ports: must be an array",
     ]
+
+
+def test_nested_keys_not_applied_are_warned(tmp_path: Path) -> None:
+    project = load_yaml(
+        tmp_path,
+        """
+        services:
+          web:
+            image: nginx
+            ports: [{target: 80, app_protocol: http}]
+            networks: {front: {aliases: [a], priority: 3}}
+            deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}
+        networks:
+          front: {driver: macvlan, ipam: {config: [{subnet: 10.0.0.0/24, gateway: 10.0.0.1}]}}
+        """,
+    )
+    assert warnings_of(project) == [
+        "services.web.ports[0].app_protocol: not supported by Berth, ignored",
+        "services.web.networks.front.priority: not supported by Berth, ignored",
+        "services.web.deploy.resources.reservations.devices: not supported by Berth, ignored",
+        "networks.front.driver: not supported by Berth, ignored ('macvlan'; Berth implements bridge)",
+        "networks.front.ipam.config[0].gateway: not supported by Berth, ignored",
+    ]

@@ -65,7 +65,7 @@ def _warn_nested(value: Any, parts: tuple[str | int, ...], report: Report) -> No
             _warn_nested(item, (*parts, i), report)
 
 
-def _warn_unsupported(service: dict[str, Any], at: YamlPath, report: Report) -> None:
+def _warn_unsupported(service: dict[str, Any], at: YamlPath, project: str, report: Report) -> None:
     for key in service:
         status = keys.SERVICE_KEYS.get(key)
         if status is not None and status[0] == "unsupported":
@@ -80,7 +80,7 @@ def _warn_unsupported(service: dict[str, Any], at: YamlPath, report: Report) -> 
             + (
                 ""
                 if service.get("image")
-                else f": using the image name docker compose gives the build, {at.parts[1]}"
+                else f": using the image name docker compose gives the build, {project}-{at.parts[1]}"
             ),
             code="not-applied",
         )
@@ -97,7 +97,7 @@ def translate(
     configs: dict[str, tuple[dict[str, Any], YamlPath]] = {}
     for name, service in services.items():
         at = YamlPath(("services", name))
-        _warn_unsupported(service, at, report)
+        _warn_unsupported(service, at, project, report)
         cfg = service_config.build_config(service, model, env, at, report)
         count = int(cfg.get("replicas", 1)) if per_replica else 1
         names[name] = (

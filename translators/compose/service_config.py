@@ -216,6 +216,27 @@ def _network(service: dict[str, Any], project: str, networks: dict[str, Any]) ->
     return net
 
 
+def _ports(ports: list[Any], at: YamlPath, report: Report) -> list[dict[str, Any]]:
+    out = []
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict):
+            continue
+        published = str(port.get("published", ""))
+        host: Any = None
+        if published.isdigit():
+            host = int(published)
+        elif "-" in published and published.split("-", 1)[0].isdigit():
+            host = int(published.split("-", 1)[0])
+            report.warn(at / "ports" / i, f"a range of host ports ({published}): Berth publishes on {host}")
+        elif published:
+            host = published  # not a number: the spec reports it
+        out.append(
+            {"container": port.get("target"), "host": host, "host_ip": port.get("host_ip"),
+             "protocol": port.get("protocol", "tcp")}
+        )  # fmt: skip
+    return out
+
+
 def build_config(
     service: dict[str, Any], model: dict[str, Any], env: Mapping[str, str], at: YamlPath, report: Report
 ) -> dict[str, Any]:
@@ -258,16 +279,7 @@ def build_config(
         else:
             volumes.append(mount)
     cfg.update(volumes=volumes, tmpfs=tmpfs, files=_files(service, model, env, at, report))
-    cfg["ports"] = [
-        {
-            "container": p.get("target"),
-            "host": int(p["published"]) if str(p.get("published", "")).isdigit() else None,
-            "host_ip": p.get("host_ip"),
-            "protocol": p.get("protocol", "tcp"),
-        }
-        for p in service.get("ports") or []
-        if isinstance(p, dict)
-    ]
+    cfg["ports"] = _ports(service.get("ports") or [], at, report)
     cfg["network"] = _network(service, project, model.get("networks") or {})
     mode = service.get("network_mode")
     if isinstance(mode, str) and "mode" not in cfg["network"] and mode != "default":

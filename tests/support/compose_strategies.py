@@ -111,3 +111,25 @@ def compose_files(draw: st.DrawFn) -> dict[str, Any]:
     if any("networks" in s for s in services.values()):
         model["networks"] = {"front": {}}
     return model
+
+
+DOTENV_VALUES = st.sampled_from(
+    ["plain", "two words", " padded ", "a # comment", "#hash", "x#y", '"double # kept"', "'single $TAG'",
+     '"esc \\" \\\\ \\n"', "${TAG}", "${NOPE:-dflt}", "$TAG-suffix", '"multi\nline"', "", "a\tb", "`tick`"]
+)  # fmt: skip
+
+
+@st.composite
+def dotenv_files(draw: st.DrawFn) -> list[tuple[str, str, str]]:
+    """Lines ``(prefix, key, value)`` of a .env file; prefix is "", "export " or a ": " style marker."""
+    keys = draw(
+        st.lists(st.sampled_from(["K1", "K2", "K3", "K4", "K_5"]), min_size=1, max_size=4, unique=True)
+    )
+    return [
+        (
+            draw(st.sampled_from(["", "export "])),
+            key,
+            draw(st.sampled_from(["=", " = ", ": "])) + draw(DOTENV_VALUES),
+        )
+        for key in keys
+    ]

@@ -1,7 +1,7 @@
 """``.env`` and ``env_file`` parsing, compatible with compose-go's dotenv package.
 
 Supported: ``KEY=VALUE``, ``KEY: VALUE``, ``export KEY=VALUE``, comments and inline comments
-(`` #`` after an unquoted value), single quotes (literal, ``\\'`` escapes a quote), double quotes
+(`` #``, a space then ``#``, in an unquoted value; ``A=#x`` is the value ``#x``), single quotes (literal, ``\\'`` escapes a quote), double quotes
 (``\\n``, ``\\t``, ``\\"`` escapes; may span lines), ``${VAR}`` expansion in unquoted and
 double-quoted values (from the lookup first, then earlier keys of the file), and a bare ``KEY`` that
 takes the lookup's value or is left out. Keys may contain letters, digits, ``_ . - [ ]``.
@@ -138,10 +138,9 @@ def parse(text: str, lookup: Lookup, on_unset: Callable[[str], None] | None = No
             nl = after.find("\n")
             raw, rest = (after, "") if nl < 0 else (after[:nl], after[nl + 1 :])
             line += 1
-            for i, ch in enumerate(raw):
-                if ch == "#" and (i == 0 or raw[i - 1] in " \t"):
-                    raw = raw[:i]
-                    break
+            comment = raw.find(" #")  # compose-go: only a space before # starts a comment
+            if comment >= 0:
+                raw = raw[:comment]
             value = template.substitute(raw.strip(), resolve, unset)
         values[key] = value
     return values

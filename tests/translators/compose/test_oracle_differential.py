@@ -21,7 +21,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from tests.support import oracle
-from tests.support.compose_strategies import ENV, compose_files
+from tests.support.compose_strategies import ENV, compose_files, dotenv_files
 from translators.compose import ComposeFile, load
 from translators.errors import InvalidSpec
 
@@ -58,3 +58,52 @@ def test_same_model_as_docker_compose(model: dict[str, Any]) -> None:
             for key in KEYS:
                 assert got["services"][name].get(key) == service.get(key), (name, key, yaml.safe_dump(model))
         assert got == want, yaml.safe_dump(model)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dotenv_files())
+def test_same_dotenv_as_docker_compose(lines: list[tuple[str, str, str]]) -> None:
+    assert oracle.ORACLE.is_file(), f"install the oracle: {oracle.INSTALL}"
+    with tempfile.TemporaryDirectory() as tmp:
+        project_dir = Path(tmp) / "proj"
+        project_dir.mkdir()
+        (project_dir / ".env").write_text("".join(f"{p}{k}{v}\n" for p, k, v in lines))
+        environment = {k: f"${{{k}}}" for _, k, _ in lines}
+        (project_dir / "compose.yaml").write_text(
+            yaml.safe_dump({"services": {"w": {"image": "x", "environment": environment}}})
+        )
+        env = {**ENV, "HOME": tmp, "PATH": "/usr/bin:/bin"}
+        code, want, stderr = oracle.run(project_dir, ["compose.yaml"], env)
+        dotenv_text = (project_dir / ".env").read_text()
+        try:
+            got = load([ComposeFile(project_dir / "compose.yaml")], env=env).model
+        except InvalidSpec as exc:
+            assert code != 0, f"oracle accepted, we failed: {exc}\n{dotenv_text}"
+            return
+        assert code == 0, f"oracle failed ({stderr.strip()}), we accepted:\n{dotenv_text}"
+        assert got["services"]["w"].get("environment") == want["services"]["w"].get("environment"), (
+            dotenv_text
+        )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(compose_files(), compose_files())
+def test_same_merge_as_docker_compose(base: dict[str, Any], override: dict[str, Any]) -> None:
+    assert oracle.ORACLE.is_file(), f"install the oracle: {oracle.INSTALL}"
+    with tempfile.TemporaryDirectory() as tmp:
+        project_dir = Path(tmp) / "proj"
+        project_dir.mkdir()
+        (project_dir / "base.yaml").write_text(yaml.safe_dump(base))
+        (project_dir / "override.yaml").write_text(yaml.safe_dump(override))
+        env = {**ENV, "HOME": tmp, "PATH": "/usr/bin:/bin"}
+        code, want, stderr = oracle.run(project_dir, ["base.yaml", "override.yaml"], env)
+        shown = yaml.safe_dump({"base": base, "override": override})
+        try:
+            got = load(
+                [ComposeFile(project_dir / "base.yaml"), ComposeFile(project_dir / "override.yaml")], env=env
+            )
+        except InvalidSpec as exc:
+            assert code != 0, f"oracle accepted, we failed: {exc}\n{shown}"
+            return
+        assert code == 0, f"oracle failed ({stderr.strip()}), we accepted:\n{shown}"
+        assert json.loads(json.dumps(got.model)) == want, shown

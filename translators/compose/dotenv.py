@@ -1,10 +1,11 @@
 """``.env`` and ``env_file`` parsing, compatible with compose-go's dotenv package.
 
-Supported: ``KEY=VALUE``, ``KEY: VALUE``, ``export KEY=VALUE``, comments and inline comments
-(`` #``, a space then ``#``, in an unquoted value; ``A=#x`` is the value ``#x``), single quotes (literal, ``\\'`` escapes a quote), double quotes
-(``\\n``, ``\\t``, ``\\"`` escapes; may span lines), ``${VAR}`` expansion in unquoted and
-double-quoted values (from the lookup first, then earlier keys of the file), and a bare ``KEY`` that
-takes the lookup's value or is left out. Keys may contain letters, digits, ``_ . - [ ]``.
+Supported: ``KEY=VALUE``, ``KEY: VALUE``, ``export KEY=VALUE``, comment lines, inline comments
+(a space then ``#`` in an unquoted value; ``A=#x`` is the value ``#x``), single quotes (literal,
+``\\'`` escapes a quote), double quotes (``\\n``, ``\\t``, ``\\"`` escapes; may span lines),
+``${VAR}`` expansion in unquoted and double-quoted values (from the lookup first, then earlier
+keys of the file), and a bare ``KEY`` that takes the lookup's value or is left out. Keys may
+contain letters, digits, ``_ . - [ ]``. Checked against the oracle by a differential test.
 """
 
 from __future__ import annotations

@@ -111,21 +111,34 @@ class Document:
     file: str
     index: int = 0
     lines: Lines = field(default_factory=dict)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    """Mapping keys written twice (PyYAML keeps the last silently; Go's yaml.v3 rejects them)."""
 
 
-def _index_lines(node: yaml.Node, path: tuple[str | int, ...], out: Lines) -> None:
+# (path of the repeated key, its line, the line where it was first defined)
+Duplicate = tuple[tuple[str | int, ...], int, int]
+
+
+def _index_lines(
+    node: yaml.Node, path: tuple[str | int, ...], out: Lines, dups: list[Duplicate] | None = None
+) -> None:
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 if key_node.value == "<<":
                     continue
                 child = (*path, key_node.value)
-                _index_lines(value_node, child, out)
-                out[child] = key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                if dups is not None and key_node.value in seen:
+                    dups.append((child, line, seen[key_node.value]))
+                seen[key_node.value] = line
+                _index_lines(value_node, child, out, dups)
+                out[child] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, (*path, i), out)
+            _index_lines(item, (*path, i), out, dups)
 
 
 def load_documents(text: str, file: str, *, core_schema: bool = False) -> list[Document]:
@@ -142,9 +155,10 @@ def load_documents(text: str, file: str, *, core_schema: bool = False) -> list[D
             if node is None:  # pragma: no cover - check_node said there is one
                 break
             lines: Lines = {}
-            _index_lines(node, (), lines)
+            dups: list[Duplicate] = []
+            _index_lines(node, (), lines, dups)
             data = loader.construct_document(node)
-            docs.append(Document(data, file, i, lines))
+            docs.append(Document(data, file, i, lines, dups))
             i += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -41,6 +41,12 @@ def parse(text: str, file: str, report: Report) -> dict[str, Any] | None:
     found = False
     for doc in docs:
         report.register(file, doc.lines)
+        for path, line, first in doc.duplicates:
+            report.error(
+                YamlPath(path),
+                f'mapping key "{path[-1]}" already defined at line {first}',
+                file=file,
+            )
         if doc.data is None:
             continue
         if not isinstance(doc.data, dict):

@@ -1,6 +1,7 @@
 """Errors: every one collected, each with file, line and YAML path, raised once as InvalidSpec.
 
 Aspects: unknown keys (not compose keys at all) and wrong types from the schema, YAML syntax,
+duplicate mapping keys (an error in compose, silent in PyYAML),
 empty files, non-mapping documents, errors in several files of one load, MissingReference for a
 dangling depends_on.
 """
@@ -31,8 +32,10 @@ def test_unknown_keys_and_types_all_reported(tmp_path: Path) -> None:
     [("services: [\n", "malformed YAML"),
      ("", "empty compose file"),
      ("- a\n", "Top-level object must be a mapping"),
-     ("services:\n  w: {image: x, restart: 3}\n", "services.w.restart: must be a string")],
-    ids=["syntax", "empty", "not-a-mapping", "type"],
+     ("services:\n  w: {image: x, restart: 3}\n", "services.w.restart: must be a string"),
+     ("services:\n  w:\n    image: a\n    image: b\n",
+      'compose.yaml:4: services.w.image: mapping key "image" already defined at line 3')],
+    ids=["syntax", "empty", "not-a-mapping", "type", "duplicate-key"],
 )  # fmt: skip
 def test_messages(tmp_path: Path, text: str, expected: str) -> None:
     errors = errors_of(tmp_path, text)

@@ -41,7 +41,7 @@ def parse(text: str, file: str, report: Report) -> dict[str, Any] | None:
     found = False
     for doc in docs:
         report.register(file, doc.lines)
-        for path, line, first in doc.duplicates:
+        for path, _line, first in doc.duplicates:
             report.error(
                 YamlPath(path),
                 f'mapping key "{path[-1]}" already defined at line {first}',

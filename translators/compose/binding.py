@@ -122,6 +122,9 @@ def translate(
             if dep in names
             for target in names[dep]
         ]
+        mode = service.get("network_mode")
+        if isinstance(mode, str) and mode.startswith("service:") and names.get(mode[8:]):
+            cfg["network"]["mode"] = f"container:{names[mode[8:]][0]}"  # its first replica's namespace
         image = service.get("image") or f"{project}-{name}"
         for spec_name in names[name]:
             deps[spec_name] = [d["name"] for d in cfg["depends_on"]]

@@ -45,3 +45,15 @@ def test_network_mode_and_networks_exclusive(tmp_path: Path) -> None:
         tmp_path, "services:\n  w: {image: x, network_mode: host, networks: [a]}\nnetworks: {a: {}}\n"
     )
     assert any("declares mutually exclusive `network_mode` and `networks`" in e for e in errors)
+
+
+def test_per_replica_service_network_mode(tmp_path: Path) -> None:
+    project = load_yaml(
+        tmp_path,
+        "name: p\nservices:\n  api: {image: a, scale: 2}\n  side: {image: s, network_mode: 'service:api'}\n",
+        per_replica=True,
+    )
+    specs = {s.name: s for s in project.translation.specs}
+    assert sorted(specs) == ["p-api-1", "p-api-2", "p-side-1"]
+    assert specs["p-side-1"].config.network.mode == "container:p-api-1"
+    assert [d.name for d in specs["p-side-1"].config.depends_on] == ["p-api-1", "p-api-2"]

@@ -19,8 +19,8 @@ from translators.compose.parsing import read_text
 from translators.compose.reporting import Report
 from translators.paths import YamlPath
 
-# (files, project directory, environment, include chain) -> merged canonical model or None
-LoadProject = Callable[[list[str], str, Mapping[str, str], list[str]], "dict[str, Any] | None"]
+# (files, environment, include chain) -> merged canonical model or None
+LoadProject = Callable[[list[str], Mapping[str, str], list[str]], "dict[str, Any] | None"]
 RESOURCES = ("services", "volumes", "networks", "secrets", "configs")
 
 
@@ -87,7 +87,7 @@ def apply_include(
             except dotenv.DotenvError as exc:
                 report.error(None, f"failed to read {env_file}: {exc}", file=env_file)
         sub_env = {**own, **env}
-        imported = load_project(files, project_dir, sub_env, [*chain, file])
+        imported = load_project(files, sub_env, [*chain, file])
         if imported is None:
             continue
         paths.resolve_model(imported, project_dir, home)

@@ -34,7 +34,7 @@ from translators.compose import (
     profiles as profiling,
 )
 from translators.compose.reporting import Report
-from translators.errors import InvalidSpec
+from translators.errors import Diagnostic, InvalidSpec
 from translators.paths import YamlPath
 from translators.result import Translation
 
@@ -61,7 +61,7 @@ class _Loader:
     report: Report
     home: str | None
     loading: list[str] = field(default_factory=list)
-    cache: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    cache: dict[tuple[str, int], dict[str, Any] | None] = field(default_factory=dict)
 
     def layer(
         self, file: str, text: str | None, env: Mapping[str, str], chain: list[str]
@@ -94,13 +94,12 @@ class _Loader:
         )  # phase 7
 
     def other_file(self, file: str, env: Mapping[str, str]) -> dict[str, Any] | None:
-        if file not in self.cache:
-            self.cache[file] = self.layer(file, None, env, [])
-        return self.cache[file]
+        key = (file, id(env))  # an included project extends with its own environment
+        if key not in self.cache:
+            self.cache[key] = self.layer(file, None, env, [])
+        return self.cache[key]
 
-    def project(
-        self, files: list[str], project_dir: str, env: Mapping[str, str], chain: list[str]
-    ) -> dict[str, Any] | None:
+    def project(self, files: list[str], env: Mapping[str, str], chain: list[str]) -> dict[str, Any] | None:
         """Phase 8: every file's layer, merged in order."""
         layers = [self.layer(file, None, env, chain) for file in files]
         return _merge_layers([layer for layer in layers if layer is not None], self.report)
@@ -163,7 +162,7 @@ def load(
     """Load compose files into the normalised model and its translation, or raise InvalidSpec."""
     report = Report()
     if not files:
-        raise InvalidSpec([], []) from None
+        raise InvalidSpec([Diagnostic("no compose file given", code="not-found")])
     first = os.path.abspath(str(files[0].path))
     workdir = os.path.abspath(str(project_dir)) if project_dir else posixpath.dirname(first)
     project_env = {**_dotenv(workdir, env_files, env, report), **env}
@@ -186,7 +185,8 @@ def load(
         binding.translate(model, project_env, report, per_replica=per_replica) if not report.failed else None
     )
     report.diag.raise_if_errors()  # phase 13 done: every error at once
-    assert translation is not None  # noqa: S101 - translate returns None only with errors
+    if translation is None:  # pragma: no cover - translate returns None only after an error
+        raise InvalidSpec(report.diag.errors, report.diag.warnings)
     printed = normalising.escape_dollars(model) if report.dollars else model
     return ComposeProject(printed, translation, list(report.diag.warnings))
 

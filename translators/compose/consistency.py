@@ -2,7 +2,7 @@
 
 Every service needs an image or a build; the networks, volumes, secrets and configs it uses must be
 declared; ``depends_on`` must name enabled services (unless ``required: false``, then a warning);
-``network_mode`` excludes ``networks``. Cycles are checked earlier, before profiles apply.
+``network_mode`` excludes ``networks``. Cycles are checked just before, by the loader.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Per file: parse (1), keys to strings (2), interpolate (3), validate against the schema (4),
 canonicalise short forms (5), ``extends`` (6), ``include`` (7). Then for the project: merge the
-``-f`` files (8), check ``depends_on`` cycles (9), profiles (10), defaults and normalisation (11),
+``-f`` files (8), profiles (9), ``depends_on`` cycles among enabled services (10), defaults and
+normalisation (11),
 consistency (12) and binding to spec models (13). Errors are collected by a :class:`Report` and
 raised once, as :class:`InvalidSpec`.
 """
@@ -171,10 +172,10 @@ def load(
     model = _merge_layers([layer for layer in layers if layer is not None], report)  # phase 8
     if not model and not report.failed:
         report.error(None, "empty compose file", file=first)
-    if not report.failed:
-        _check_cycles(model, report)  # phase 9
     wanted = list(profiles) or [p for p in project_env.get("COMPOSE_PROFILES", "").split(",") if p]
-    model = profiling.apply_profiles(model, wanted)  # phase 10
+    model = profiling.apply_profiles(model, wanted)  # phase 9
+    if not report.failed:
+        _check_cycles(model, report)  # phase 10
     name = _project_name(project_name, project_env, model, workdir)
     if not name:
         report.error(YamlPath(("name",)), "project name must not be empty")

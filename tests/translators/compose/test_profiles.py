@@ -34,3 +34,12 @@ def test_dependency_on_disabled_service_is_an_error(tmp_path: Path) -> None:
         tmp_path, "services:\n  web: {image: a, depends_on: [db]}\n  db: {image: b, profiles: [x]}\n"
     )
     assert any('service "web" depends on undefined service "db"' in e for e in errors)
+
+
+def test_cycle_among_disabled_services_is_accepted(tmp_path: Path) -> None:
+    project = load_yaml(
+        tmp_path,
+        "services:\n  web: {image: a}\n"
+        "  x: {image: b, profiles: [p], depends_on: [y]}\n  y: {image: c, profiles: [p], depends_on: [x]}\n",
+    )
+    assert list(project.model["services"]) == ["web"]

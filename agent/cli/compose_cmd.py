@@ -33,6 +33,8 @@ def find_default_files(directory: Path) -> list[Path]:
 
 
 def _files(given: tuple[str, ...], project_dir: Path | None) -> list[ComposeFile]:
+    if not given and os.environ.get("COMPOSE_FILE"):
+        given = tuple(os.environ["COMPOSE_FILE"].split(os.environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)))
     if not given:
         found = find_default_files(project_dir or Path.cwd())
         if not found:
@@ -43,7 +45,7 @@ def _files(given: tuple[str, ...], project_dir: Path | None) -> list[ComposeFile
         if name == "-":
             files.append(ComposeFile(Path.cwd() / "stdin", sys.stdin.read()))
         else:
-            files.append(ComposeFile(Path(name)))
+            files.append(ComposeFile(Path.cwd() / name))
     return files
 
 
@@ -91,7 +93,7 @@ def config(
         project = load(
             _files(files, project_directory),
             env=dict(os.environ),
-            env_files=env_files,
+            env_files=[Path.cwd() / p for p in env_files],
             profiles=profiles,
             project_name=project_name,
             project_dir=project_directory,

@@ -1,6 +1,6 @@
 """``berth compose config`` through click's CliRunner.
 
-Aspects: default file discovery with the matching override file, ``-f`` several times, ``-p``,
+Aspects: default file discovery with the matching override file, COMPOSE_FILE, ``-f``, ``-p``,
 ``--env-file``, ``--profile``, ``--project-directory``, json and yaml formats, ``--services``/
 ``--volumes``/``--networks``, ``-q``, ``-`` for stdin, warnings on stderr, exit 2 with every error
 on stderr for invalid input, and no Kubernetes or HTTP client imported.
@@ -114,3 +114,9 @@ def test_light_imports() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_compose_file_variable(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "other.yaml").write_text("services:\n  other: {image: x}\n")
+    monkeypatch.setenv("COMPOSE_FILE", "compose.yaml:other.yaml")
+    assert run("--services")[:2] == (0, "web\nother\n")

@@ -91,11 +91,26 @@ def _is_bind_source(source: str) -> bool:
     return source.startswith((".", "/", "~")) or bool(re.match(r"^[A-Za-z]:[\\/]", source))
 
 
+_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+
+
+def _split_volume(text: str) -> list[str]:
+    """Split on ``:``, except the one of a Windows drive (``C:\\data``) that starts a part."""
+    parts: list[str] = []
+    start = 0
+    while True:
+        skip = 2 if _DRIVE.match(text, start) else 0
+        cut = text.find(":", start + skip)
+        if cut < 0:
+            parts.append(text[start:])
+            return parts
+        parts.append(text[start:cut])
+        start = cut + 1
+
+
 def parse_volume(text: str) -> dict[str, Any]:
     """A short volume (``"./data:/data:ro,z"``, ``"cache:/c"``, ``"/anon"``) as its long form."""
-    parts = re.split(r":(?![\\/])", text) if re.match(r"^[A-Za-z]:[\\/]", text) else text.split(":")
-    if re.match(r"^[A-Za-z]:[\\/]", text):
-        parts = [parts[0] + ":" + parts[1], *parts[2:]] if len(parts) > 1 and len(parts[0]) == 1 else parts
+    parts = _split_volume(text)
     if not text or len(parts) > 3 or any(p == "" for p in parts[:2]):
         raise ValueError(f"invalid volume {text!r}: expected [SOURCE:]TARGET[:MODE]")
     if len(parts) == 1:

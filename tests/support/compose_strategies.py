@@ -13,7 +13,8 @@ ENV = {"TAG": "1.25", "PORT": "8080", "EMPTY": ""}
 WORDS = st.sampled_from(["a", "hello", "x y", "1", "-c", "echo hi", "/bin/sh", "a=b", "$$HOME"])
 TEMPLATES = st.sampled_from(
     ["${TAG}", "${UNSET:-dflt}", "${EMPTY:-dflt}", "${EMPTY-dflt}", "${TAG:+alt}", "${UNSET+alt}", "$TAG",
-     "${UNSET:-${TAG}}", "pre-${TAG}-post"]
+     "${UNSET:-${TAG}}", "pre-${TAG}-post", "${UNSET:-{x}}", "${TAG:-{x}}", "${TAG}}", "$$${TAG}", "a$", "$1",
+     "${EMPTY:?}"]
 )  # fmt: skip
 TEXT = st.one_of(WORDS, TEMPLATES)
 PORT = st.one_of(

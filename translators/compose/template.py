@@ -24,15 +24,16 @@ class TemplateError(ValueError):
 
 
 def _closing_brace(text: str, start: int) -> int:
-    """Index of the ``}`` closing the ``${`` whose body starts at ``start``, nesting included."""
+    """Index of the ``}`` closing the ``${`` whose body starts at ``start``.
+
+    Every ``{`` nests, as in compose-go: ``${A:-{x}}`` has the default ``{x}``.
+    """
     depth = 1
     i = start
     while i < len(text):
-        if text.startswith("${", i):
+        if text[i] == "{":
             depth += 1
-            i += 2
-            continue
-        if text[i] == "}":
+        elif text[i] == "}":
             depth -= 1
             if depth == 0:
                 return i

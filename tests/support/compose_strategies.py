@@ -73,6 +73,31 @@ EXTRAS = st.fixed_dictionaries(
         "networks": st.sampled_from([["front"], {"front": {"aliases": ["x"]}}]),
         "user": st.sampled_from(["1000", "1000:1000", "app"]),
         "working_dir": st.sampled_from(["/app", "/srv/${TAG}"]),
+        "extra_hosts": st.sampled_from([["db:10.0.0.1"], ["db=10.0.0.1", "x:::1"], {"db": "10.0.0.2"}]),
+        "dns": st.sampled_from(["8.8.8.8", ["1.1.1.1", "8.8.8.8"]]),
+        "dns_search": st.sampled_from(["example.com", ["a.example", "b.example"]]),
+        "expose": st.lists(st.sampled_from([80, "443", "8000-8001", "53/udp"]), max_size=2, unique=True),
+        "ulimits": st.sampled_from([{"nofile": 1024}, {"nofile": {"soft": 1, "hard": 2}}]),
+        "sysctls": st.sampled_from([{"net.core.somaxconn": 1024}, ["net.ipv4.ip_forward=1"]]),
+        "devices": st.sampled_from([["/dev/fuse"], ["/dev/a:/dev/b:rw"]]),
+        "security_opt": st.sampled_from(
+            [["no-new-privileges:true"], ["seccomp=unconfined", "label=disable"]]
+        ),
+        "cap_drop": st.just(["ALL"]),
+        "privileged": st.booleans(),
+        "init": st.booleans(),
+        "tty": st.booleans(),
+        "stop_signal": st.sampled_from(["SIGINT", "SIGUSR1"]),
+        "hostname": st.just("h1"),
+        "pull_policy": st.sampled_from(["always", "missing", "never", "build"]),
+        "shm_size": st.sampled_from(["64m", 1024, "1gb"]),
+        "pids_limit": st.integers(-1, 100),
+        "cpus": st.sampled_from([0.5, "1.5", 2]),
+        "group_add": st.just(["audio", 1000]),
+        "entrypoint": st.sampled_from(["", [], "/bin/sh -c 'echo hi'"]),
+        "network_mode": st.sampled_from(["host", "none", "bridge"]),
+        "secrets": st.just(["token"]),
+        "configs": st.just([{"source": "conf", "target": "/etc/app.conf", "mode": 0o440}]),
     },
 )
 COMMAND = st.one_of(TEXT, st.lists(TEXT, min_size=1, max_size=3))
@@ -111,6 +136,10 @@ def compose_files(draw: st.DrawFn) -> dict[str, Any]:
         model["volumes"] = {"named": {}}
     if any("networks" in s for s in services.values()):
         model["networks"] = {"front": {}}
+    if any("secrets" in s for s in services.values()):
+        model["secrets"] = {"token": {"file": "./token.txt"}}
+    if any("configs" in s for s in services.values()):
+        model["configs"] = {"conf": {"content": "x=${TAG}"}}
     return model
 
 

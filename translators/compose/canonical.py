@@ -188,7 +188,50 @@ def _labels(value: Any, path: YamlPath, report: Report) -> Any:
 
 
 def _string_list(value: Any, path: YamlPath, report: Report) -> Any:
-    return [value] if isinstance(value, str) else value
+    """A string alone is a one-item list; numbers in the list are printed as strings."""
+    if isinstance(value, str):
+        return [value]
+    return [_scalar_text(v) for v in value] if isinstance(value, list) else value
+
+
+def _extra_hosts(value: Any, path: YamlPath, report: Report) -> Any:
+    """``host:ip``, ``host=ip`` and ``{host: ip}`` as compose prints them: ``host=ip``."""
+    if isinstance(value, dict):
+        out: list[str] = []
+        for host, ips in sorted(value.items()):
+            out.extend(f"{host}={ip}" for ip in (ips if isinstance(ips, list) else [ips]))
+        return out
+    if isinstance(value, list):
+        items = []
+        for item in value:
+            text = str(item)
+            if "=" not in text and ":" in text:
+                host, _, ip = text.partition(":")
+                text = f"{host}={ip}"
+            items.append(text)
+        return items
+    return value
+
+
+def _devices(value: Any, path: YamlPath, report: Report) -> Any:
+    """``"/dev/a[:/dev/b[:rwm]]"`` (or a CDI name) as ``{source, target, permissions}``."""
+    if not isinstance(value, list):
+        return value
+    out: list[Any] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            out.append(item)
+            continue
+        parts = item.split(":")
+        if len(parts) > 3:
+            report.error(path / i, f"confusing device mapping: {item}")
+            continue
+        source = parts[0]
+        target = parts[1] if len(parts) > 1 and parts[1] else source
+        out.append(
+            {"source": source, "target": target, "permissions": parts[2] if len(parts) == 3 else "rwm"}
+        )
+    return out
 
 
 def _command(value: Any, path: YamlPath, report: Report) -> Any:
@@ -309,6 +352,18 @@ TRANSFORMS: dict[str, Transform] = {
     "services.*.build.labels": _labels,
     "services.*.deploy.labels": _labels,
     "services.*.dns": _string_list,
+    "services.*.dns_opt": _string_list,
+    "services.*.extra_hosts": _extra_hosts,
+    "services.*.devices": _devices,
+    "services.*.group_add": _string_list,
+    "services.*.expose": _string_list,
+    "services.*.cap_add": _string_list,
+    "services.*.cap_drop": _string_list,
+    "services.*.security_opt": _string_list,
+    "services.*.links": _string_list,
+    "services.*.external_links": _string_list,
+    "services.*.volumes_from": _string_list,
+    "services.*.profiles": _string_list,
     "services.*.dns_search": _string_list,
     "services.*.tmpfs": _string_list,
     "services.*.env_file": _env_file,

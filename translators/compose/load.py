@@ -170,6 +170,7 @@ def load(
     loader = _Loader(report, project_env.get("HOME"))
     layers = [loader.layer(os.path.abspath(str(f.path)), f.text, project_env, []) for f in files]
     model = _merge_layers([layer for layer in layers if layer is not None], report)  # phase 8
+    merging.check_unique_items(model, report)
     if not model and not report.failed:
         report.error(None, "empty compose file", file=first)
     wanted = list(profiles) or [p for p in project_env.get("COMPOSE_PROFILES", "").split(",") if p]

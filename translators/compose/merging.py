@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from translators.compose.reporting import Report
 from translators.paths import ROOT, YamlPath
 from translators.yamlio import Override, Reset
 
@@ -39,6 +40,7 @@ SPECIALS: dict[str, Merge] = {
     "services.*.profiles": _union,
     "services.*.cap_add": _union,
     "services.*.cap_drop": _union,
+    "services.*.extra_hosts": _union,
 }
 
 
@@ -89,12 +91,11 @@ UNIQUE: dict[str, Callable[[Any], str]] = {
     "services.*.env_file": _path_key,
     "services.*.devices": _device_key,
     "services.*.links": str,
-    "services.*.external_links": str,
     "services.*.networks.*.aliases": str,
-    "services.*.volumes_from": str,
-    "services.*.group_add": str,
-    "services.*.security_opt": str,
 }
+# Lists the schema wants unique but compose-go has no identity for: duplicates (also those made by
+# appending an override) are errors, checked by :func:`check_unique_items`.
+WITHOUT_IDENTITY = ("group_add", "external_links", "volumes_from", "security_opt", "device_cgroup_rules")
 _SPECIAL_PATTERNS = [(p.split("."), f) for p, f in SPECIALS.items()]
 _UNIQUE_PATTERNS = [(p.split("."), f) for p, f in UNIQUE.items()]
 
@@ -182,3 +183,20 @@ def enforce_unicity(model: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = service
     return {**model, "services": out}
+
+
+def check_unique_items(model: dict[str, Any], report: Report) -> None:
+    """Report repeated items in the lists of :data:`WITHOUT_IDENTITY` (compose: a schema error)."""
+    for name, service in (model.get("services") or {}).items():
+        if not isinstance(service, dict):
+            continue
+        for key in WITHOUT_IDENTITY:
+            items = service.get(key)
+            if not isinstance(items, list):
+                continue
+            for j, item in enumerate(items):
+                if item in items[:j]:
+                    report.error(
+                        YamlPath(("services", name, key)), f"items at {items.index(item)} and {j} are equal"
+                    )
+                    break

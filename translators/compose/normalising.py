@@ -170,8 +170,10 @@ def _omit_empty(mount: Any) -> Any:
 
 
 # Go pointers and non-omitempty fields: printed even when empty
-_KEPT_WHEN_EMPTY = frozenset({"command", "entrypoint", "deploy", "healthcheck", "logging", "build", "develop",
-                              "blkio_config", "credential_spec"})  # fmt: skip
+_KEPT_WHEN_EMPTY = frozenset(
+    {"command", "entrypoint", "deploy", "healthcheck", "logging", "build", "develop", "init", "blkio_config",
+     "credential_spec"}
+)  # fmt: skip
 
 
 def _empty(value: Any) -> bool:

@@ -142,7 +142,8 @@ def _resources(service: dict[str, Any]) -> dict[str, Any]:
         if isinstance(d, str)
         else {
             "host": d.get("source"),
-            "container": d.get("target"),
+            # a CDI name (vendor.com/class=name) has no container path of its own
+            "container": d.get("target") if str(d.get("source", "")).startswith("/") else None,
             "permissions": d.get("permissions", "rwm"),
         }
         for d in service.get("devices") or []
@@ -282,6 +283,13 @@ def build_config(
     cfg["ports"] = _ports(service.get("ports") or [], at, report)
     cfg["network"] = _network(service, project, model.get("networks") or {})
     mode = service.get("network_mode")
+    if cfg["network"].get("mode", "bridge") != "bridge" and cfg["ports"]:
+        report.warn(
+            at / "ports",
+            f"published ports are discarded with network_mode {mode!r}, as docker does",
+            code="not-applied",
+        )
+        cfg["ports"] = []
     if isinstance(mode, str) and "mode" not in cfg["network"] and mode != "default":
         report.unsupported(at / "network_mode", f"network mode {mode!r}; the default network is used")
     cfg["resources"] = _resources(service)

@@ -41,28 +41,35 @@ _SUBKEY_SHAPES: dict[Shape, frozenset[str]] = {
 _VALUE_SHAPES: dict[Shape, frozenset[str]] = {tuple(p.split(".")): v for p, v in keys.APPLIED_VALUES.items()}
 
 
-def _warn_nested(value: Any, parts: tuple[str | int, ...], report: Report) -> None:
-    """Warn about keys (and values) inside mappings that Berth applies only in part."""
-    shape: tuple[str | int, ...] = tuple(
-        "*" if i == 1 or isinstance(p, int) else p for i, p in enumerate(parts)
-    )
-    if len(shape) > 3 and shape[2] == "networks":
-        shape = (*shape[:3], "*", *shape[4:])
+_SHAPE_PREFIXES = {shape[:n] for shape in (*_SUBKEY_SHAPES, *_VALUE_SHAPES) for n in range(1, len(shape))}
+
+
+def _warn_nested(value: Any, parts: Shape, shape: Shape, report: Report) -> None:
+    """Warn about keys (and values) inside mappings that Berth applies only in part.
+
+    ``shape`` is ``parts`` with names and indexes as ``*``; only shapes that lead to a registered
+    one are walked, so environment maps and the like cost nothing.
+    """
     allowed = _SUBKEY_SHAPES.get(shape)
     values = _VALUE_SHAPES.get(shape)
     if values is not None and isinstance(value, str) and value not in values:
         report.unsupported(YamlPath(parts), f"{value!r}; Berth implements {', '.join(sorted(values))}")
     if isinstance(value, dict):
+        wildcard = len(shape) == 1 or (len(shape) == 3 and shape[2] == "networks")
         for key, item in value.items():
             if key.startswith("x-"):
                 continue
             if allowed is not None and key not in allowed:
                 report.unsupported(YamlPath((*parts, key)))
-            else:
-                _warn_nested(item, (*parts, key), report)
+                continue
+            child = (*shape, "*" if wildcard else key)
+            if child in _SHAPE_PREFIXES or child in _SUBKEY_SHAPES or child in _VALUE_SHAPES:
+                _warn_nested(item, (*parts, key), child, report)
     elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _warn_nested(item, (*parts, i), report)
+        child = (*shape, "*")
+        if child in _SHAPE_PREFIXES or child in _SUBKEY_SHAPES:
+            for i, item in enumerate(value):
+                _warn_nested(item, (*parts, i), child, report)
 
 
 def _warn_unsupported(service: dict[str, Any], at: YamlPath, project: str, report: Report) -> None:
@@ -107,7 +114,7 @@ def translate(
             cfg["replicas"] = 1
         configs[name] = (cfg, at)
     for section in ("services", "networks", "volumes"):
-        _warn_nested(model.get(section) or {}, (section,), report)
+        _warn_nested(model.get(section) or {}, (section,), (section,), report)
     deps: dict[str, list[str]] = {}
     for name, (cfg, at) in configs.items():
         service = services[name]

@@ -15,6 +15,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -39,22 +40,6 @@ def compose_schema() -> Schema:
 @functools.cache
 def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
-
-
-def _is(value: Any, kind: str) -> bool:
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "array":
-        return isinstance(value, list)
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return value is None if kind == "null" else True
 
 
 _RESOLVED: dict[int, Schema] = {}
@@ -102,60 +87,110 @@ def check(value: Any, schema: Schema, path: YamlPath, emit: Emit) -> None:
     _check(value, schema, path.parts, lambda parts, message: emit(YamlPath(parts), message))
 
 
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """One schema object with its ``$ref`` followed and its keywords pre-digested (built once)."""
+
+    kinds: tuple[str, ...]
+    one_of: tuple[Schema, ...]
+    enum: tuple[Any, ...] | None
+    props: dict[str, Schema]
+    patterns: tuple[tuple[re.Pattern[str], Schema], ...]
+    extra: Any
+    items: Schema | None
+    required: tuple[str, ...]
+    minimum: float | None
+    maximum: float | None
+    pattern: re.Pattern[str] | None
+
+
+_NODES: dict[int, _Node] = {}
+
+
+def _node(schema: Schema) -> _Node:
+    found = _NODES.get(id(schema))
+    if found is None:
+        full = _resolve(schema)
+        items = full.get("items")
+        found = _Node(
+            kinds=tuple(_types(full)),
+            one_of=tuple(full.get("oneOf", ())),
+            enum=tuple(full["enum"]) if "enum" in full else None,
+            props=full.get("properties", {}),
+            patterns=tuple((_regex(p), sub) for p, sub in full.get("patternProperties", {}).items()),
+            extra=full.get("additionalProperties", True),
+            items=items if isinstance(items, dict) else None,
+            required=tuple(full.get("required", ())),
+            minimum=full.get("minimum"),
+            maximum=full.get("maximum"),
+            pattern=_regex(full["pattern"]) if "pattern" in full else None,
+        )
+        _NODES[id(schema)] = found
+    return found
+
+
+_CHECKS = {
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "string": lambda v: type(v) is str,
+    "boolean": lambda v: type(v) is bool,
+    "integer": lambda v: type(v) is int,
+    "number": lambda v: type(v) in (int, float),
+    "null": lambda v: v is None,
+}
+
+
 def _check(value: Any, schema: Schema, path: Parts, emit: _Emit) -> None:
-    if isinstance(value, Reset):
+    kind = type(value)
+    if kind is Reset:
         return
-    if isinstance(value, Override):
+    if kind is Override:
         value = value.value
-    schema = _resolve(schema)
-    if "oneOf" in schema:
-        _one_of(value, schema["oneOf"], path, emit)
-    kinds = _types(schema)
-    if kinds and not any(_is(value, k) for k in kinds):
-        emit(path, _must_be(kinds))
+        kind = type(value)
+    node = _node(schema)
+    if node.one_of:
+        _one_of(value, list(node.one_of), path, emit)
+    if node.kinds and not any(_CHECKS[k](value) for k in node.kinds):
+        emit(path, _must_be(list(node.kinds)))
         return
-    if "enum" in schema and value not in schema["enum"]:
-        emit(path, "value must be one of " + _quoted([str(v) for v in schema["enum"]]))
-    if isinstance(value, dict):
-        _object(value, schema, path, emit)
-    elif isinstance(value, list):
-        items = schema.get("items")
-        if isinstance(items, dict):
+    if node.enum is not None and value not in node.enum:
+        emit(path, "value must be one of " + _quoted([str(v) for v in node.enum]))
+    if kind is dict:
+        _object(value, node, path, emit)
+    elif kind is list:
+        if node.items is not None:
             for i, item in enumerate(value):
-                _check(item, items, (*path, i), emit)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            emit(path, f"must be >= {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            emit(path, f"must be <= {schema['maximum']}")
-    elif isinstance(value, str) and "pattern" in schema and not _regex(schema["pattern"]).search(value):
-        emit(path, f"does not match pattern {schema['pattern']!r}")
+                _check(item, node.items, (*path, i), emit)
+    elif kind in (int, float):
+        if node.minimum is not None and value < node.minimum:
+            emit(path, f"must be >= {node.minimum}")
+        if node.maximum is not None and value > node.maximum:
+            emit(path, f"must be <= {node.maximum}")
+    elif kind is str and node.pattern is not None and not node.pattern.search(value):
+        emit(path, f"does not match pattern {node.pattern.pattern!r}")
 
 
-def _object(value: dict[str, Any], schema: Schema, path: Parts, emit: _Emit) -> None:
-    props: dict[str, Schema] = schema.get("properties", {})
-    patterns: dict[str, Schema] = schema.get("patternProperties", {})
-    extra = schema.get("additionalProperties", True)
+def _object(value: dict[str, Any], node: _Node, path: Parts, emit: _Emit) -> None:
     unknown: list[str] = []
     for key, item in value.items():
-        sub = props.get(key)
+        sub = node.props.get(key)
         matched = False
         if sub is not None:
             _check(item, sub, (*path, key), emit)
             matched = True
-        for pattern, psub in patterns.items():
-            if _regex(pattern).search(key):
+        for regex, psub in node.patterns:
+            if regex.search(key):
                 _check(item, psub, (*path, key), emit)
                 matched = True
         if not matched:
-            if extra is False:
+            if node.extra is False:
                 unknown.append(key)
-            elif isinstance(extra, dict):
-                _check(item, extra, (*path, key), emit)
+            elif isinstance(node.extra, dict):
+                _check(item, node.extra, (*path, key), emit)
     if unknown:
         word = "property" if len(unknown) == 1 else "properties"
         emit(path, f"additional {word} {_quoted(sorted(unknown))} not allowed")
-    missing = [k for k in schema.get("required", []) if k not in value]
+    missing = [k for k in node.required if k not in value]
     if missing:
         emit(path, f"missing properties {_quoted(missing)}")
 
@@ -169,9 +204,9 @@ def _collector(found: list[tuple[Parts, str]]) -> _Emit:
 
 def _one_of(value: Any, options: list[Schema], path: Parts, emit: _Emit) -> None:
     """Pass when one option accepts the value; only options of the value's type are tried."""
-    candidates = [o for o in options if _accepts_type(value, _resolve(o))]
+    candidates = [o for o in options if _accepts_type(value, o)]
     if not candidates:
-        kinds = [k for o in options for k in _types(_resolve(o))]
+        kinds = [k for o in options for k in _node(o).kinds]
         emit(path, _must_be(kinds))
         return
     if len(candidates) == 1:
@@ -189,5 +224,5 @@ def _one_of(value: Any, options: list[Schema], path: Parts, emit: _Emit) -> None
 
 
 def _accepts_type(value: Any, schema: Schema) -> bool:
-    kinds = _types(schema)
-    return not kinds or any(_is(value, k) for k in kinds)
+    kinds = _node(schema).kinds
+    return not kinds or any(_CHECKS[k](value) for k in kinds)

@@ -130,6 +130,9 @@ def compose_files(draw: st.DrawFn) -> dict[str, Any]:
             svc["depends_on"] = (
                 deps if draw(st.booleans()) else {d: {"condition": "service_started"} for d in deps}
             )
+        wants_extends: bool = draw(st.booleans())
+        if earlier and wants_extends:
+            svc["extends"] = draw(st.sampled_from(earlier))
         services[name] = svc
     model: dict[str, Any] = {"services": services}
     if any("named:/named" in s.get("volumes", []) for s in services.values()):

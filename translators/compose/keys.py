@@ -90,7 +90,7 @@ SERVICE_KEYS: dict[str, tuple[Status, str]] = {
     "gpus": ("unsupported", ""),
     "ipc": ("unsupported", ""),
     "isolation": ("unsupported", ""),
-    "label_file": ("unsupported", ""),
+    "label_file": ("supported", "merged into labels"),
     "logging": ("unsupported", ""),
     "mac_address": ("unsupported", ""),
     "mem_swappiness": ("unsupported", ""),

@@ -51,6 +51,31 @@ def _implicit_dependencies(service: dict[str, Any]) -> None:
             _dependency(service, text.split(":", 1)[0], restart=False)
 
 
+def resolve_label_files(service: dict[str, Any], at: YamlPath, report: Report) -> None:
+    """Merge ``label_file`` contents under ``labels`` (explicit labels win), as docker compose does.
+
+    Label files are dotenv files read without any environment: ``${VAR}`` is blank, bare keys vanish.
+    """
+    from_files: dict[str, str] = {}
+    for i, path in enumerate(service.pop("label_file", None) or []):
+        if not isinstance(path, str):
+            continue
+        if not os.path.isfile(path):
+            report.error(at / "label_file" / i, f"label file {path} not found", code="not-found")
+            continue
+        text = read_text(path, report, what="label file")
+        if text is None:
+            continue
+        try:
+            from_files.update(
+                dotenv.parse(text, dotenv.chained(from_files), report.unset_warner(at / "label_file" / i))
+            )
+        except dotenv.DotenvError as exc:
+            report.error(at / "label_file" / i, f"failed to read {path}: {exc}")
+    if from_files:
+        service["labels"] = {**from_files, **(service.get("labels") or {})}
+
+
 def resolve_environment(
     service: dict[str, Any], at: YamlPath, env: Mapping[str, str], report: Report
 ) -> None:
@@ -132,6 +157,7 @@ def normalise(
         if not service.get("depends_on"):
             service.pop("depends_on", None)
         resolve_environment(service, at, env, report)
+        resolve_label_files(service, at, report)
         _go_units(service, at, report)
         _build_args(service, env)
         if isinstance(service.get("volumes"), list):

@@ -1,4 +1,4 @@
-"""``env_file``: string, list and long forms, merged under ``environment`` as docker compose does.
+"""``env_file`` (string, list and long forms) merged under ``environment``, ``label_file`` under labels.
 
 Aspects: explicit ``environment`` wins over files, later files win over earlier ones, a missing
 required file is an error naming its path, ``required: false`` skips it, bare keys in
@@ -42,3 +42,14 @@ def test_missing_required_file(tmp_path: Path) -> None:
     assert errors == [
         f"{tmp_path}/compose.yaml:4: services.web.env_file[0]: env file {tmp_path}/nope.env not found"
     ]
+
+
+def test_label_file_merged_under_labels(tmp_path: Path) -> None:
+    write(tmp_path, "labels.txt", "A=1\nB=${SET}\n# comment\nC\n")
+    project = load_yaml(
+        tmp_path,
+        "services:\n  w:\n    image: x\n    label_file: labels.txt\n    labels: {A: explicit}\n",
+        env={"SET": "s"},
+    )
+    assert project.model["services"]["w"]["labels"] == {"A": "explicit", "B": ""}
+    assert "label_file" not in project.model["services"]["w"]

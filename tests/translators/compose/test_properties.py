@@ -77,7 +77,11 @@ def test_wellformed_files_bind(model: dict[str, Any]) -> None:
         except InvalidSpec as exc:
             assert exc.diagnostics
             return
-        enabled = [n for n, s in model["services"].items() if "profiles" not in s]
+        enabled = set(project.model["services"])  # profiles may come through extends
+        assert enabled <= set(model["services"])
+        assert enabled >= {
+            n for n, s in model["services"].items() if "profiles" not in s and "extends" not in s
+        }
         names = {s.name for s in project.translation.specs}
         assert names == {f"{project.model['name']}-{n}" for n in enabled}
         assert set(project.translation.project.order) == names

@@ -54,7 +54,8 @@ class ComposeProject:
 
     model: dict[str, Any]
     translation: Translation
-    warnings: list[Any] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    """Everything reported that did not stop the load (also in ``translation.warnings``)."""
 
 
 @dataclass

@@ -115,6 +115,9 @@ def translate(
         configs[name] = (cfg, at)
     for section in ("services", "networks", "volumes"):
         _warn_nested(model.get(section) or {}, (section,), (section,), report)
+    for key in model:
+        if keys.TOP_LEVEL_KEYS.get(key) == "unsupported":
+            report.unsupported(YamlPath((key,)))
     deps: dict[str, list[str]] = {}
     for name, (cfg, at) in configs.items():
         service = services[name]

@@ -57,3 +57,8 @@ def test_version_is_obsolete(tmp_path: Path) -> None:
         "version: the attribute `version` is obsolete, it will be ignored, please remove it"
     ]
     assert "version" not in project.model
+
+
+def test_top_level_models_is_warned(tmp_path: Path) -> None:
+    project = load_yaml(tmp_path, "services:\n  w: {image: x}\nmodels:\n  llm: {model: ai/smollm2}\n")
+    assert warnings_of(project) == ["models: not supported by Berth, ignored"]

@@ -8,6 +8,7 @@ from it and keep a ``path -> line`` index beside it, so a diagnostic about
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,45 @@ _Loader.add_constructor("!reset", _construct_reset)
 _Loader.add_constructor("!override", _construct_override)
 
 
+class _CoreLoader(_Loader):
+    """YAML 1.2 core schema, as Go's yaml.v3 (compose-go) reads it.
+
+    PyYAML resolves YAML 1.1, where ``80:80`` is a base-60 integer and ``yes``/``on`` are booleans;
+    compose files are written for yaml.v3, where both are strings.
+    """
+
+
+_CoreLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+):
+    _CoreLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _construct_core_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    """Integers as Go's ``strconv.ParseInt(s, 0, 64)`` reads them (yaml.v3): ``0400`` is octal."""
+    text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit():
+        try:
+            return sign * int(digits, 8)
+        except ValueError:
+            return sign * int(digits)
+    return sign * int(digits, 0)
+
+
+_CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_core_int)
+
+
 Lines = dict[tuple[str | int, ...], int]
 
 
@@ -71,26 +111,42 @@ class Document:
     file: str
     index: int = 0
     lines: Lines = field(default_factory=dict)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    """Mapping keys written twice (PyYAML keeps the last silently; Go's yaml.v3 rejects them)."""
 
 
-def _index_lines(node: yaml.Node, path: tuple[str | int, ...], out: Lines) -> None:
+# (path of the repeated key, its line, the line where it was first defined)
+Duplicate = tuple[tuple[str | int, ...], int, int]
+
+
+def _index_lines(
+    node: yaml.Node, path: tuple[str | int, ...], out: Lines, dups: list[Duplicate] | None = None
+) -> None:
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 if key_node.value == "<<":
                     continue
                 child = (*path, key_node.value)
-                _index_lines(value_node, child, out)
-                out[child] = key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                if dups is not None and key_node.value in seen:
+                    dups.append((child, line, seen[key_node.value]))
+                seen[key_node.value] = line
+                _index_lines(value_node, child, out, dups)
+                out[child] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, (*path, i), out)
+            _index_lines(item, (*path, i), out, dups)
 
 
-def load_documents(text: str, file: str) -> list[Document]:
-    """Parse every document of a YAML stream; a syntax error becomes :class:`InvalidSpec`."""
-    loader = _Loader(text)
+def load_documents(text: str, file: str, *, core_schema: bool = False) -> list[Document]:
+    """Parse every document of a YAML stream; a syntax error becomes :class:`InvalidSpec`.
+
+    ``core_schema`` reads scalars as YAML 1.2 (yaml.v3) does instead of PyYAML's YAML 1.1.
+    """
+    loader = (_CoreLoader if core_schema else _Loader)(text)
     docs: list[Document] = []
     try:
         i = 0
@@ -99,9 +155,10 @@ def load_documents(text: str, file: str) -> list[Document]:
             if node is None:  # pragma: no cover - check_node said there is one
                 break
             lines: Lines = {}
-            _index_lines(node, (), lines)
+            dups: list[Duplicate] = []
+            _index_lines(node, (), lines, dups)
             data = loader.construct_document(node)
-            docs.append(Document(data, file, i, lines))
+            docs.append(Document(data, file, i, lines, dups))
             i += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -1,4 +1,4 @@
-"""Where the project and the shared material sit, for every test."""
+"""Where the project, the shared read-only material (``<project root>/../shared``) and tools sit."""
 
 from __future__ import annotations
 
@@ -7,3 +7,4 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
+WORK = ROOT / ".work"

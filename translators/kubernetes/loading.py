@@ -46,7 +46,7 @@ def flatten(documents: Iterable[Document]) -> list[Document]:
             continue
         if is_list_kind(doc.data) and isinstance(doc.data["items"], list):
             for i, item in enumerate(doc.data["items"]):
-                out.append(ListItem(item, doc.file, doc.index, doc.lines, i))
+                out.append(ListItem(item, doc.file, doc.index, doc.lines, item=i))
             continue
         out.append(doc)
     return out

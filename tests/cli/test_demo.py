@@ -1,0 +1,59 @@
+"""``berth demo``, the README's main job, end to end as a user runs it.
+
+We test these aspects:
+- offline, it builds the demo image, pulls it, translates the embedded compose project and
+  deploys every service into the chosen store, then lists them;
+- the store passes ``berth store check`` and each rootfs holds the demo image's files;
+- running it again deploys new versions and keeps the previous ones for rollback;
+- ``--show`` prints the embedded project.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from agent.demo import COMPOSE_FILE
+from agent.demo import image as demo_image
+
+BERTH = [sys.executable, "-c", "from agent.cli.main import main; main()"]
+
+
+def berth(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BERTH, *args], capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_demo_deploys_the_project_offline(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    first = berth("demo", "--root", str(root))
+    assert first.returncode == 0, first.stderr
+    assert "localhost/berth-demo:latest" in first.stdout
+    listed = json.loads(berth("container", "list", "--root", str(root), "-o", "json").stdout)
+    assert sorted(row["name"] for row in listed) == ["berth-demo-page", "berth-demo-web"]
+    assert all(row["version"] == 1 for row in listed)
+    for name in ("berth-demo-page", "berth-demo-web"):
+        rootfs = root / "deployments" / name / "rootfs"
+        assert (rootfs / "bin" / "busybox").read_bytes() == demo_image.BUSYBOX.read_bytes()
+        assert (rootfs / "srv" / "www" / "index.html").read_bytes() == demo_image.PAGE
+        spec = json.loads((root / "deployments" / name / "config.json").read_text())
+        assert spec["image"] == "localhost/berth-demo:latest"
+    web = json.loads((root / "deployments" / "berth-demo-web" / "config.json").read_text())
+    assert web["config"]["ports"] == [
+        {"container": 8080, "host": 18080, "host_ip": "127.0.0.1", "protocol": "tcp"}
+    ]
+    assert web["config"]["security"]["capabilities"] == {"add": ["CAP_NET_BIND_SERVICE"], "drop": ["ALL"]}
+    check = berth("store", "check", "--root", str(root))
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    second = berth("demo", "--root", str(root))
+    assert second.returncode == 0, second.stderr
+    listed = json.loads(berth("container", "list", "--root", str(root), "-o", "json").stdout)
+    assert [(row["version"], row["rollback"]) for row in listed] == [(2, 1), (2, 1)]
+
+
+def test_show_prints_the_embedded_project() -> None:
+    shown = berth("demo", "--show")
+    assert shown.returncode == 0
+    assert shown.stdout == COMPOSE_FILE.read_text()

@@ -81,7 +81,7 @@ def main() -> int:
     print(f"kubernetes corpus: {len(k8s)}/{len(k8s_files)} files translate, {sum(n for _, n in k8s)} specs")
     print(f"  in process: {k_specs:,.0f} specs/s, {k_docs:,.0f} files/s")
 
-    demo = ROOT / "examples" / "demo" / "compose.yaml"
+    demo = ROOT / "agent" / "demo" / "compose.yaml"
     spec = ROOT / "examples" / "specs" / "web.yaml"
     berth_spec = _median_run([str(BERTH), "translate", "-f", str(spec)], args.runs, ROOT)
     berth_compose = _median_run([str(BERTH), "translate", "-f", str(demo)], args.runs, ROOT)

@@ -6,6 +6,7 @@ the JSON Schema, and the CRD generator carries them on so ``kubectl explain`` sh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -50,3 +51,39 @@ def _same(value: Any) -> Any:
 def also_accepts(short: Any) -> BeforeValidator:
     """Declare a short input form in the JSON Schema; the model's own validator converts it."""
     return BeforeValidator(_same, json_schema_input_type=short)
+
+
+Parsed = dict[str, Any] | list[dict[str, Any]]
+
+
+def short_forms(
+    parse: Callable[[Any], Parsed],
+    *,
+    input_type: Any,
+    scalars: tuple[type, ...] = (str,),
+    single: bool = False,
+) -> BeforeValidator:
+    """A list validator that turns each short item (a string, say) into its long form or forms.
+
+    A malformed item is reported at its own index (``config.ports[1]``), and the JSON Schema
+    declares ``input_type`` so it admits the short forms. ``single`` also takes one bare item.
+    """
+
+    def expand(value: Any) -> Any:
+        if single and isinstance(value, scalars):
+            value = [value]
+        if not isinstance(value, list):
+            return value
+        out: list[Any] = []
+        for i, item in enumerate(value):
+            if not isinstance(item, scalars):
+                out.append(item)
+                continue
+            try:
+                parsed = parse(item)
+            except ValueError as exc:
+                raise item_error(i, str(exc)) from None
+            out.extend(parsed if isinstance(parsed, list) else [parsed])
+        return out
+
+    return BeforeValidator(expand, json_schema_input_type=input_type)

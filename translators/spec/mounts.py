@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel, item_error
+from translators.spec.base import SpecModel, short_forms
 from translators.spec.units import parse_memory
 
 VOLUME_FORMS = '"/host/path:/ctr/path[:ro]", "volume-name:/ctr/path[:ro]" or "/ctr/path"'
@@ -133,24 +133,7 @@ def parse_volume(text: str) -> dict[str, Any]:
     return mount
 
 
-def _expand_volumes(value: Any) -> Any:
-    if not isinstance(value, list):
-        return value
-    out: list[Any] = []
-    for i, item in enumerate(value):
-        if isinstance(item, str):
-            try:
-                out.append(parse_volume(item))
-            except ValueError as exc:
-                raise item_error(i, str(exc)) from None
-        else:
-            out.append(item)
-    return out
-
-
-Volumes = Annotated[
-    list[VolumeMount], BeforeValidator(_expand_volumes, json_schema_input_type=list[VolumeMount | str])
-]
+Volumes = Annotated[list[VolumeMount], short_forms(parse_volume, input_type=list[VolumeMount | str])]
 
 
 class TmpfsMount(SpecModel):
@@ -186,25 +169,8 @@ def parse_tmpfs(text: str) -> dict[str, Any]:
     return mount
 
 
-def _expand_tmpfs(value: Any) -> Any:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        return value
-    out: list[Any] = []
-    for i, item in enumerate(value):
-        if isinstance(item, str):
-            try:
-                out.append(parse_tmpfs(item))
-            except ValueError as exc:
-                raise item_error(i, str(exc)) from None
-        else:
-            out.append(item)
-    return out
-
-
 Tmpfs = Annotated[
-    list[TmpfsMount], BeforeValidator(_expand_tmpfs, json_schema_input_type=list[TmpfsMount | str] | str)
+    list[TmpfsMount], short_forms(parse_tmpfs, input_type=list[TmpfsMount | str] | str, single=True)
 ]
 
 
@@ -272,21 +238,4 @@ def parse_device(text: str) -> dict[str, Any]:
     return out
 
 
-def _expand_devices(value: Any) -> Any:
-    if not isinstance(value, list):
-        return value
-    out: list[Any] = []
-    for i, item in enumerate(value):
-        if isinstance(item, str):
-            try:
-                out.append(parse_device(item))
-            except ValueError as exc:
-                raise item_error(i, str(exc)) from None
-        else:
-            out.append(item)
-    return out
-
-
-Devices = Annotated[
-    list[DeviceMapping], BeforeValidator(_expand_devices, json_schema_input_type=list[DeviceMapping | str])
-]
+Devices = Annotated[list[DeviceMapping], short_forms(parse_device, input_type=list[DeviceMapping | str])]

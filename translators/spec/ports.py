@@ -10,9 +10,9 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import Field, field_validator
 
-from translators.spec.base import SpecModel, item_error
+from translators.spec.base import SpecModel, short_forms
 
 Protocol = Literal["tcp", "udp", "sctp"]
 MAX_RANGE = 4096
@@ -89,25 +89,14 @@ def parse_port(text: str) -> list[dict[str, Any]]:
     ]
 
 
-def _expand_ports(value: Any) -> Any:
-    if not isinstance(value, list):
-        return value
-    out: list[Any] = []
-    for i, item in enumerate(value):
-        if isinstance(item, bool):
-            raise item_error(i, f"expected {PORT_FORMS}, got a boolean")
-        if isinstance(item, int):
-            out.append({"container": item})
-        elif isinstance(item, str):
-            try:
-                out.extend(parse_port(item))
-            except ValueError as exc:
-                raise item_error(i, str(exc)) from None
-        else:
-            out.append(item)
-    return out
+def _parse_item(item: str | int) -> list[dict[str, Any]]:
+    if isinstance(item, bool):
+        raise ValueError(f"expected {PORT_FORMS}, got a boolean")
+    if isinstance(item, int):
+        return [{"container": item}]
+    return parse_port(item)
 
 
 Ports = Annotated[
-    list[PortMapping], BeforeValidator(_expand_ports, json_schema_input_type=list[PortMapping | str | int])
+    list[PortMapping], short_forms(_parse_item, input_type=list[PortMapping | str | int], scalars=(str, int))
 ]

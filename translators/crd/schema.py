@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from translators.crd import models
+from translators.spec import docs
 from translators.spec.deployment import DeploymentSpec
 
 _DROP = {"title", "additionalProperties_false", "$defs"}
@@ -115,6 +116,7 @@ def structural_schema(model: type[Any]) -> dict[str, Any]:
     Unions of input forms are narrowed to the form the model serialises, so what
     ``berth translate --to crd`` writes is always accepted by the API server.
     """
+    docs.document(model)
     raw = model.model_json_schema(mode="validation")
     resolved = _resolve(raw, raw.get("$defs", {}))
     canon_raw = model.model_json_schema(mode="serialization")
@@ -185,6 +187,7 @@ def crd_yaml() -> str:
 
 def json_schema() -> dict[str, Any]:
     """The native deployment spec's JSON Schema (input forms included)."""
+    docs.document(DeploymentSpec)
     schema = DeploymentSpec.model_json_schema(mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -1,7 +1,8 @@
 """The base every spec model shares: unknown keys are errors, docstrings become descriptions.
 
-The attribute docstrings under each field are the user documentation: pydantic copies them into
-the JSON Schema, and the CRD generator carries them on so ``kubectl explain`` shows them.
+The attribute docstrings under each field are the user documentation: :mod:`translators.spec.docs`
+copies them into the JSON Schema and the CRD (so ``kubectl explain`` shows them) when those are
+generated, not on every start.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class SpecModel(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        use_attribute_docstrings=True,
+        use_attribute_docstrings=False,  # attached by translators.spec.docs for schemas only
         validate_default=False,
         populate_by_name=True,
         str_strip_whitespace=False,

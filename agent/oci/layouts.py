@@ -112,19 +112,26 @@ class LayoutWriter:
         os: str = "linux",
     ) -> Descriptor:
         """Write layers (uncompressed tars), config and manifest; tag the manifest in index.json."""
-        descriptors = []
-        diff_ids = []
-        for tar in layers:
-            diff_ids.append(digest_of(tar))
-            blob = gzip_bytes(tar) if compress else tar
-            descriptors.append(
-                self.add_blob(blob, mediatypes.OCI_LAYER_GZIP if compress else mediatypes.OCI_LAYER)
-            )
+        media = mediatypes.OCI_LAYER_GZIP if compress else mediatypes.OCI_LAYER
+        blobs = [(gzip_bytes(tar) if compress else tar, media, digest_of(tar)) for tar in layers]
+        return self.add_image_of_blobs(tag, blobs, config, architecture=architecture, os=os)
+
+    def add_image_of_blobs(
+        self,
+        tag: str,
+        blobs: Sequence[tuple[bytes, str, str]],
+        config: dict[str, Any],
+        *,
+        architecture: str = "amd64",
+        os: str = "linux",
+    ) -> Descriptor:
+        """Like :meth:`add_image` for layers already compressed: ``(blob, media type, diff id)``."""
+        descriptors = [self.add_blob(blob, media) for blob, media, _ in blobs]
         full_config = {
             "architecture": architecture,
             "os": os,
             "config": config,
-            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id for _, _, diff_id in blobs]},
             "history": [{"created_by": "berth oci layout writer", "created": "1970-01-01T00:00:00Z"}],
             "created": "1970-01-01T00:00:00Z",
         }

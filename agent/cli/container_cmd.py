@@ -16,6 +16,7 @@ import yaml
 from agent.cli.store_output import emit, handle_errors, root_of, store_options
 from agent.store import deploying
 from agent.store.deployments import DeploymentError, Version
+from agent.store.redaction import redact_spec
 
 
 def _version_row(version: Version, *, verbose: bool = False) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def info(name: str, root: Path | None, output: str) -> None:
     data = {
         **_version_row(current, verbose=True),
         "previous": _version_row(previous, verbose=True) if previous else None,
-        "spec": current.spec(),
+        "spec": redact_spec(current.spec()),
     }
     emit(output, data)
 
@@ -208,11 +209,11 @@ def config_(
     store = deploying.Store.open(root_of(root))
     spec = store.deployments.current(name).spec()
     if action == "list":
-        emit(output, _flatten(spec))
+        emit(output, _flatten(redact_spec(spec)))
         return
     if not key:
         raise click.UsageError(f"config {action} needs a KEY")
-    node, last = _walk_key(json.loads(json.dumps(spec)), key)
+    node, last = _walk_key(redact_spec(spec), key)
     if action == "get":
         if last not in node:
             raise DeploymentError(f"{name}: no key {key!r} in the spec")
@@ -227,7 +228,7 @@ def config_(
     node, last = _walk_key(edited, key)
     node[last] = yaml.safe_load(value)
     new = deploying.set_spec(root_of(root), name, edited)
-    emit(output, new.model_dump(mode="json"))
+    emit(output, redact_spec(new.model_dump(mode="json")))
 
 
 @click.group()

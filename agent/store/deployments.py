@@ -36,6 +36,9 @@ from typing import Any
 from agent.store import atomic, crashpoints, syncing
 from agent.store.layout import Layout
 
+SPEC_MODE = 0o600
+"""config.json may hold secrets (secret env values, secret files): readable by root only."""
+
 PARTIAL = ".partial"
 
 
@@ -127,7 +130,7 @@ class Deployments:
         work.mkdir()
         os.symlink(os.path.relpath(merged_rootfs, work), work / "rootfs")
         crashpoints.hit("deploy:rootfs-linked")
-        atomic.write_json(work / "config.json", spec)
+        atomic.write_json(work / "config.json", spec, mode=SPEC_MODE)
         atomic.write_bytes(work / "manifest.json", manifest)
         full_state = {
             **state,
@@ -174,7 +177,7 @@ class Deployments:
 
     def set_spec(self, name: str, spec: dict[str, Any]) -> None:
         """Replace the current version's spec (one atomic file write)."""
-        atomic.write_json(self.current(name).path / "config.json", spec)
+        atomic.write_json(self.current(name).path / "config.json", spec, mode=SPEC_MODE)
         crashpoints.hit("config:written")
 
     def _switch(self, name: str, serial: int) -> None:

@@ -136,3 +136,41 @@ def test_images_prune_remove_check_and_recover(root: Path) -> None:
     assert isinstance(removed, dict) and f"image {IMG}" in removed["collected"]
     assert as_json(run(root, "container", "images", "-o", "json")) == []
     assert as_json(run(root, "store", "check", "-o", "json")) == {"ok": True, "problems": []}
+
+
+SECRET_SPEC = """\
+name: vault
+image: ignored
+config:
+  env: {PUBLIC: visible, TOKEN: s3cr3t-t0ken}
+  secret_env: [TOKEN]
+  files:
+    - {target: /run/secrets/key, content: pr1vate-key, secret: true, mode: "0400"}
+    - {target: /etc/app.conf, content: plain-config}
+"""
+
+
+def test_secrets_are_stored_0600_and_never_shown(root: Path, shm: Path) -> None:
+    spec = shm / "vault.yaml"
+    spec.write_text(SECRET_SPEC)
+    shown = [run(root, "container", "deploy", IMG, "--config", str(spec), "-o", "json")]
+    stored = root / "deployments" / "vault" / "config.json"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert "s3cr3t-t0ken" in stored.read_text() and "pr1vate-key" in stored.read_text()
+    shown.append(run(root, "container", "info", "vault", "-o", "json"))
+    shown.append(run(root, "container", "info", "vault"))
+    shown.append(run(root, "container", "config", "vault", "list", "-o", "json"))
+    shown.append(run(root, "container", "config", "vault", "get", "config.env"))
+    shown.append(
+        run(root, "container", "config", "vault", "set", "config.env", "{PUBLIC: changed, TOKEN: n3w}")
+    )
+    for result in shown:
+        assert "s3cr3t-t0ken" not in result.output + result.stderr
+        assert "pr1vate-key" not in result.output + result.stderr
+        assert "n3w" not in result.output + result.stderr
+    info = as_json(run(root, "container", "info", "vault", "-o", "json"))
+    assert isinstance(info, dict)
+    assert info["spec"]["config"]["env"] == ["PUBLIC=changed", "TOKEN=<redacted>"]
+    assert [f["content"] for f in info["spec"]["config"]["files"]] == ["<redacted>", "plain-config"]
+    assert "n3w" in stored.read_text()  # the edit kept the real value
+    assert stored.stat().st_mode & 0o777 == 0o600

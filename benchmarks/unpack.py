@@ -29,6 +29,7 @@ from agent.store.layout import Layout
 from tests.support.layers import Entry, layer
 from tests.support.ocilayouts import write_layout
 from tests.support.storing import put_image
+from tests.support.trees import disk_blocks
 
 SOURCES = ["usr/lib/python3.11", "usr/lib/python3"]
 
@@ -48,19 +49,6 @@ def _timed(func: object) -> float:
     return time.perf_counter() - start
 
 
-def _blocks(paths: list[Path]) -> int:
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for top in paths:
-        for dirpath, dirnames, filenames in os.walk(top):
-            for name in [".", *dirnames, *filenames]:
-                st = os.lstat(os.path.join(dirpath, name))
-                if (st.st_dev, st.st_ino) not in seen:
-                    seen.add((st.st_dev, st.st_ino))
-                    total += st.st_blocks
-    return total * 512
-
-
 def _deploys(root: Path, data: bytes, count: int = 50) -> None:
     put_image(root, "localhost/bench:1", [data])
     spec = deploying.build_spec({"name": "first", "image": "localhost/bench:1"})
@@ -74,8 +62,8 @@ def _deploys(root: Path, data: bytes, count: int = 50) -> None:
         for i in range(count)
     ]
     layout = Layout(root)
-    image = _blocks([layout.layers])
-    total = _blocks([layout.layers, layout.merged, layout.deployments])
+    image = 512 * disk_blocks([layout.layers])
+    total = 512 * disk_blocks([layout.layers, layout.merged, layout.deployments])
     print(f"first deploy (unpack + merge + switch): {first:.3f} s")
     print(
         f"deploy of the pulled image: median {statistics.median(times) * 1000:.1f} ms,"

@@ -98,3 +98,17 @@ def expected_tree(layer_entries: Sequence[Sequence[object]]) -> dict[str, tuple[
                     del tree[key]
                 tree[path] = (stat.S_IFREG, mode, e.uid, e.gid, hashlib.sha256(e.data).hexdigest())
     return tree
+
+
+def disk_blocks(paths: list[Path]) -> int:
+    """512-byte blocks of every unique inode under ``paths`` (hard links counted once)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for top in paths:
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in [".", *dirnames, *filenames]:
+                st = os.lstat(os.path.join(dirpath, name))
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    total += st.st_blocks
+    return total

@@ -35,6 +35,7 @@ from tests.support.layers import Entry, layer
 from tests.support.ocilayouts import write_layout
 from tests.support.paths import ROOT
 from tests.support.storing import put_image
+from tests.support.trees import disk_blocks
 
 IMG = "localhost:5000/app/web:1"
 
@@ -48,20 +49,6 @@ def _image_entries(files: int, size: int, dirs: int = 1) -> list[Entry]:
         entries += [Entry(f"usr/share/d{d:03d}/f{i}", data=os.urandom(size)) for i in range(3)]
     entries.append(Entry("etc/hostname", data=b"web\n"))
     return entries
-
-
-def _blocks(paths: list[Path]) -> int:
-    """512-byte blocks of every unique inode under ``paths`` (hard links counted once)."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for top in paths:
-        for dirpath, dirnames, filenames in os.walk(top):
-            for name in [".", *dirnames, *filenames]:
-                st = os.lstat(os.path.join(dirpath, name))
-                if (st.st_dev, st.st_ino) not in seen:
-                    seen.add((st.st_dev, st.st_ino))
-                    total += st.st_blocks
-    return total
 
 
 @pytest.fixture
@@ -79,10 +66,10 @@ def test_fifty_deployments_cost_about_one_image(disk_dir: Path) -> None:
     for i in range(50):
         deploying.deploy(root, deploying.build_spec({"name": f"web{i}", "image": IMG}))
     layout = Layout(root)
-    one_image = _blocks([layout.layers])
-    everything = _blocks([layout.layers, layout.merged, layout.deployments])
+    one_image = disk_blocks([layout.layers])
+    everything = disk_blocks([layout.layers, layout.merged, layout.deployments])
     ratio = everything / one_image
-    per_deployment = _blocks([layout.deployments]) * 512 / 50
+    per_deployment = disk_blocks([layout.deployments]) * 512 / 50
     print(f"disk use: image {one_image * 512 >> 10} KiB, with 50 deployments {everything * 512 >> 10} KiB")
     print(f"ratio {ratio:.3f}, {per_deployment / 1024:.1f} KiB per deployment")
     assert ratio < 1.1

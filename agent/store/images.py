@@ -96,6 +96,12 @@ class ImageStore:
         path = self.dir_for(registry, repository, tag)
         path.mkdir(parents=True, exist_ok=True)
         digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        # image.json marks a complete record: on a re-pull it goes first, so a crash part-way
+        # leaves no record (pull again) rather than an old image.json beside a new manifest
+        marker = path / "image.json"
+        if marker.exists():
+            marker.unlink()
+            atomic.fsync_dir(path)
         atomic.write_bytes(path / "manifest.json", manifest)
         atomic.write_bytes(path / "config.json", config)
         info = {

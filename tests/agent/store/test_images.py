@@ -1,0 +1,49 @@
+"""The images/ tree: a record is complete or absent, never a mix of two pulls.
+
+We test these aspects:
+- a re-pull of a tag that fails part-way (here: the disk refuses the config write) leaves no
+  record, instead of the old image.json beside the new manifest;
+- a re-pull that completes replaces the record, and the manifest digest matches image.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from agent.store import atomic
+from agent.store.images import ImageNotFound, ImageStore
+from tests.support.layers import Entry, layer
+from tests.support.storing import put_image
+
+REF = "localhost/pulls/app:1"
+
+
+def test_failed_repull_leaves_no_mixed_record(shm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    put_image(shm, REF, [layer([Entry("v", data=b"1")])])
+    real = atomic.write_bytes
+
+    def refuse_config(path: Path, data: bytes, mode: int = 0o644) -> None:
+        if path.name == "config.json":
+            raise OSError(28, "No space left on device")
+        real(path, data, mode)
+
+    monkeypatch.setattr(atomic, "write_bytes", refuse_config)
+    with pytest.raises(OSError, match="No space"):
+        put_image(shm, REF, [layer([Entry("v", data=b"2")])], note="second")
+    monkeypatch.undo()
+    with pytest.raises(ImageNotFound):
+        ImageStore(shm).get("localhost", "pulls/app", "1")
+
+
+def test_completed_repull_replaces_the_record(shm: Path) -> None:
+    first = put_image(shm, REF, [layer([Entry("v", data=b"1")])])
+    second = put_image(shm, REF, [layer([Entry("v", data=b"2")])], note="second")
+    assert first.digest != second.digest
+    record = ImageStore(shm).get("localhost", "pulls/app", "1")
+    assert record.digest == second.digest
+    assert (
+        "sha256:" + hashlib.sha256((record.path / "manifest.json").read_bytes()).hexdigest() == record.digest
+    )

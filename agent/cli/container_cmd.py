@@ -5,6 +5,7 @@ Thin: options are parsed here and the work is done by :mod:`agent.store.deployin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -34,6 +35,13 @@ def _version_row(version: Version, *, verbose: bool = False) -> dict[str, Any]:
         row["rootfs"] = str(version.rootfs)
         row["layers"] = len(st.get("layers", []))
     return row
+
+
+def _progress(stack: contextlib.ExitStack) -> Any:
+    """Pulls started by deploy and update report like ``berth pull`` does."""
+    from agent.cli.pull_cmd import progress_sink
+
+    return progress_sink(stack)
 
 
 @click.group()
@@ -68,7 +76,8 @@ def deploy(
     data["image"] = image
     data["name"] = name or data.get("name") or deploying.default_name(image)
     spec = deploying.build_spec(data, source=config_file or "", lines=lines)
-    version = deploying.deploy(root_of(root), spec, keep_previous=keep)
+    with contextlib.ExitStack() as stack:
+        version = deploying.deploy(root_of(root), spec, keep_previous=keep, progress=_progress(stack))
     emit(output, _version_row(version))
 
 
@@ -83,7 +92,8 @@ def update(name: str, back: bool, pull: bool, root: Path | None, output: str) ->
     if back:
         emit(output, {**_version_row(deploying.rollback(root_of(root), name)), "changed": True})
         return
-    changed, version = deploying.update(root_of(root), name, pull_image=pull)
+    with contextlib.ExitStack() as stack:
+        changed, version = deploying.update(root_of(root), name, pull_image=pull, progress=_progress(stack))
     emit(output, {**_version_row(version), "changed": changed})
 
 

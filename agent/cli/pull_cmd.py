@@ -94,6 +94,11 @@ class RichProgress:
         self.bar.console.print(message)
 
 
+def progress_sink(stack: contextlib.ExitStack) -> pulling.ProgressSink:
+    """A progress bar on a terminal, plain lines otherwise (logs, CI), both on stderr."""
+    return stack.enter_context(RichProgress()) if sys.stderr.isatty() else PlainProgress()
+
+
 def record_json(record: images.ImageRecord) -> dict[str, Any]:
     return {
         "reference": record.reference,
@@ -204,9 +209,7 @@ def _run(
         if not tls_verify and transport == "docker":
             insecure.append(references.parse(text).api_host)
         with contextlib.ExitStack() as stack:
-            sink: pulling.ProgressSink = (
-                stack.enter_context(RichProgress()) if sys.stderr.isatty() else PlainProgress()
-            )
+            sink = progress_sink(stack)
             return pulling.pull_image(
                 image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink
             )

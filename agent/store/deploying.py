@@ -86,8 +86,11 @@ def find_image(store: Store, reference: str) -> ImageRecord:
     return store.images.get(*image_key(reference))
 
 
-def pull(store: Store, reference: str, transport: str = "docker") -> ImageRecord:
-    """Pull through the registry client, which records the image in the store."""
+def pull(store: Store, reference: str, transport: str = "docker", progress: Any = None) -> ImageRecord:
+    """Pull through the registry client, which records the image in the store.
+
+    ``progress`` is a registry ``ProgressSink`` (the CLI passes a progress bar or plain lines).
+    """
     try:
         pulling = importlib.import_module("agent.registry.pulling")
     except ModuleNotFoundError as exc:
@@ -95,11 +98,13 @@ def pull(store: Store, reference: str, transport: str = "docker") -> ImageRecord
             f"image {reference} is not in the store and the registry client (agent.registry.pulling) "
             "is not installed; put the image in the store first"
         ) from exc
-    record: ImageRecord = pulling.pull_image(reference, store.layout.root, transport=transport)
+    record: ImageRecord = pulling.pull_image(
+        reference, store.layout.root, transport=transport, progress=progress
+    )
     return record
 
 
-def resolve_image(store: Store, spec: DeploymentSpec) -> ImageRecord:
+def resolve_image(store: Store, spec: DeploymentSpec, progress: Any = None) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
     Images from local layouts and archives (transport oci, oci-archive, docker-archive) are always
@@ -108,13 +113,13 @@ def resolve_image(store: Store, spec: DeploymentSpec) -> ImageRecord:
     """
     policy = spec.config.pull_policy
     if policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport)
+        return pull(store, spec.image, spec.transport, progress)
     try:
         return find_image(store, spec.image)
     except ImageNotFound:
         if policy == "never":
             raise
-        return pull(store, spec.image, spec.transport)
+        return pull(store, spec.image, spec.transport, progress)
 
 
 def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -> DeploymentSpec:
@@ -157,22 +162,22 @@ def deploy_locked(store: Store, spec: DeploymentSpec, image: ImageRecord, *, kee
     )
 
 
-def deploy(root: Path, spec: DeploymentSpec, *, keep_previous: bool = False) -> Version:
+def deploy(root: Path, spec: DeploymentSpec, *, keep_previous: bool = False, progress: Any = None) -> Version:
     """Deploy ``spec`` (pulling its image if needed); ``keep_previous`` keeps a rollback."""
     store = Store.open(root)
     with store.writing():
-        image = resolve_image(store, spec)
+        image = resolve_image(store, spec, progress)
         return deploy_locked(store, spec, image, keep_previous=keep_previous)
 
 
-def update(root: Path, name: str, *, pull_image: bool = True) -> tuple[bool, Version]:
+def update(root: Path, name: str, *, pull_image: bool = True, progress: Any = None) -> tuple[bool, Version]:
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged."""
     store = Store.open(root)
     with store.writing():
         current = store.deployments.current(name)
         spec = build_spec(current.spec())
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport)
+            image = pull(store, spec.image, spec.transport, progress)
         else:
             image = find_image(store, spec.image)
         if image.digest == current.state.get("image_digest"):

@@ -4,6 +4,7 @@ We test these aspects:
 - an image with whiteouts, an opaque directory, hard links, symlinks, setuid bits and owners,
   pushed to Debian's docker-registry with skopeo, is deployed by ``berth container deploy`` (the
   whole process: pull from the registry, verify, unpack, stack, switch);
+- the pull reports each verified blob on stderr as plain lines (no terminal);
 - the same image copied with ``skopeo copy docker:// oci:`` and unpacked with ``umoci unpack``
   gives the identical tree: paths, kinds, modes, owners, link targets, contents and mtimes;
 - the store passes ``berth store check`` afterwards and records the manifest digest that was pushed.
@@ -37,10 +38,15 @@ def test_berth_deploy_equals_skopeo_and_umoci(tmp_path: Path) -> None:
         registry.push(layout, "t", ref)
 
         root = tmp_path / "store"
-        deployed = json.loads(
-            _run(*BERTH, "container", "deploy", "--root", str(root), "--name", "x", ref, "-o", "json")
+        done = subprocess.run(
+            [*BERTH, "container", "deploy", "--root", str(root), "--name", "x", ref, "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
-        assert deployed["name"] == "x"
+        assert json.loads(done.stdout)["name"] == "x"
+        assert done.stderr.count("verified sha256:") == len(LAYERS) + 1  # layers and config, as plain lines
 
         peer = tmp_path / "peer"
         _run("skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{ref}", f"oci:{peer}:t")

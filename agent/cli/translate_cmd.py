@@ -47,7 +47,7 @@ def translate(
     ]
     options = dispatch.Options(
         env=dict(os.environ),
-        env_files=env_files,
+        env_files=[Path.cwd() / p for p in env_files],  # relative to where the user is, as docker compose
         profiles=profiles,
         project_name=project_name,
         project_dir=project_directory,

@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from click.testing import CliRunner
@@ -138,3 +139,14 @@ def test_whole_process_exit_codes_and_light_imports(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "config.surprise: unknown key" in bad.stderr
+
+
+def test_env_file_is_relative_to_the_working_directory(tmp_path: Path, monkeypatch: Any) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "compose.yaml").write_text("services:\n  app:\n    image: busybox:${TAG}\n")
+    (tmp_path / "myenv").write_text("TAG=fromfile\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("translate", "-f", "project/compose.yaml", "--env-file", "myenv", "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["image"] == "busybox:fromfile"

@@ -150,10 +150,11 @@ class ContainerConfig(SpecModel):
     entrypoint: Argv | None = None
     """Overrides the image ENTRYPOINT; a string is split like a shell would. Null: the image's."""
     cmd: Argv | None = None
-    """Overrides the image CMD; a string is split like a shell would. Null: the image's."""
+    """Overrides the image CMD; a string is split like a shell would. Null: the image's CMD, unless
+    entrypoint is set: then, as in docker and Kubernetes, the image's CMD is not used."""
     env: Env = Field(default_factory=list)
     """Environment as KEY=VALUE; ${VAR} references are kept and resolved from the agent's
-    environment at deploy time; a bare KEY passes the agent's value of KEY."""
+    environment at deploy time, $$ is a literal $; a bare KEY passes the agent's value of KEY."""
     secret_env: list[str] = Field(default_factory=list)
     """Names of env entries that carry secrets: redacted in logs, status and listings."""
     working_dir: str | None = None
@@ -214,6 +215,13 @@ class ContainerConfig(SpecModel):
     pull_policy: Literal["always", "missing", "never"] = "missing"
     """always: pull on every deploy; missing: only when absent; never: use the local store only."""
 
+    def argv(self, image_entrypoint: list[str] | None, image_cmd: list[str] | None) -> list[str]:
+        """The process to run, by docker's rule: an entrypoint set here drops the image's CMD."""
+        if self.entrypoint is not None:
+            return [*self.entrypoint, *(self.cmd or [])]
+        cmd = self.cmd if self.cmd is not None else (image_cmd or [])
+        return [*(image_entrypoint or []), *cmd]
+
     @model_validator(mode="after")
     def _rules(self) -> ContainerConfig:
         if self.network.ports:
@@ -226,6 +234,12 @@ class ContainerConfig(SpecModel):
                 raise mutually_exclusive(f"network.mode={mode}", "published ports")
             if self.network.networks:
                 raise mutually_exclusive(f"network.mode={mode}", "network.networks")
+        for kind in ("readiness", "startup"):
+            probe = getattr(self, kind)
+            if probe is not None and probe.inherits_action:
+                raise ValueError(
+                    f"{kind} needs one of exec, http_get or tcp_socket (images define no {kind} check)"
+                )
         if self.group is not None and mode != "bridge":
             raise mutually_exclusive("group", f"network.mode={mode}")
         unknown = [n for n in self.secret_env if n not in {e.split("=", 1)[0] for e in self.env}]

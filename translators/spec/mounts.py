@@ -136,6 +136,9 @@ def parse_volume(text: str) -> dict[str, Any]:
 Volumes = Annotated[list[VolumeMount], short_forms(parse_volume, input_type=list[VolumeMount | str])]
 
 
+MountFlag = Literal["noexec", "nosuid", "nodev", "exec", "suid", "dev"]
+
+
 class TmpfsMount(SpecModel):
     """A memory-backed filesystem at a path inside the container."""
 
@@ -145,6 +148,14 @@ class TmpfsMount(SpecModel):
     """Size limit in bytes (accepts 64m, 1Gi); null: the kernel's default, half of RAM."""
     mode: Mode | None = None
     """Permission bits of the mount's root, e.g. 1777 written as the integer 1023 or "1777"."""
+    readonly: bool = False
+    """Mount read-only."""
+    flags: list[MountFlag] = Field(default_factory=list)
+    """Mount flags: noexec, nosuid, nodev (and their opposites exec, suid, dev)."""
+    uid: int | None = Field(default=None, ge=0)
+    """Owner of the mount's root; null: root."""
+    gid: int | None = Field(default=None, ge=0)
+    """Group of the mount's root; null: root."""
 
     @field_validator("target")
     @classmethod
@@ -152,20 +163,26 @@ class TmpfsMount(SpecModel):
         return _absolute(value, "target")
 
 
+_TMPFS_FLAGS = frozenset(("noexec", "nosuid", "nodev", "exec", "suid", "dev"))
+
+
 def parse_tmpfs(text: str) -> dict[str, Any]:
-    """``"/run:size=64m,mode=1777"`` as a long-form mapping."""
+    """``"/run:size=64m,mode=1777,noexec,uid=1000"`` as a long-form mapping (docker's tmpfs options)."""
     target, _, opts = text.partition(":")
     mount: dict[str, Any] = {"target": target}
+    flags: list[str] = []
     for opt in filter(None, opts.split(",")):
         key, _, val = opt.partition("=")
-        if key == "size":
-            mount["size"] = val
-        elif key == "mode":
-            mount["mode"] = val
-        elif key in ("rw", "noexec", "nosuid", "nodev", "exec", "suid", "dev"):
-            continue
+        if key in ("size", "mode", "uid", "gid") and val:
+            mount[key] = val
+        elif key in ("ro", "rw") and not val:
+            mount["readonly"] = key == "ro"
+        elif key in _TMPFS_FLAGS and not val:
+            flags.append(key)
         else:
             raise ValueError(f"unknown tmpfs option {opt!r} in {text!r}")
+    if flags:
+        mount["flags"] = flags
     return mount
 
 

@@ -42,9 +42,11 @@ class TcpSocketAction(SpecModel):
 
 
 class Probe(SpecModel):
-    """How and how often to check a container. Exactly one action, unless ``disable`` is set.
+    """How and how often to check a container: at most one action, or ``disable``.
 
-    Timing fields left null take the runtime's defaults (docker: every 30 s, 30 s timeout, 3 retries).
+    A healthcheck without an action keeps the image's HEALTHCHECK command and changes only the
+    timings, as docker does. Timing fields left null take the runtime's defaults (docker: every
+    30 s, 30 s timeout, 3 retries).
     """
 
     exec: list[str] | None = None
@@ -82,7 +84,9 @@ class Probe(SpecModel):
             test = value.pop("test")
             if isinstance(test, str):
                 value["exec"] = [*SHELL, test]
-            elif isinstance(test, list) and test:
+            elif isinstance(test, list) and not test:
+                pass  # docker: an empty test keeps the image's HEALTHCHECK command
+            elif isinstance(test, list):
                 head, rest = test[0], [str(t) for t in test[1:]]
                 if head == "NONE":
                     value["disable"] = True
@@ -101,8 +105,13 @@ class Probe(SpecModel):
         actions = [a for a in (self.exec, self.http_get, self.tcp_socket) if a is not None]
         if self.disable:
             return self
-        if len(actions) != 1:
-            raise ValueError("a probe needs exactly one of exec, http_get or tcp_socket (or disable: true)")
+        if len(actions) > 1:
+            raise ValueError("a probe takes at most one of exec, http_get or tcp_socket")
         if self.exec is not None and not self.exec:
             raise ValueError("exec needs a command")
         return self
+
+    @property
+    def inherits_action(self) -> bool:
+        """No action given: the image's HEALTHCHECK command runs, with these timings (docker)."""
+        return not self.disable and self.exec is None and self.http_get is None and self.tcp_socket is None

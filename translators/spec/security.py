@@ -20,6 +20,19 @@ DEFAULT_CAPABILITIES = (
 )  # fmt: skip
 
 
+ALL_CAPABILITIES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)  # fmt: skip
+"""Every Linux capability (capability.h, 5.9+): what ``add: [ALL]`` grants."""
+
+
 def normalise_capability(name: str) -> str:
     """``net_admin``, ``NET_ADMIN`` and ``CAP_NET_ADMIN`` are all ``CAP_NET_ADMIN``; ``ALL`` stays."""
     upper = name.strip().upper()
@@ -47,11 +60,13 @@ class Capabilities(SpecModel):
         return sorted(dict.fromkeys(normalise_capability(v) for v in value))
 
     def effective(self) -> list[str]:
-        """The capability set the container gets."""
-        base = set() if "ALL" in self.drop else set(DEFAULT_CAPABILITIES) - set(self.drop)
-        if "ALL" in self.add:
-            return ["ALL"]
-        return sorted(base | set(self.add))
+        """The capability set the container gets: drops apply after adds, even after add ALL (moby)."""
+        added = set(ALL_CAPABILITIES) if "ALL" in self.add else set(self.add)
+        base = set() if "ALL" in self.drop else set(DEFAULT_CAPABILITIES)
+        dropped = set(ALL_CAPABILITIES) if "ALL" in self.drop else set(self.drop)
+        if "ALL" in self.drop:
+            return sorted(added - {"ALL"})
+        return sorted((base | added) - dropped)
 
 
 class Security(SpecModel):

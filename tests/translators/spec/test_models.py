@@ -188,7 +188,7 @@ def test_probe_needs_one_action() -> None:
     )
     assert len(found) == 1
     assert found[0].startswith("config.readiness: ")
-    assert "exactly one of exec, http_get or tcp_socket" in found[0]
+    assert "at most one of exec, http_get or tcp_socket" in found[0]
 
 
 def test_commands_restart_capabilities_dns() -> None:
@@ -311,3 +311,63 @@ def test_round_trip_of_every_section() -> None:
     assert again == s
     assert again.config.env == ["A=1", "B=${HOME}"]  # ${VAR} kept, resolved only at deploy time
     assert again.config.security.capabilities.effective() == ["CAP_NET_BIND_SERVICE"]
+
+
+def test_tmpfs_options_as_docker_takes_them() -> None:
+    run, ro, owned = spec(
+        tmpfs=["/run:noexec,nosuid,size=64m", "/x:ro", "/y:uid=1000,gid=1000,mode=0700"]
+    ).config.tmpfs
+    assert (run.flags, run.size, run.readonly) == (["noexec", "nosuid"], 64 * 2**20, False)
+    assert ro.readonly
+    assert (owned.uid, owned.gid, owned.mode) == (1000, 1000, 0o700)
+    found = errors({"name": "a", "image": "b", "config": {"tmpfs": ["/z:exec=1"]}})
+    assert found and found[0].startswith("config.tmpfs[0]: unknown tmpfs option")
+
+
+def test_a_healthcheck_without_a_test_keeps_the_image_command() -> None:
+    for given in ({"interval": "10s"}, {"test": [], "retries": 2}):
+        check = spec(healthcheck=given).config.healthcheck
+        assert check is not None
+        assert check.inherits_action and not check.disable
+    found = errors({"name": "a", "image": "b", "config": {"readiness": {"interval": 5}}})
+    assert found and "readiness needs one of exec" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("add", "drop", "has", "lacks"),
+    [
+        (
+            ["ALL"],
+            ["SYS_ADMIN", "NET_ADMIN"],
+            ["CAP_SYS_TIME", "CAP_BPF"],
+            ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"],
+        ),
+        (["ALL"], [], ["CAP_SYS_ADMIN"], []),
+        ([], ["ALL"], [], ["CAP_CHOWN"]),
+        (["NET_ADMIN"], ["CHOWN"], ["CAP_NET_ADMIN", "CAP_KILL"], ["CAP_CHOWN"]),
+    ],
+    ids=["all-minus-drops", "all", "none", "add-and-drop"],
+)
+def test_effective_capabilities(add: list[str], drop: list[str], has: list[str], lacks: list[str]) -> None:
+    effective = spec(
+        security={"capabilities": {"add": add, "drop": drop}}
+    ).config.security.capabilities.effective()
+    assert set(has) <= set(effective)
+    assert not set(lacks) & set(effective)
+
+
+@pytest.mark.parametrize(
+    ("config", "image_entrypoint", "image_cmd", "want"),
+    [
+        ({}, ["/entry"], ["serve"], ["/entry", "serve"]),
+        ({"cmd": ["run"]}, ["/entry"], ["serve"], ["/entry", "run"]),
+        ({"entrypoint": ["sh"]}, ["/entry"], ["serve"], ["sh"]),
+        ({"entrypoint": ["sh"], "cmd": ["-c", "x"]}, None, ["serve"], ["sh", "-c", "x"]),
+        ({"cmd": []}, None, ["serve"], []),
+    ],
+    ids=["image", "cmd-only", "entrypoint-drops-image-cmd", "both", "empty-cmd"],
+)
+def test_argv_follows_dockers_rule(
+    config: dict[str, Any], image_entrypoint: list[str] | None, image_cmd: list[str], want: list[str]
+) -> None:
+    assert spec(**config).config.argv(image_entrypoint, image_cmd) == want

@@ -57,6 +57,21 @@ class Merger:
     def _abs(self, path: str) -> str:
         return f"{self.dest}/{path}" if path else self.dest
 
+    def _parent_is_ours(self, target: str, at: str) -> None:
+        """Every directory above ``target`` must be a directory this merge made.
+
+        A layer may write through a lower symlink (remembered for the rest of the layer) and then
+        replace the directory it led to, for instance by a symlink to a host path: creating
+        anything below the remembered path would then let the kernel follow that symlink out of
+        the root. Checking each component against :attr:`kinds` just before the write refuses it.
+        """
+        parts = target.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:i])
+            if self.kinds.get(prefix) != "dir":
+                what = self.kinds.get(prefix) or "gone"
+                raise LayerError(at, f"its directory {prefix!r} was replaced in this layer (now {what})")
+
     def _remove(self, path: str) -> None:
         """Move ``path`` aside (deleted later in one batch) and forget it and its children."""
         kind = self.kinds.pop(path, None)
@@ -172,12 +187,14 @@ class Merger:
                     continue
                 if existing is not None:
                     self._remove(target)
+                self._parent_is_ours(target, path)
                 os.mkdir(self._abs(target), 0o700)
                 self.kinds[target] = "dir"
                 self.dir_source[target] = src
                 continue
             if existing is not None:
                 self._remove(target)
+            self._parent_is_ours(target, path)
             os.link(src, self._abs(target), follow_symlinks=False)
             self.kinds[target] = kind
         for path, link_target in desc.external_links:
@@ -192,6 +209,8 @@ class Merger:
                 raise LayerError(path, f"hard link target {link_target!r} is {what} in the layers below")
             if self.kinds.get(dest) is not None:
                 self._remove(dest)
+            self._parent_is_ours(dest, path)
+            self._parent_is_ours(source, path)
             os.link(self._abs(source), self._abs(dest), follow_symlinks=False)
             self.kinds[dest] = kind
 

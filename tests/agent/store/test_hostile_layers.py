@@ -127,6 +127,14 @@ CASES: dict[str, Case] = {
         "symlink",
         "up/tmp/pwned",
     ),
+    "written-through-then-dir-replaced": Case(
+        [
+            [Entry("d/", "dir"), Entry("x", "symlink", linkname="d")],
+            [Entry("x/y", data=b"ok"), Entry("d", "symlink", linkname=CANARY), Entry("x/pwned", data=b"x")],
+        ],
+        "was replaced in this layer",
+        "x/pwned",
+    ),
     "hardlink-outside": Case([[Entry("h", "link", linkname="../../etc/passwd")]], "leaves the root", "h"),
     "hardlink-absolute-missing": Case([[Entry("h", "link", linkname=CANARY + "/keep")]], "missing", "h"),
     "hardlink-to-dir": Case([[Entry("d/", "dir"), Entry("h", "link", linkname="d")]], "directory", "h"),

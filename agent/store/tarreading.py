@@ -9,6 +9,7 @@ accepts the all-zero block as the end.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -72,6 +73,19 @@ def _number(field_: bytes, what: str, entry: str) -> int:
         return int(text, 8)
     except ValueError:
         raise TarFormatError(entry, f"invalid {what} field {field_!r}") from None
+
+
+MAX_METADATA = 1 << 20
+"""Largest PAX or GNU long-name header accepted (Go's archive/tar uses the same 1 MiB bound)."""
+
+
+def _pax_number(value: bytes, what: str, entry: str, *, fraction: bool = False) -> int | float:
+    """A non-negative decimal from a PAX record; anything else is a format error, never a crash."""
+    text = value.decode("ascii", "replace")
+    pattern = r"[0-9]+(\.[0-9]*)?" if fraction else r"[0-9]+"
+    if not re.fullmatch(pattern, text):
+        raise TarFormatError(entry, f"invalid PAX {what} {text[:40]!r}")
+    return float(text) if fraction else int(text)
 
 
 def _string(field_: bytes) -> str:
@@ -159,6 +173,10 @@ class TarReader:
             if size < 0:
                 raise TarFormatError(self.last, "negative size")
             if kind in (0x78, 0x67, 0x4C, 0x4B):  # x, g, L, K: metadata for what follows
+                if size > MAX_METADATA:
+                    raise TarFormatError(
+                        self.last, f"metadata header of {size} bytes (at most {MAX_METADATA})"
+                    )
                 data = self._read(size)
                 self._read(-size % BLOCK)
                 if kind == 0x78:
@@ -184,7 +202,7 @@ class TarReader:
             if "linkpath" in merged:
                 linkname = merged["linkpath"].decode("utf-8", "surrogateescape")
             if "size" in merged:
-                size = int(merged["size"])
+                size = int(_pax_number(merged["size"], "size", name))
             self.last = name
             if kind not in _SUPPORTED:
                 raise TarFormatError(name, f"unsupported tar entry type {chr(kind)!r}")
@@ -192,10 +210,18 @@ class TarReader:
                 name=name,
                 type=kind,
                 mode=_number(block[100:108], "mode", name),
-                uid=int(merged["uid"]) if "uid" in merged else _number(block[108:116], "uid", name),
-                gid=int(merged["gid"]) if "gid" in merged else _number(block[116:124], "gid", name),
+                uid=int(_pax_number(merged["uid"], "uid", name))
+                if "uid" in merged
+                else _number(block[108:116], "uid", name),
+                gid=int(_pax_number(merged["gid"], "gid", name))
+                if "gid" in merged
+                else _number(block[116:124], "gid", name),
                 size=size if kind in REGULAR else 0,
-                mtime=float(merged["mtime"]) if "mtime" in merged else _number(block[136:148], "mtime", name),
+                mtime=(
+                    float(_pax_number(merged["mtime"], "mtime", name, fraction=True))
+                    if "mtime" in merged
+                    else _number(block[136:148], "mtime", name)
+                ),
                 linkname=linkname,
                 devmajor=_number(block[329:337], "devmajor", name),
                 devminor=_number(block[337:345], "devminor", name),

@@ -108,3 +108,40 @@ def test_sparse_entries_are_refused() -> None:
     data = info.tobuf(tarfile.GNU_FORMAT) + bytes(1024)
     with pytest.raises(TarFormatError, match="unsupported tar entry type 'S'"):
         _ours(data)
+
+
+def _pax_archive(records: dict[str, str], data: bytes = b"data") -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("f")
+        info.size = len(data)
+        info.pax_headers = records
+        tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("records", "message"),
+    [
+        ({"size": "-1"}, "invalid PAX size '-1'"),
+        ({"size": "4x"}, "invalid PAX size"),
+        ({"uid": "-5"}, "invalid PAX uid"),
+        ({"mtime": "soon"}, "invalid PAX mtime"),
+    ],
+    ids=["negative-size", "garbage-size", "negative-uid", "garbage-mtime"],
+)
+def test_pax_numbers_are_checked(records: dict[str, str], message: str) -> None:
+    """A PAX record overriding the header with a negative size used to read the whole stream."""
+    with pytest.raises(TarFormatError, match=message) as info:
+        list(_ours(_pax_archive(records)))
+    assert info.value.entry == "f"
+
+
+def test_metadata_headers_are_bounded() -> None:
+    """A PAX header announcing 1 GiB is refused before it is read (Go's tar caps them at 1 MiB)."""
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type = tarfile.XHDTYPE
+    header.size = 1 << 30
+    block = header.tobuf(format=tarfile.USTAR_FORMAT)
+    with pytest.raises(TarFormatError, match="metadata header of 1073741824 bytes"):
+        list(_ours(block + b"\0" * 4096))

@@ -234,10 +234,14 @@ def config_(
         return
     if value is None:
         raise click.UsageError("config set needs a VALUE")
-    edited = json.loads(json.dumps(spec))
-    node, last = _walk_key(edited, key)
-    node[last] = yaml.safe_load(value)
-    new = deploying.set_spec(root_of(root), name, edited)
+
+    def edit(current: dict[str, Any]) -> dict[str, Any]:
+        edited = json.loads(json.dumps(current))
+        node, last = _walk_key(edited, key)
+        node[last] = yaml.safe_load(value)
+        return dict(edited)
+
+    new = deploying.edit_spec(root_of(root), name, edit)
     emit(output, redact_spec(new.model_dump(mode="json")))
 
 

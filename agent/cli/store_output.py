@@ -75,6 +75,7 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from agent.registry.errors import RegistryError
         from agent.store.deployments import DeploymentError
         from agent.store.images import ImageNotFound
         from agent.store.streams import LayerTooLarge
@@ -87,7 +88,7 @@ def handle_errors(func: F) -> F:
             for diag in exc.diagnostics:
                 click.echo(f"error: {diag}", err=True)
             sys.exit(2)
-        except (DeploymentError, ImageNotFound, LayerError, LayerTooLarge, ValueError) as exc:
+        except (DeploymentError, ImageNotFound, LayerError, LayerTooLarge, RegistryError, ValueError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 

@@ -49,6 +49,7 @@ class BlobStore:
     """Blobs under ``<root>/blobs``. Safe for concurrent writers: the final rename is atomic."""
 
     def __init__(self, root: Path) -> None:
+        Path(root).mkdir(mode=0o700, parents=True, exist_ok=True)  # a new store is private
         self.root = Path(root) / "blobs"
         self.final_dir = self.root / "sha256"
         self.partial_dir = self.root / ".partial"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,12 @@ def image_key(reference: str) -> tuple[str, str, str]:
 
 
 def find_image(store: Store, reference: str) -> ImageRecord:
-    return store.images.get(*image_key(reference))
+    """The stored image for ``reference``; a pinned digest must be the record's own digest."""
+    record = store.images.get(*image_key(reference))
+    pinned = references.parse(reference).digest
+    if pinned is not None and record.digest != pinned:
+        raise ImageNotFound(f"{reference}: the stored record has digest {record.digest}, not the pinned one")
+    return record
 
 
 def pull(store: Store, reference: str, transport: str = "docker", progress: Any = None) -> ImageRecord:
@@ -212,12 +217,24 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
     return removed
 
 
+def edit_spec(root: Path, name: str, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DeploymentSpec:
+    """Read, edit, validate and store the spec of ``name`` under one lock, so a deploy or another
+    edit between the read and the write cannot be undone silently."""
+    store = Store.open(root)
+    with store.writing():
+        return _store_spec(store, name, edit(store.deployments.current(name).spec()))
+
+
 def set_spec(root: Path, name: str, data: dict[str, Any]) -> DeploymentSpec:
     """Validate and store a new spec for ``name`` (the name itself cannot change)."""
     store = Store.open(root)
     with store.writing():
-        spec = build_spec(data)
-        if spec.name != name:
-            raise DeploymentError(f"the spec's name {spec.name!r} must stay {name!r}")
-        store.deployments.set_spec(name, spec.model_dump(mode="json"))
-        return spec
+        return _store_spec(store, name, data)
+
+
+def _store_spec(store: Store, name: str, data: dict[str, Any]) -> DeploymentSpec:
+    spec = build_spec(data)
+    if spec.name != name:
+        raise DeploymentError(f"the spec's name {spec.name!r} must stay {name!r}")
+    store.deployments.set_spec(name, spec.model_dump(mode="json"))
+    return spec

@@ -100,10 +100,18 @@ class Deployments:
         return Version(name, serial, path, state)
 
     def current(self, name: str) -> Version:
-        serial = self.current_serial(name)
-        if serial is None:
-            raise DeploymentError(f"no deployment named {name!r}")
-        return self.version(name, serial)
+        """The current version; readers take no lock, so a switch between reading the link and
+        the version it named is retried: a reader sees the state before or after a deploy."""
+        for _ in range(5):
+            serial = self.current_serial(name)
+            if serial is None:
+                raise DeploymentError(f"no deployment named {name!r}")
+            try:
+                return self.version(name, serial)
+            except DeploymentError:
+                if self.current_serial(name) == serial:
+                    raise
+        raise DeploymentError(f"deployment {name!r} kept changing while being read")
 
     def previous(self, name: str) -> Version | None:
         rollback = self.current(name).rollback

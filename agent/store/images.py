@@ -57,9 +57,20 @@ class ImageRecord:
         return f"{self.registry}/{self.repository}{sep}{tag}"
 
 
+_DIGEST_DIR = re.compile(r"^sha256-[0-9a-f]{64}$")
+
+
 def tag_dir_name(tag_or_digest: str) -> str:
-    """``latest`` stays; ``sha256:abc`` becomes ``sha256-abc`` (a valid directory name)."""
-    return tag_or_digest.replace(":", "-", 1) if tag_or_digest.startswith("sha256:") else tag_or_digest
+    """``latest`` stays; ``sha256:abc`` becomes ``sha256-abc`` (a valid directory name).
+
+    A *tag* spelled like such a directory would share it with the digest it names, so a tag could
+    stand in for a pinned digest: those tags are refused.
+    """
+    if tag_or_digest.startswith("sha256:"):
+        return tag_or_digest.replace(":", "-", 1)
+    if _DIGEST_DIR.match(tag_or_digest):
+        raise ValueError(f"tag {tag_or_digest!r} is reserved: it reads as a digest")
+    return tag_or_digest
 
 
 class ImageStore:

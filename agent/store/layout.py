@@ -48,7 +48,9 @@ class Layout:
         if create:
             for path in (self.layers, self.merged, self.versions, self.metadata, self.tmp, self.trash):
                 path.mkdir(parents=True, exist_ok=True)
-            # layer and merged files are hard-linked into deployments: keep other users out
+            # images may carry private data and setuid binaries (layers, merged trees, files set
+            # aside in trash/ and tmp/): no other user may reach anything in the store
+            os.chmod(self.root, 0o700)
             for path in (self.layers.parent, self.merged.parent, self.deployments):
                 os.chmod(path, 0o700)
 

@@ -47,3 +47,36 @@ def test_completed_repull_replaces_the_record(shm: Path) -> None:
     assert (
         "sha256:" + hashlib.sha256((record.path / "manifest.json").read_bytes()).hexdigest() == record.digest
     )
+
+
+def test_a_tag_cannot_stand_in_for_a_pinned_digest(shm: Path) -> None:
+    """A tag spelled ``sha256-<hex>`` would share the directory of the digest it spells."""
+    pinned = "sha256:" + hashlib.sha256(b"the image the operator reviewed").hexdigest()
+    with pytest.raises(ValueError, match="reserved"):
+        put_image(shm, "registry.example/team/app:" + pinned.replace(":", "-"), [layer([Entry("evil")])])
+
+
+def test_a_pinned_deploy_checks_the_records_digest(shm: Path) -> None:
+    """Even a record found under the digest's directory must carry that digest."""
+    from agent.store import deploying
+
+    record = put_image(shm, "registry.example/team/app:1", [layer([Entry("v", data=b"1")])])
+    other = "sha256:" + "0" * 64
+    digest_dir = ImageStore(shm).dir_for("registry.example", "team/app", other)
+    digest_dir.parent.mkdir(parents=True, exist_ok=True)
+    record.path.rename(digest_dir)  # a record of one image filed under another digest
+    store = deploying.Store.open(shm)
+    with pytest.raises(ImageNotFound, match="not the pinned one"):
+        deploying.find_image(store, f"registry.example/team/app@{other}")
+
+
+def test_the_store_is_private(shm: Path) -> None:
+    """Layers may hold private data and setuid binaries: other users cannot reach the store."""
+    from agent.store.layout import Layout
+
+    root = shm / "fresh"
+    put_image(root, REF, [layer([Entry("bin/su", data=b"su", mode=0o4755)])])
+    assert root.stat().st_mode & 0o777 == 0o700
+    root.chmod(0o755)
+    Layout(root, create=True)
+    assert root.stat().st_mode & 0o777 == 0o700

@@ -34,7 +34,7 @@ from agent.registry import (
     references,
     retrying,
 )
-from agent.store import blobs, images
+from agent.store import blobs, images, locking
 
 TRANSPORTS = ("docker", "oci", "oci-archive", "docker-archive")
 ProgressSink = progress.ProgressSink
@@ -215,15 +215,16 @@ def pull_image(
         transport, text, creds=creds, insecure=insecure, ca_file=ca_file, retry=retry
     )
     try:
-        blob_store = blobs.BlobStore(store_root)
-        image = resolve(source, wanted, target.digest if transport == "docker" else None, sink)
-        config = fetch_all(source, image, blob_store, sink)
-        missing = [d.digest for d in image.layers if not blob_store.has(d.digest)]
-        if missing:  # fetch_all raises first; this guards the invariant against future edits
-            raise errors.BlobError(source.name, missing[0], "missing after fetch")
-        tag = target.digest or target.tag or "latest"
-        return images.ImageStore(store_root, blob_store).put(
-            target.registry, target.repository, tag, image.raw, config
-        )
+        with locking.pulling(store_root):  # garbage collection waits for us
+            blob_store = blobs.BlobStore(store_root)
+            image = resolve(source, wanted, target.digest if transport == "docker" else None, sink)
+            config = fetch_all(source, image, blob_store, sink)
+            missing = [d.digest for d in image.layers if not blob_store.has(d.digest)]
+            if missing:  # fetch_all raises first; this guards the invariant against future edits
+                raise errors.BlobError(source.name, missing[0], "missing after fetch")
+            tag = target.digest or target.tag or "latest"
+            return images.ImageStore(store_root, blob_store).put(
+                target.registry, target.repository, tag, image.raw, config
+            )
     finally:
         source.close()

@@ -13,7 +13,7 @@ import os
 import shutil
 from typing import TYPE_CHECKING
 
-from agent.store import layers
+from agent.store import layers, locking
 from agent.store.locking import store_lock
 
 if TYPE_CHECKING:
@@ -44,7 +44,15 @@ def referenced(store: Store) -> tuple[set[str], set[str], set[str]]:
 
 
 def collect_locked(store: Store) -> list[str]:
-    """Move unreferenced blobs, layers and merged trees to the trash, then empty it."""
+    """Move unreferenced blobs, layers and merged trees to the trash, then empty it.
+
+    Waits for pulls under way: their blobs are not referenced until their image is recorded.
+    """
+    with locking.no_pulls(store.layout):
+        return _collect(store)
+
+
+def _collect(store: Store) -> list[str]:
     blobs, layer_set, chains = referenced(store)
     layout = store.layout
     removed: list[str] = []

@@ -80,3 +80,34 @@ def test_the_store_is_private(shm: Path) -> None:
     root.chmod(0o755)
     Layout(root, create=True)
     assert root.stat().st_mode & 0o777 == 0o700
+
+
+def test_garbage_collection_waits_for_pulls_under_way(shm: Path) -> None:
+    """Blobs of a pull are referenced by nothing until its image is recorded: gc must not take them."""
+    import threading
+    import time
+
+    from agent.store import collecting, locking
+    from agent.store.blobs import BlobStore
+
+    root = shm / "store"
+    put_image(root, REF, [layer([Entry("v", data=b"1")])])
+    holding = threading.Event()
+    release = threading.Event()
+
+    def pull_in_progress() -> None:
+        with locking.pulling(root):
+            BlobStore(root).write_bytes(b"a layer whose image is not recorded yet")
+            holding.set()
+            release.wait(10)
+
+    puller = threading.Thread(target=pull_in_progress)
+    puller.start()
+    assert holding.wait(10)
+    started = time.monotonic()
+    threading.Timer(0.5, release.set).start()
+    collected = collecting.collect(root)
+    waited = time.monotonic() - started
+    puller.join()
+    assert waited >= 0.4, "gc ran while a pull was between its blobs and its record"
+    assert any(line.startswith("blob ") for line in collected)  # afterwards the orphan goes

@@ -101,25 +101,26 @@ def translate(
     services: dict[str, Any] = model.get("services") or {}
     specs: list[DeploymentSpec] = []
     names: dict[str, list[str]] = {}
-    configs: dict[str, tuple[dict[str, Any], YamlPath]] = {}
+    configs: dict[str, tuple[dict[str, Any], YamlPath, service_config.Origins]] = {}
     for name, service in services.items():
         at = YamlPath(("services", name))
         _warn_unsupported(service, at, project, report)
-        cfg = service_config.build_config(service, model, env, at, report)
+        origins: service_config.Origins = {}
+        cfg = service_config.build_config(service, model, env, at, report, origins=origins)
         count = int(cfg.get("replicas", 1)) if per_replica else 1
         names[name] = (
             [f"{project}-{name}-{n}" for n in range(1, count + 1)] if per_replica else [f"{project}-{name}"]
         )
         if per_replica:
             cfg["replicas"] = 1
-        configs[name] = (cfg, at)
+        configs[name] = (cfg, at, origins)
     for section in ("services", "networks", "volumes"):
         _warn_nested(model.get(section) or {}, (section,), (section,), report)
     for key in model:
         if keys.TOP_LEVEL_KEYS.get(key) == "unsupported":
             report.unsupported(YamlPath((key,)))
     deps: dict[str, list[str]] = {}
-    for name, (cfg, at) in configs.items():
+    for name, (cfg, at, origins) in configs.items():
         service = services[name]
         cfg["depends_on"] = [
             {
@@ -143,7 +144,7 @@ def translate(
                 DeploymentSpec,
                 {"name": spec_name, "image": image, "config": cfg},
                 diag,
-                path_map=functools.partial(_compose_path, at),
+                path_map=functools.partial(_compose_path, at, origins),
             )
             for err in diag.errors:
                 report.error(YamlPath(tuple(_split(err.path))), err.message)
@@ -170,7 +171,13 @@ def _split(path: str) -> list[str | int]:
     return out
 
 
-def _compose_path(at: YamlPath, loc: tuple[str | int, ...]) -> YamlPath:
+def _compose_path(at: YamlPath, origins: service_config.Origins, loc: tuple[str | int, ...]) -> YamlPath:
+    """The compose path of a spec location: its recorded origin, else the spec key renamed."""
+    if loc[:1] == ("config",):
+        for n in range(len(loc), 1, -1):
+            origin = origins.get(loc[1:n])
+            if origin is not None:
+                return YamlPath((*at.parts, *origin))
     if len(loc) >= 2 and loc[0] == "config":
         head = _SPEC_TO_COMPOSE.get(str(loc[1]), loc[1])
         return YamlPath((*at.parts, head, *loc[2:]))

@@ -212,6 +212,11 @@ def _healthcheck_test(value: Any, path: YamlPath, report: Report) -> Any:
     return ["CMD-SHELL", value] if isinstance(value, str) else value
 
 
+def _gpus(value: Any, path: YamlPath, report: Report) -> Any:
+    """``gpus: all`` is every GPU: one device request with count -1, as docker compose prints it."""
+    return [{"count": -1}] if value == "all" else value
+
+
 def _resource(value: Any, path: YamlPath, report: Report) -> Any:
     """Top-level volumes/networks/secrets/configs: null is ``{}``; ``external.name`` is moved."""
     if value is None:
@@ -264,6 +269,13 @@ TRANSFORMS: dict[str, Transform] = {
     "services.*.build": _build,
     "services.*.extends": _extends,
     "services.*.healthcheck.test": _healthcheck_test,
+    "services.*.gpus": _gpus,
+    "services.*.deploy.restart_policy.delay": _duration,
+    "services.*.deploy.restart_policy.window": _duration,
+    "services.*.deploy.update_config.delay": _duration,
+    "services.*.deploy.update_config.monitor": _duration,
+    "services.*.deploy.rollback_config.delay": _duration,
+    "services.*.deploy.rollback_config.monitor": _duration,
     "services.*.healthcheck.interval": _duration,
     "services.*.healthcheck.timeout": _duration,
     "services.*.healthcheck.start_period": _duration,

@@ -66,7 +66,7 @@ SERVICE_KEYS: dict[str, tuple[Status, str]] = {
     "tty": ("supported", ""),
     "stdin_open": ("supported", ""),
     "init": ("supported", ""),
-    "pull_policy": ("supported", ""),
+    "pull_policy": ("partial", "build, daily, weekly and every_<duration> pull when missing (warned)"),
     "scale": ("supported", "as replicas"),
     "container_name": ("partial", "the spec name is <project>-<service>; container_name is not used"),
     "profiles": ("supported", ""),
@@ -146,7 +146,7 @@ APPLIED_SUBKEYS: dict[str, frozenset[str]] = {
     ),
     "services.*.volumes.*.bind": frozenset({"propagation", "create_host_path", "selinux"}),
     "services.*.volumes.*.volume": frozenset({"nocopy", "subpath"}),
-    "services.*.volumes.*.tmpfs": frozenset({"size"}),
+    "services.*.volumes.*.tmpfs": frozenset({"size", "mode"}),
     "services.*.networks.*": frozenset({"aliases", "ipv4_address", "ipv6_address"}),
     "services.*.healthcheck": frozenset(
         {"test", "interval", "timeout", "start_period", "start_interval", "retries", "disable"}

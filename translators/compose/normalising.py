@@ -159,6 +159,7 @@ def normalise(
         resolve_environment(service, at, env, report)
         resolve_label_files(service, at, report)
         _go_units(service, at, report)
+        _healthcheck(service)
         _build_args(service, env)
         if isinstance(service.get("volumes"), list):
             service["volumes"] = [_omit_empty(v) for v in service["volumes"]]
@@ -210,9 +211,14 @@ _BYTES = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
 
 
 def _as_bytes(value: Any, path: YamlPath, report: Report) -> Any:
-    """A size as docker compose prints it: the number of bytes, as a string (``-1`` stays)."""
-    if value is None or str(value).strip() == "-1":
-        return None if value is None else "-1"
+    """A size as docker compose prints it: the number of bytes, as a string.
+
+    The integer ``-1`` (unlimited) stays, as in docker compose, which rejects the string ``"-1"``.
+    """
+    if value is None:
+        return None
+    if value == -1 and type(value) is int:
+        return "-1"
     try:
         return str(units.parse_memory(value))
     except ValueError as exc:
@@ -259,6 +265,15 @@ def _go_units(service: dict[str, Any], at: YamlPath, report: Report) -> None:
                 ref["target"] = f"/run/secrets/{ref['source']}"
             if isinstance(ref.get("mode"), int):
                 ref["mode"] = f"0{ref['mode']:o}"
+
+
+def _healthcheck(service: dict[str, Any]) -> None:
+    """After the merge, ``test: []`` and ``disable: false`` say nothing: docker compose omits them."""
+    hc = service.get("healthcheck")
+    if isinstance(hc, dict):
+        for key in ("test", "disable"):
+            if hc.get(key, True) in ([], False):
+                del hc[key]
 
 
 def _build_args(service: dict[str, Any], env: Mapping[str, str]) -> None:

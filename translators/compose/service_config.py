@@ -14,16 +14,21 @@ from typing import Any
 from translators.compose.reporting import Report
 from translators.paths import YamlPath
 
+Origins = dict[tuple[str | int, ...], tuple[str | int, ...]]
+"""Spec location under ``config`` -> the compose key (under the service) its value came from."""
 _WINDOWS = re.compile(r"^[A-Za-z]:[\\/]|[A-Za-z]:\\")
-_RESTART = {"none": "no", "on-failure": "on-failure", "any": "always"}
-_PULL = {
+# docker compose's mapRestartPolicyCondition (v2.40.3); any other condition fails at container create
+_RESTART = {
+    "none": "no",
+    "no": "no",
+    "on-failure": "on-failure",
+    "unless-stopped": "unless-stopped",
+    "any": "always",
     "always": "always",
-    "missing": "missing",
-    "if_not_present": "missing",
-    "never": "never",
-    "build": "missing",
 }
-# spec location head -> compose key, so bind errors point at what the user wrote
+_PULL = {"always": "always", "missing": "missing", "if_not_present": "missing", "never": "never"}
+# pull policies the spec has no equivalent for; "build" pulls nothing when the image is built
+_PULL_APPROXIMATED = {"build": "missing"}
 
 
 def _volume_mount(vol: dict[str, Any], volumes: dict[str, Any]) -> dict[str, Any] | None:
@@ -32,7 +37,9 @@ def _volume_mount(vol: dict[str, Any], volumes: dict[str, Any]) -> dict[str, Any
     if kind == "bind":
         bind_opts = vol.get("bind") or {}
         out.update(type="bind", source=vol.get("source"))
-        opts = {k: bind_opts[k] for k in ("propagation", "create_host_path", "selinux") if k in bind_opts}
+        opts = {k: bind_opts[k] for k in ("propagation", "selinux") if k in bind_opts}
+        # long syntax does not create a missing host path unless asked; the short syntax sets it true
+        opts["create_host_path"] = bool(bind_opts.get("create_host_path", False))
         out["bind"] = opts
         return out
     if kind == "volume":
@@ -113,22 +120,28 @@ def _security(service: dict[str, Any], at: YamlPath, report: Report) -> dict[str
     return sec
 
 
-def _resources(service: dict[str, Any]) -> dict[str, Any]:
+def _resources(service: dict[str, Any], origins: Origins) -> dict[str, Any]:
+    """deploy.resources wins over the service-level keys, as in docker compose; ``-1`` memory is no limit."""
     res: dict[str, Any] = {}
     deploy = (service.get("deploy") or {}).get("resources") or {}
     limits, reservations = deploy.get("limits") or {}, deploy.get("reservations") or {}
-    memory = limits.get("memory", service.get("mem_limit"))
-    if memory is not None:
-        res["memory"] = memory
-    reservation = reservations.get("memory", service.get("mem_reservation"))
-    if reservation is not None:
-        res["memory_reservation"] = reservation
-    cpus = limits.get("cpus", service.get("cpus"))
-    if cpus not in (None, 0, "0"):
-        res["cpu"] = cpus
-    pids = limits.get("pids", service.get("pids_limit"))
-    if pids is not None:
-        res["pids"] = pids
+    for spec_key, part, kind, key, service_key in (
+        ("memory", limits, "limits", "memory", "mem_limit"),
+        ("memory_reservation", reservations, "reservations", "memory", "mem_reservation"),
+        ("cpu", limits, "limits", "cpus", "cpus"),
+        ("pids", limits, "limits", "pids", "pids_limit"),
+    ):
+        origin: tuple[str | int, ...]
+        if key in part:
+            value, origin = part[key], ("deploy", "resources", kind, key)
+        else:
+            value, origin = service.get(service_key), (service_key,)
+        if value is None or (spec_key == "cpu" and value in (0, "0")):
+            continue
+        if spec_key.startswith("memory") and str(value).strip() == "-1":
+            continue  # docker: -1 is unlimited
+        res[spec_key] = value
+        origins[("resources", spec_key)] = origin
     for key, spec_key in (
         ("memswap_limit", "memory_swap"),
         ("shm_size", "shm_size"),
@@ -137,6 +150,7 @@ def _resources(service: dict[str, Any]) -> dict[str, Any]:
     ):
         if service.get(key) is not None:
             res[spec_key] = service[key]
+            origins[("resources", spec_key)] = (key,)
     devices = [
         d
         if isinstance(d, str)
@@ -155,10 +169,28 @@ def _resources(service: dict[str, Any]) -> dict[str, Any]:
     return res
 
 
-def _restart(service: dict[str, Any]) -> Any:
+def _restart(service: dict[str, Any], at: YamlPath, report: Report) -> Any:
     policy = (service.get("deploy") or {}).get("restart_policy")
     if isinstance(policy, dict):
-        out: dict[str, Any] = {"policy": _RESTART.get(policy.get("condition", "any"), "always")}
+        where = at / "deploy" / "restart_policy"
+        condition = policy.get("condition")
+        if condition is None:
+            # docker compose passes an empty policy to the engine, which does not restart
+            report.warn(
+                where,
+                "no condition: docker compose does not restart the container (the spec's 'any' is not"
+                " applied)",
+                code="notice",
+            )
+            condition = "no"
+        if condition not in _RESTART:
+            report.error(
+                where / "condition",
+                f"invalid restart condition {condition!r}: expected none, no, on-failure, unless-stopped,"
+                " any or always",
+            )
+            return "no"
+        out: dict[str, Any] = {"policy": _RESTART[condition]}
         if policy.get("max_attempts") is not None and out["policy"] == "on-failure":
             out["max_retries"] = policy["max_attempts"]
         if policy.get("delay") is not None:
@@ -169,15 +201,52 @@ def _restart(service: dict[str, Any]) -> Any:
 
 
 def _healthcheck(hc: dict[str, Any]) -> dict[str, Any]:
+    """Without a test (or with ``test: []``) docker keeps the image's test: a probe with no action."""
     out: dict[str, Any] = {
         k: hc[k] for k in ("interval", "timeout", "start_period", "start_interval", "retries") if k in hc
     }
     if hc.get("disable"):
         out["disable"] = True
-    if "test" in hc:
+    elif hc.get("test"):
         out["test"] = hc["test"]
-    elif not out.get("disable"):
-        out["disable"] = True
+    return out
+
+
+def _tmpfs(service: dict[str, Any], at: YamlPath, report: Report, origins: Origins) -> list[Any]:
+    """Short ``tmpfs`` strings (parsed by the spec) and ``type: tmpfs`` volumes as TmpfsMount dicts."""
+    out: list[Any] = [*(service.get("tmpfs") or [])]
+    for i in range(len(out)):
+        origins[("tmpfs", i)] = ("tmpfs", i)
+    for i, vol in enumerate(service.get("volumes") or []):
+        if not (isinstance(vol, dict) and vol.get("type") == "tmpfs"):
+            continue
+        origins[("tmpfs", len(out))] = ("volumes", i)
+        opts = vol.get("tmpfs") or {}
+        mount: dict[str, Any] = {"target": vol.get("target"), "readonly": bool(vol.get("read_only", False))}
+        for key in ("size", "mode"):
+            if opts.get(key) is not None:
+                mount[key] = opts[key]
+        out.append(mount)
+    return out
+
+
+def _env(service: dict[str, Any], at: YamlPath, report: Report) -> list[str]:
+    """Compose values are literal after interpolation: every ``$`` is escaped for the spec's ``$$``.
+
+    A key whose value is null was unset at translation time: docker leaves it out of the container,
+    so it is omitted rather than written bare (which would pass the agent's own value).
+    """
+    out = []
+    for key, value in (service.get("environment") or {}).items():
+        if value is None:
+            report.warn(
+                at / "environment" / key,
+                f"{key} is not set: it is left out of the container's environment, as docker does",
+                code="notice",
+            )
+            continue
+        text = value if isinstance(value, str) else str(value)
+        out.append(f"{key}={text.replace('$', '$$')}")
     return out
 
 
@@ -217,11 +286,12 @@ def _network(service: dict[str, Any], project: str, networks: dict[str, Any]) ->
     return net
 
 
-def _ports(ports: list[Any], at: YamlPath, report: Report) -> list[dict[str, Any]]:
-    out = []
+def _ports(ports: list[Any], at: YamlPath, report: Report, origins: Origins) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for i, port in enumerate(ports):
         if not isinstance(port, dict):
             continue
+        origins[("ports", len(out))] = ("ports", i)
         published = str(port.get("published", ""))
         host: Any = None
         if published.isdigit():
@@ -239,8 +309,16 @@ def _ports(ports: list[Any], at: YamlPath, report: Report) -> list[dict[str, Any
 
 
 def build_config(
-    service: dict[str, Any], model: dict[str, Any], env: Mapping[str, str], at: YamlPath, report: Report
+    service: dict[str, Any],
+    model: dict[str, Any],
+    env: Mapping[str, str],
+    at: YamlPath,
+    report: Report,
+    *,
+    origins: Origins | None = None,
 ) -> dict[str, Any]:
+    """The ``ContainerConfig`` dict; ``origins`` is filled with where its values came from."""
+    origins = {} if origins is None else origins
     project = model["name"]
     cfg: dict[str, Any] = {}
     for src, dst in (
@@ -256,19 +334,13 @@ def build_config(
     ):
         if service.get(src) is not None:
             cfg[dst] = service[src]
-    environment = service.get("environment") or {}
-    cfg["env"] = [k if v is None else f"{k}={v}" for k, v in environment.items()]
+    cfg["env"] = _env(service, at, report)
     if service.get("group_add"):
         cfg["group_add"] = [str(g) for g in service["group_add"]]
-    volumes, tmpfs = [], [*(service.get("tmpfs") or [])]
+    volumes: list[dict[str, Any]] = []
+    tmpfs = _tmpfs(service, at, report, origins)
     for i, vol in enumerate(service.get("volumes") or []):
         if isinstance(vol, dict) and vol.get("type") == "tmpfs":
-            tmpfs.append(
-                {
-                    "target": vol.get("target"),
-                    **({"size": vol["tmpfs"]["size"]} if "size" in (vol.get("tmpfs") or {}) else {}),
-                }
-            )
             continue
         mount = _volume_mount(vol, model.get("volumes") or {}) if isinstance(vol, dict) else None
         if mount is not None and _WINDOWS.match(f"{mount.get('source') or ''}{mount.get('target')}"):
@@ -278,9 +350,10 @@ def build_config(
                 at / "volumes" / i, f"volume type {vol.get('type') if isinstance(vol, dict) else vol!r}"
             )
         else:
+            origins[("volumes", len(volumes))] = ("volumes", i)
             volumes.append(mount)
     cfg.update(volumes=volumes, tmpfs=tmpfs, files=_files(service, model, env, at, report))
-    cfg["ports"] = _ports(service.get("ports") or [], at, report)
+    cfg["ports"] = _ports(service.get("ports") or [], at, report, origins)
     cfg["network"] = _network(service, project, model.get("networks") or {})
     mode = service.get("network_mode")
     if cfg["network"].get("mode", "bridge") != "bridge" and cfg["ports"]:
@@ -292,9 +365,9 @@ def build_config(
         cfg["ports"] = []
     if isinstance(mode, str) and "mode" not in cfg["network"] and mode != "default":
         report.unsupported(at / "network_mode", f"network mode {mode!r}; the default network is used")
-    cfg["resources"] = _resources(service)
+    cfg["resources"] = _resources(service, origins)
     cfg["security"] = _security(service, at, report)
-    cfg["restart"] = _restart(service)
+    cfg["restart"] = _restart(service, at, report)
     if isinstance(service.get("healthcheck"), dict):
         cfg["healthcheck"] = _healthcheck(service["healthcheck"])
     if service.get("labels"):
@@ -303,6 +376,25 @@ def build_config(
     replicas = deploy.get("replicas", service.get("scale"))
     if replicas is not None:
         cfg["replicas"] = replicas
-    if service.get("pull_policy") in _PULL:
-        cfg["pull_policy"] = _PULL[service["pull_policy"]]
+    _pull_policy(service, cfg, at, report)
+    if service.get("container_name"):
+        report.warn(
+            at / "container_name",
+            f"not applied: Berth names the container {project}-{at.parts[-1]}",
+            code="not-applied",
+        )
     return cfg
+
+
+def _pull_policy(service: dict[str, Any], cfg: dict[str, Any], at: YamlPath, report: Report) -> None:
+    policy = service.get("pull_policy")
+    if policy is None:
+        return
+    if policy in _PULL:
+        cfg["pull_policy"] = _PULL[policy]
+        return
+    cfg["pull_policy"] = _PULL_APPROXIMATED.get(policy, "missing")
+    report.warn(
+        at / "pull_policy",
+        f"pull policy {policy!r} is not supported by Berth: the image is pulled when missing",
+    )

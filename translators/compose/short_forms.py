@@ -15,8 +15,10 @@ _PORT = re.compile(
 )
 
 
-def _span(text: str) -> tuple[int, int]:
+def _span(text: str, what: str = "port") -> tuple[int, int]:
     first, _, last = text.partition("-")
+    if not first.isdigit() or (last and not last.isdigit()):
+        raise ValueError(f"invalid {what} {text!r}: expected a port number or a range such as 8000-8010")
     return int(first), int(last) if last else int(first)
 
 
@@ -25,13 +27,13 @@ def parse_port(text: str) -> list[dict[str, Any]]:
     m = _PORT.match(text.strip())
     if not m:
         raise ValueError(f"invalid port {text!r}: expected [[IP:]HOST:]CONTAINER[/PROTOCOL]")
-    c0, c1 = _span(m.group("ctr"))
+    c0, c1 = _span(m.group("ctr"), "container port")
     if c1 < c0:
         raise ValueError(f"invalid port range {m.group('ctr')!r}")
     host = m.group("host") or ""
     ip = (m.group("ip") or "").strip("[]")
     out: list[dict[str, Any]] = []
-    h0, h1 = _span(host) if host else (0, 0)
+    h0, h1 = _span(host, "host port") if host else (0, 0)
     for i, target in enumerate(range(c0, c1 + 1)):
         port: dict[str, Any] = {"mode": "ingress"}
         if ip:

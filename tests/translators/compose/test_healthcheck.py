@@ -39,3 +39,24 @@ def test_timing_reaches_the_probe(tmp_path: Path) -> None:
     )
     probe = project.translation.specs[0].config.healthcheck
     assert probe is not None and probe.interval == 90.0
+
+
+INHERITING = [
+    ("timings-only", "{interval: 10s, retries: 2}", {"interval": "10s", "retries": 2}),
+    ("empty-test", "{test: [], interval: 10s}", {"interval": "10s"}),
+    ("disable-false", "{disable: false, timeout: 5s}", {"timeout": "5s"}),
+]
+
+
+@pytest.mark.parametrize(("text", "model"), [c[1:] for c in INHERITING], ids=[c[0] for c in INHERITING])
+def test_without_test_keeps_the_image_test(tmp_path: Path, text: str, model: dict[str, Any]) -> None:
+    """Docker keeps the image's HEALTHCHECK test and changes the timings: a probe with no action.
+
+    The printed models were checked against ``docker compose config`` (v2.40.3): it omits
+    ``test: []`` and ``disable: false``.
+    """
+    project = load_yaml(tmp_path, f"services:\n  web:\n    image: nginx\n    healthcheck: {text}\n")
+    assert project.model["services"]["web"]["healthcheck"] == model
+    probe = project.translation.specs[0].config.healthcheck
+    assert probe is not None
+    assert probe.inherits_action and not probe.disable

@@ -72,7 +72,7 @@ def test_values_only_and_dollar_printed_back(tmp_path: Path) -> None:
     assert web["image"] == "nginx:1.25"
     assert web["environment"] == {"$$KEY": "$$HOME and berth"}
     spec = project.translation.specs[0]
-    assert spec.config.env == ["$KEY=$HOME and berth"]
+    assert spec.config.env == ["$KEY=$$HOME and berth"]  # the spec reads $$ as a literal $
 
 
 def test_unset_warns_with_path(tmp_path: Path) -> None:

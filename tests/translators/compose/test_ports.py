@@ -44,3 +44,18 @@ def test_port_forms(tmp_path: Path, port: Any, expected: list[dict[str, Any]]) -
 def test_invalid_port(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, "services:\n  web:\n    image: nginx\n    ports: ['80:eighty']\n")
     assert errors[0].startswith(f"{tmp_path}/compose.yaml:4: services.web.ports[0]: invalid port")
+
+
+NEGATIVE = [
+    ("host", "-5:80", "invalid host port '-5'"),
+    ("ip-host", "127.0.0.1:-5:80", "invalid host port '-5'"),
+]
+
+
+@pytest.mark.parametrize(("port", "message"), [c[1:] for c in NEGATIVE], ids=[c[0] for c in NEGATIVE])
+def test_negative_port_is_a_clear_error(tmp_path: Path, port: str, message: str) -> None:
+    """docker compose rejects these too ("invalid hostPort: -5"); ours names the path and the form."""
+    errors = errors_of(tmp_path, f"services:\n  web:\n    image: nginx\n    ports: ['{port}']\n")
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{tmp_path}/compose.yaml:4: services.web.ports[0]: {message}")
+    assert "int()" not in errors[0]

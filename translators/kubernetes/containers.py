@@ -1,8 +1,14 @@
 """One container of a pod -> the ``image`` and ``config`` of one spec.
 
-``command`` replaces the image's ENTRYPOINT and ``args`` its CMD, each independently, as in
-Kubernetes (so ``args`` alone keeps the image's ENTRYPOINT). Both have ``$(VAR)`` expanded against
-the container's environment. ``imagePullPolicy`` defaults as in Kubernetes: Always for ``:latest``
+``command`` becomes the spec's ``entrypoint`` and ``args`` its ``cmd``. Kubernetes ignores the
+image's ENTRYPOINT and CMD when ``command`` is set, and ``args`` alone keeps the image's ENTRYPOINT
+and replaces its CMD: the spec's rule (:meth:`ContainerConfig.argv`, docker's) is the same, an
+entrypoint set drops the image's CMD, so ``command`` without ``args`` is ``cmd: null``. Both have
+``$(VAR)`` expanded against the container's environment.
+
+Spec errors found when binding are reported at the manifest's path: :attr:`Container.origins`
+maps spec locations (``config.ports[0].container``) to where they came from
+(``ports[0].containerPort``). ``imagePullPolicy`` defaults as in Kubernetes: Always for ``:latest``
 or an untagged image, IfNotPresent otherwise. A port with a ``hostPort`` is published; without one
 it is only exposed (Services may publish it, see :mod:`translators.kubernetes.services`).
 """
@@ -40,11 +46,12 @@ _HANDLED = {
 }
 _IGNORED = {
     "lifecycle": "postStart and preStop hooks are not run",
+    # the termination message only ever reaches the pod's status, which Berth does not keep
     "terminationMessagePath": "",
     "terminationMessagePolicy": "",
     "stdinOnce": "stdin stays open",
     "volumeDevices": "raw block devices are not supported",
-    "resizePolicy": "",
+    "resizePolicy": "",  # how a later in-place resize restarts the container: nothing resizes here
 }
 
 
@@ -61,6 +68,16 @@ class Container:
     named_volumes: dict[str, int | None] = field(default_factory=dict)
     sidecar: bool = False
     """An init container with ``restartPolicy: Always``: started before the app, kept running."""
+    origins: dict[tuple[str | int, ...], YamlPath] = field(default_factory=dict)
+    """Spec locations (``("config", "ports", 0)``) to the manifest paths they were read from."""
+
+    def origin(self, loc: tuple[str | int, ...]) -> YamlPath:
+        """The manifest path of a spec location: its longest mapped prefix, or the container."""
+        for end in range(len(loc), 0, -1):
+            found = self.origins.get(loc[:end])
+            if found is not None:
+                return found
+        return self.at
 
 
 def default_pull_policy(image: str) -> str:
@@ -90,7 +107,12 @@ def read_container(
     if image is None and "image" not in raw:
         diag.error(at, f"container {name or '?'!r} is missing the required 'image' field")
     config: dict[str, Any] = {}
+    origins: dict[tuple[str | int, ...], YamlPath] = {("image",): at / "image", ("name",): at / "name"}
+    for spec_key, key in _ORIGINS.items():
+        origins[("config", spec_key)] = at / key
     environment = envs.container_env(ctx, raw, at)
+    for index, name_ in enumerate(environment.values):
+        origins[("config", "env", index)] = environment.origins.get(name_, at / "env")
     if environment.values:
         config["env"] = environment.as_list()
     if environment.secret:
@@ -119,12 +141,13 @@ def read_container(
             diag.error(at / "imagePullPolicy", f"expected Always, IfNotPresent or Never, got {policy!r}")
         else:
             config["pull_policy"] = PULL_POLICIES[policy]
-    ports, named = _ports(raw.get("ports"), at / "ports", ctx, host_network=host_network)
+    ports, named = _ports(raw.get("ports"), at / "ports", ctx, host_network=host_network, origins=origins)
     if ports:
         config["ports"] = ports
     limits = resources.container_resources(raw.get("resources"), at / "resources", diag)
     if limits:
         config["resources"] = limits
+        origins.update(_resource_origins(raw.get("resources"), at / "resources"))
     config.update(probes.container_probes(raw, at, diag, named))
     if init and not sidecar:
         for key in ("livenessProbe", "readinessProbe", "startupProbe"):
@@ -148,13 +171,63 @@ def read_container(
     for mount_key, mounted in (("volumes", mounts.volumes), ("tmpfs", mounts.tmpfs), ("files", mounts.files)):
         if mounted:
             config[mount_key] = mounted
+    origins.update({("config", *loc): path for loc, path in mounts.origins.items()})
     if name is None or image is None:
         return None
-    return Container(name, image, config, at, named, mounts.named, sidecar)
+    return Container(name, image, config, at, named, mounts.named, sidecar, origins)
+
+
+_ORIGINS = {
+    "entrypoint": "command",
+    "cmd": "args",
+    "env": "env",
+    "secret_env": "env",
+    "working_dir": "workingDir",
+    "tty": "tty",
+    "stdin_open": "stdin",
+    "pull_policy": "imagePullPolicy",
+    "ports": "ports",
+    "resources": "resources",
+    "volumes": "volumeMounts",
+    "tmpfs": "volumeMounts",
+    "files": "volumeMounts",
+    "security": "securityContext",
+    "user": "securityContext",
+    "group_add": "securityContext",
+    **{spec_key: key for key, spec_key in probes.PROBES.items()},
+}
+"""Spec ``config`` keys to the container keys they are read from."""
+_PORT_ORIGINS = {
+    "container": "containerPort",
+    "host": "hostPort",
+    "host_ip": "hostIP",
+    "protocol": "protocol",
+}
+_RESOURCE_ORIGINS = {
+    "cpu": ("limits", "cpu"),
+    "memory": ("limits", "memory"),
+    "memory_reservation": ("requests", "memory"),
+}
+
+
+def _resource_origins(raw: object, at: YamlPath) -> dict[tuple[str | int, ...], YamlPath]:
+    """Where each spec resource came from; a CPU weight from the request, or the limit it defaults to."""
+    out: dict[tuple[str | int, ...], YamlPath] = {}
+    for spec_key, (kind, name) in _RESOURCE_ORIGINS.items():
+        out[("config", "resources", spec_key)] = at / kind / name
+    requests = raw.get("requests") if isinstance(raw, dict) else None
+    cpu_from = "requests" if isinstance(requests, dict) and "cpu" in requests else "limits"
+    out[("config", "resources", "cpu_shares")] = at / cpu_from / "cpu"
+    return out
 
 
 def _ports(
-    raw: object, at: YamlPath, ctx: PodContext, *, host_network: bool
+    raw: object,
+    at: YamlPath,
+    ctx: PodContext,
+    *,
+    host_network: bool,
+    origins: dict[tuple[str | int, ...], YamlPath],
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     diag = ctx.diag
     out: list[dict[str, Any]] = []
@@ -190,5 +263,8 @@ def _ports(
                 )
         elif host_ip:
             diag.warn(path / "hostIP", "ignored: the port has no hostPort, so nothing is published")
+        origins[("config", "ports", len(out))] = path
+        for spec_key, key in _PORT_ORIGINS.items():
+            origins[("config", "ports", len(out), spec_key)] = path / key
         out.append(mapping)
     return out, named

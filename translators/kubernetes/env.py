@@ -4,7 +4,9 @@ Precedence follows Kubernetes: the image's ENV (applied by the agent) < ``envFro
 < ``env`` entries in order; a later definition of a name replaces an earlier one and keeps its place.
 ``env`` values may refer to variables defined before them; ``valueFrom`` values and ``envFrom``
 values are never expanded. Variables that come from a Secret (directly, or by expanding one) are
-listed in ``secret_env``; a plain value that replaces one makes it non-secret again.
+listed in ``secret_env``; a plain value that replaces one makes it non-secret again. Every ``$``
+left after expansion is literal, so it is written ``$$`` in the spec (whose ``${VAR}`` the agent
+would substitute).
 
 A ``fieldRef`` is resolved where the value is known when translating (``metadata.name`` is the
 workload's name, which Berth gives the pod; namespace, labels, annotations, service account). The
@@ -53,16 +55,24 @@ class Environment:
 
     values: dict[str, str] = field(default_factory=dict)
     secret: set[str] = field(default_factory=set)
+    origins: dict[str, YamlPath] = field(default_factory=dict)
+    """Where each variable's value was last defined (an ``env`` or ``envFrom`` entry)."""
 
-    def set(self, name: str, value: str, *, secret: bool) -> None:
+    def set(self, name: str, value: str, *, secret: bool, at: YamlPath) -> None:
         self.values[name] = value
+        self.origins[name] = at
         if secret:
             self.secret.add(name)
         else:
             self.secret.discard(name)
 
     def as_list(self) -> list[str]:
-        return [f"{k}={v}" for k, v in self.values.items()]
+        """``KEY=VALUE`` entries for the spec, every ``$`` written ``$$``.
+
+        Kubernetes keeps a value literally once ``$(VAR)`` is expanded, but the spec's ``${VAR}``
+        is substituted by the agent at deploy time: escaping makes the container see the value.
+        """
+        return [f"{k}={v.replace('$', '$$')}" for k, v in self.values.items()]
 
     def secret_names(self) -> list[str]:
         return [k for k in self.values if k in self.secret]
@@ -75,13 +85,6 @@ def container_env(ctx: PodContext, container: dict[str, Any], at: YamlPath) -> E
         _env_from(ctx, env, source, path)
     for path, entry in reporting.mappings(container.get("env"), at / "env", ctx.diag):
         _env_var(ctx, env, entry, path, container)
-    for name, value in env.values.items():
-        if "${" in value:
-            ctx.diag.warn(
-                at / "env",
-                f"{name}: the value contains ${{...}}, which Berth's agent substitutes "
-                "from its own environment at deploy time; Kubernetes keeps it literally",
-            )
     return env
 
 
@@ -116,7 +119,7 @@ def _env_from(ctx: PodContext, env: Environment, source: dict[str, Any], at: Yam
                 "as the kubelet skips it",
             )
             continue
-        env.set(var, entry.text(), secret=found.secret)
+        env.set(var, entry.text(), secret=found.secret, at=at)
 
 
 def _env_var(
@@ -140,11 +143,12 @@ def _env_var(
             return
         value = reporting.string(raw, at / "value", diag) or ""
         refs = [r for r in expansion.references(value) if r in env.values]
-        env.set(name, expansion.expand_with(value, env.values), secret=any(r in env.secret for r in refs))
+        secret = any(r in env.secret for r in refs)
+        env.set(name, expansion.expand_with(value, env.values), secret=secret, at=at)
         return
     resolved = _value_from(ctx, entry["valueFrom"], at / "valueFrom", container)
     if resolved is not None:
-        env.set(name, resolved[0], secret=resolved[1])
+        env.set(name, resolved[0], secret=resolved[1], at=at)
 
 
 def _value_from(

@@ -31,6 +31,8 @@ class Obj:
     namespace: str
     data: dict[str, Any]
     diag: ObjectDiagnostics
+    not_applied: bool = False
+    """Read but deliberately not applied (a suspended Job): listed in ``Project.not_applied``."""
 
     @property
     def ref(self) -> str:

@@ -23,7 +23,9 @@ from typing import Any
 from translators.kubernetes import containers as ctrs
 from translators.kubernetes import reporting, security, volumes
 from translators.kubernetes.objects import Obj, Store
+from translators.kubernetes.reporting import ObjectDiagnostics
 from translators.kubernetes.templates import PodContext, PodTemplate
+from translators.paths import YamlPath
 
 NETWORK = "default"
 GRACE_PERIOD = 30
@@ -45,6 +47,8 @@ _HANDLED = {
     "serviceAccount",
     "automountServiceAccountToken",
     "enableServiceLinks",
+    "activeDeadlineSeconds",
+    "os",
 }
 _SCHEDULING = "scheduling: Berth runs every pod on this node"
 _IGNORED = {
@@ -59,17 +63,15 @@ _IGNORED = {
     "preemptionPolicy": _SCHEDULING,
     "schedulingGates": _SCHEDULING,
     "runtimeClassName": "runc is the runtime",
-    "overhead": "",
-    "readinessGates": "",
-    "os": "",
+    "overhead": "the runtime class's overhead is not added to the limits",
+    "readinessGates": "readiness gates are conditions set by other controllers: they are not checked",
     "imagePullSecrets": "registry credentials come from the agent's configuration",
     "hostPID": "host PID namespace",
     "hostIPC": "host IPC namespace",
     "hostUsers": "user namespaces",
     "shareProcessNamespace": "containers of a pod do not share a PID namespace",
-    "activeDeadlineSeconds": "",
-    "setHostnameAsFQDN": "",
-    "ephemeralContainers": "",
+    "setHostnameAsFQDN": "the host name is the short name: there is no cluster domain",
+    "ephemeralContainers": "ephemeral containers are added to running pods for debugging: not run",
     "resourceClaims": "dynamic resource claims",
     "resources": "pod-level resources",
 }
@@ -103,6 +105,7 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
     ctx = PodContext(
         obj, template, store, namespace, account if isinstance(account, str) and account else "default"
     )
+    _deadline_and_os(spec, at, diag)
     if reporting.boolean(spec.get("automountServiceAccountToken"), at / "automountServiceAccountToken", diag):
         diag.unsupported(at / "automountServiceAccountToken", "there is no API server to issue tokens")
     pod.host_network = bool(reporting.boolean(spec.get("hostNetwork"), at / "hostNetwork", diag))
@@ -155,6 +158,33 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
             pod.containers.append(container)
             pod.named_volumes.update(container.named_volumes)
     return pod
+
+
+def config_origins(template: PodTemplate) -> dict[tuple[str | int, ...], YamlPath]:
+    """Spec locations of the settings a pod gives all its containers, to the manifest's paths."""
+    at = template.at
+    return {
+        ("config", "replicas"): YamlPath.of("spec", "replicas"),
+        ("config", "labels"): at.parent / "metadata" / "labels",
+        ("config", "stop_grace_period"): at / "terminationGracePeriodSeconds",
+        ("config", "network"): at,
+        ("config", "group"): at,
+        ("config", "restart"): at / "restartPolicy",
+    }
+
+
+def _deadline_and_os(spec: dict[str, Any], at: YamlPath, diag: ObjectDiagnostics) -> None:
+    deadline = reporting.integer(spec.get("activeDeadlineSeconds"), at / "activeDeadlineSeconds", diag)
+    if deadline is not None:
+        diag.unsupported(
+            at / "activeDeadlineSeconds", f"the pod is not stopped after {deadline} s: no deadline is applied"
+        )
+    os_at = at / "os"
+    os = reporting.mapping(spec.get("os"), os_at, diag)
+    reporting.check_keys(os, os_at, diag, {"name"})
+    name = reporting.string(os.get("name"), os_at / "name", diag)
+    if name not in (None, "linux"):  # linux is what Berth runs: nothing to apply
+        diag.unsupported(os_at / "name", f"Berth runs Linux containers, not {name}")
 
 
 def pod_hostname(name: str) -> str:

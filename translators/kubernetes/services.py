@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from translators.errors import Diagnostics
 from translators.kubernetes import reporting
 from translators.kubernetes.objects import Obj
 from translators.kubernetes.pods import Pod
 from translators.paths import YamlPath
 
 SPEC = YamlPath.of("spec")
+MAX_PORT = 65535
 _TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 _HANDLED = {"type", "selector", "ports", "clusterIP", "clusterIPs", "externalName"}
 _IGNORED = {
@@ -73,12 +75,27 @@ def apply_service(obj: Obj, pods: list[Pod]) -> bool:
     selected = [p for p in pods if all(p.template.labels.get(k) == v for k, v in selector.items())]
     if not selected:
         diag.warn(SPEC / "selector", "selects no pod of the input", code="notice")
-    ports = reporting.mappings(spec.get("ports"), SPEC / "ports", diag)
+    ports = [
+        (p, port)
+        for p, port in reporting.mappings(spec.get("ports"), SPEC / "ports", diag)
+        if _in_range(port, p, diag)
+    ]
     for pod in selected:
         _alias(obj, pod)
         for path, port in ports:
             _port(obj, pod, kind, port, path)
     return True
+
+
+def _in_range(port: dict[str, Any], at: YamlPath, diag: Diagnostics) -> bool:
+    """Port numbers above 65535 are reported here, once, rather than on every pod they select."""
+    fine = True
+    for key in ("port", "nodePort"):
+        value = port.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_PORT:
+            diag.error(at / key, f"expected a port from 1 to {MAX_PORT}, got {value}")
+            fine = False
+    return fine
 
 
 def _alias(obj: Obj, pod: Pod) -> None:

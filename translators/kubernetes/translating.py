@@ -14,10 +14,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from translators.errors import Diagnostics
+from translators.kubernetes import containers as ctrs
 from translators.kubernetes import loading, objects, pods, registry, reporting, services
 from translators.kubernetes.objects import Obj, Store
 from translators.kubernetes.reporting import ObjectDiagnostics
@@ -134,6 +135,8 @@ def translate(documents: Sequence[Document], *, default_namespace: str = "defaul
         if handler is None:
             continue
         template = handler(obj)
+        if obj.not_applied:
+            not_applied.append(obj.ref)
         if template is not None:
             translated.append(pods.translate_pod(obj, template, store, namespace))
     for obj in objs:
@@ -169,15 +172,22 @@ def _bind_specs(translated: list[pods.Pod]) -> list[DeploymentSpec]:
                 continue
             names.add(data["name"])
 
-            def where(loc: tuple[str | int, ...], at: YamlPath = at) -> YamlPath:
-                if loc[:1] == ("image",):
-                    return at / "image"
-                return YamlPath((*at.parts, *loc))
-
-            spec = bind(DeploymentSpec, data, pod.obj.diag, at=at, path_map=where)
+            spec = bind(DeploymentSpec, data, pod.obj.diag, at=at, path_map=origins(pod, container))
             if spec is not None:
                 specs.append(spec)
     return specs
+
+
+def origins(pod: pods.Pod, container: ctrs.Container) -> Callable[[tuple[str | int, ...]], YamlPath]:
+    """Spec locations -> the manifest's paths: the container's own keys, then the pod's."""
+    pod_origins = pods.config_origins(pod.template)
+
+    def where(loc: tuple[str | int, ...]) -> YamlPath:
+        if loc[:2] in pod_origins:
+            return pod_origins[loc[:2]]
+        return container.origin(loc)
+
+    return where
 
 
 def _project(

@@ -4,9 +4,11 @@
   directory; the other types expect it to exist); ``mountPropagation`` HostToContainer -> rslave,
   Bidirectional -> rshared.
 - ``emptyDir`` (also a volume without a source: the API server defaults it to one) with
-  ``medium: Memory`` -> a tmpfs sized by ``sizeLimit``. On disk: an anonymous volume, or, when
-  several containers of the pod mount it, a named volume ``<pod>-<volume>`` so they share it (it
-  then outlives the pod, unlike an emptyDir).
+  ``medium: Memory`` -> a tmpfs sized by ``sizeLimit``, read-only for a ``readOnly`` mount (a
+  ``subPath`` of it is reported: the tmpfs is mounted whole). On disk: an anonymous volume, or,
+  when several containers of the pod mount it, a named volume ``<pod>-<volume>`` so they share it
+  (it then outlives the pod, unlike an emptyDir, and with several replicas every replica mounts
+  it: reported).
 - ``persistentVolumeClaim`` -> the named volume of the claim's name (the claim's storage request
   is the project volume's size); StatefulSet ``volumeClaimTemplates`` -> ``<template>-<set>-0``.
 - ``configMap``, ``secret``, ``downwardAPI``, ``projected`` -> one file per key under the mount
@@ -63,6 +65,16 @@ class Mounts:
     tmpfs: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
     named: dict[str, int | None] = field(default_factory=dict)
+    origins: dict[tuple[str | int, ...], YamlPath] = field(default_factory=dict)
+    """``("volumes", 0)`` and the like to the ``volumeMounts`` entry they came from."""
+
+    def note(self, at: YamlPath | None) -> None:
+        """Record ``at`` as the origin of every mount added since the last note."""
+        if at is None:
+            return
+        for kind, items in (("volumes", self.volumes), ("tmpfs", self.tmpfs), ("files", self.files)):
+            for index in range(len(items)):
+                self.origins.setdefault((kind, index), at)
 
 
 def pod_volumes(ctx: PodContext, containers: list[dict[str, Any]]) -> dict[str, PodVolume]:
@@ -112,6 +124,14 @@ def pod_volumes(ctx: PodContext, containers: list[dict[str, Any]]) -> dict[str, 
         for name in mounted:
             if name in out:
                 out[name].users += 1
+    for shared in out.values():
+        on_disk = shared.kind == "emptyDir" and not shared.data.get("medium")
+        if on_disk and shared.users > 1 and template.replicas > 1:
+            diag.warn(
+                shared.at,
+                f"every replica mounts the one volume {template.name}-{shared.name}: "
+                "the emptyDir is shared between replicas, not one per pod",
+            )
     return out
 
 
@@ -125,7 +145,10 @@ def container_mounts(
     """The spec's mounts for one container's ``volumeMounts``."""
     diag = ctx.diag
     out = Mounts()
+    previous: YamlPath | None = None
     for path, mount in reporting.mappings(container.get("volumeMounts"), at / "volumeMounts", diag):
+        out.note(previous)
+        previous = path
         reporting.check_keys(
             mount,
             path,
@@ -171,7 +194,8 @@ def container_mounts(
         elif volume.kind == "persistentVolumeClaim":
             _claim(volume, target=target, readonly=readonly, sub=sub, ctx=ctx, out=out)
         else:
-            _empty_dir(volume, target=target, readonly=readonly, sub=sub, ctx=ctx, out=out, at=path)
+            _empty_dir(volume, mount, target=target, readonly=readonly, sub=sub, ctx=ctx, out=out, at=path)
+    out.note(previous)
     return out
 
 
@@ -274,6 +298,7 @@ def _claim(
 
 def _empty_dir(
     volume: PodVolume,
+    mount: dict[str, Any],
     *,
     target: str,
     readonly: bool,
@@ -291,9 +316,16 @@ def _empty_dir(
                 at,
                 f"emptyDir {volume.name!r} in memory is not shared between containers: each has a tmpfs",
             )
+        if sub:
+            diag.unsupported(
+                at / ("subPathExpr" if "subPathExpr" in mount else "subPath"),
+                "a memory emptyDir is mounted whole: each container has its own tmpfs",
+            )
         tmpfs: dict[str, Any] = {"target": target}
         if size:
             tmpfs["size"] = size
+        if readonly:
+            tmpfs["readonly"] = True
         out.tmpfs.append(tmpfs)
         return
     if medium:

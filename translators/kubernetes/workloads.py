@@ -4,13 +4,15 @@
 - Deployment, ReplicaSet, ReplicationController, StatefulSet: ``spec.replicas`` copies (default 1)
   of ``spec.template``, restartPolicy Always only. The selector must match the template's labels,
   as the API server checks. A StatefulSet's pods are named as its first pod: host name
-  ``<set>-0`` in the subdomain ``serviceName``; its ``volumeClaimTemplates`` become the named
-  volumes ``<template>-<set>-0``, the first replica's claims (one volume for every replica: reported).
+  ``<set>-0`` (``<set>-<ordinals.start>``) in the subdomain ``serviceName``; its
+  ``volumeClaimTemplates`` become the named volumes ``<template>-<set>-0``, the first replica's claims (one volume for every replica: reported).
 - DaemonSet: one copy (Berth runs one node).
 - Job: its template run to completion (role ``job``); restartPolicy OnFailure or Never is required.
   Failed pods are retried ``backoffLimit`` times (default 6): both policies become ``on-failure``
   with that many retries. ``completions``/``parallelism`` other than 1 are reported.
 - CronJob: its job template, run once when deployed; the schedule is reported as not applied.
+- A suspended Job or CronJob (``suspend: true``) starts no pod in Kubernetes: it gets no spec and
+  is listed in ``Project.not_applied``. ``activeDeadlineSeconds`` is reported: nothing stops a job.
 """
 
 from __future__ import annotations
@@ -25,37 +27,35 @@ from translators.paths import YamlPath
 
 SPEC = YamlPath.of("spec")
 _ROLLOUT = "rollouts are the agent's: specs are replaced as a whole"
+_NO_SCHEDULER = "Berth has no scheduler: the job runs once when deployed"
+_INDEXED = "indexed completions are not supported: a job runs one pod once"
+# Keys with an empty reason are ignored without a warning: each has no effect on what runs on one
+# node (the comment says why). Every other key is reported at its path.
 _CONTROLLER_IGNORED = {
     "strategy": _ROLLOUT,
     "updateStrategy": _ROLLOUT,
     "minReadySeconds": _ROLLOUT,
-    "revisionHistoryLimit": "",
+    "revisionHistoryLimit": "",  # how many old ReplicaSets are kept for rollbacks: no pod runs from them
     "progressDeadlineSeconds": _ROLLOUT,
-    "paused": "",
-    "podManagementPolicy": "",
-    "persistentVolumeClaimRetentionPolicy": "",
-    "ordinals": "",
+    "paused": "a paused Deployment starts no pods in Kubernetes; Berth deploys them",
+    "persistentVolumeClaimRetentionPolicy": "the claims' volumes are kept when the set is removed",
 }
 _JOB_IGNORED = {
-    "activeDeadlineSeconds": "",
-    "ttlSecondsAfterFinished": "",
-    "manualSelector": "",
-    "suspend": "",
-    "completionMode": "",
-    "podFailurePolicy": "",
-    "backoffLimitPerIndex": "",
-    "maxFailedIndexes": "",
-    "successPolicy": "",
-    "podReplacementPolicy": "",
-    "managedBy": "",
+    "ttlSecondsAfterFinished": "a finished job is not deleted after a delay",
+    "manualSelector": "",  # only lets the selector be written by hand; it selects nothing else here
+    "podFailurePolicy": "every failure is retried up to backoffLimit, whatever the exit code",
+    "backoffLimitPerIndex": _INDEXED,
+    "maxFailedIndexes": _INDEXED,
+    "successPolicy": _INDEXED,
+    "podReplacementPolicy": "a failed pod's container is restarted in place",
+    "managedBy": "Berth runs the job itself, not the controller named here",
 }
 _CRON_IGNORED = {
-    "concurrencyPolicy": "",
-    "suspend": "",
-    "successfulJobsHistoryLimit": "",
-    "failedJobsHistoryLimit": "",
-    "startingDeadlineSeconds": "",
-    "timeZone": "",
+    "concurrencyPolicy": _NO_SCHEDULER,
+    "successfulJobsHistoryLimit": _NO_SCHEDULER,
+    "failedJobsHistoryLimit": _NO_SCHEDULER,
+    "startingDeadlineSeconds": _NO_SCHEDULER,
+    "timeZone": _NO_SCHEDULER,
 }
 _JOB_BACKOFF = 6
 
@@ -84,6 +84,7 @@ def _template(obj: Obj, at: YamlPath) -> PodTemplate | None:
         at / "metadata",
         diag,
         {"labels", "annotations"},
+        # the controller names its pods and puts them in its own namespace: these are not used
         {"name": "", "creationTimestamp": "", "namespace": "", "generateName": ""},
     )
     spec = reporting.mapping(template.get("spec"), at / "spec", diag)
@@ -160,7 +161,7 @@ def _controller(
     )
     spec = reporting.mapping(obj.data.get("spec"), SPEC, diag)
     handled = {"template", "selector"} | ({"replicas"} if replicas else set())
-    handled |= {"volumeClaimTemplates", "serviceName"} if claims else set()
+    handled |= {"volumeClaimTemplates", "serviceName", "ordinals", "podManagementPolicy"} if claims else set()
     reporting.check_keys(spec, SPEC, diag, handled, _CONTROLLER_IGNORED)
     template = _template(obj, SPEC / "template")
     if template is None:
@@ -170,7 +171,14 @@ def _controller(
         count = reporting.integer(spec["replicas"], SPEC / "replicas", diag, minimum=0)
         template.replicas = 1 if count is None else count
     if claims:
-        template.hostname = f"{obj.name}-0"
+        policy = reporting.string(spec.get("podManagementPolicy"), SPEC / "podManagementPolicy", diag)
+        if policy not in (None, "Parallel"):  # Parallel is what Berth does
+            diag.unsupported(
+                SPEC / "podManagementPolicy",
+                "replicas are not started one after another: they all start at once",
+            )
+        first = _first_ordinal(obj, spec)
+        template.hostname = f"{obj.name}-{first}"
         template.subdomain = reporting.string(spec.get("serviceName"), SPEC / "serviceName", diag) or None
         for path, claim in reporting.mappings(
             spec.get("volumeClaimTemplates"), SPEC / "volumeClaimTemplates", diag
@@ -178,7 +186,7 @@ def _controller(
             meta = reporting.mapping(claim.get("metadata"), path / "metadata", diag)
             name = reporting.string(meta.get("name"), path / "metadata" / "name", diag, required=True)
             if name:
-                volume = f"{name}-{obj.name}-0"
+                volume = f"{name}-{obj.name}-{first}"
                 template.claim_templates[name] = volume
                 template.claim_sizes[volume] = _claim_size(claim, path, obj)
         if template.claim_templates and template.replicas > 1:
@@ -188,6 +196,15 @@ def _controller(
                 f"({', '.join(template.claim_templates.values())}): per-replica claims are not supported",
             )
     return template
+
+
+def _first_ordinal(obj: Obj, spec: dict[str, Any]) -> int:
+    """``ordinals.start``: the number of a StatefulSet's first pod (0 unless set)."""
+    at = SPEC / "ordinals"
+    ordinals = reporting.mapping(spec.get("ordinals"), at, obj.diag)
+    reporting.check_keys(ordinals, at, obj.diag, {"start"})
+    start = reporting.integer(ordinals.get("start"), at / "start", obj.diag, minimum=0)
+    return start or 0
 
 
 def _claim_size(claim: dict[str, Any], at: YamlPath, obj: Obj) -> int | None:
@@ -215,11 +232,34 @@ def daemon_set(obj: Obj) -> PodTemplate | None:
     return _controller(obj, replicas=False)
 
 
+def _suspended(obj: Obj, spec: dict[str, Any], at: YamlPath) -> bool:
+    """``suspend: true``: Kubernetes starts no pod for it, so Berth produces no spec (reported)."""
+    if not reporting.boolean(spec.get("suspend"), at / "suspend", obj.diag):
+        return False
+    obj.diag.warn(
+        at / "suspend",
+        f"{obj.ref} is suspended: Kubernetes starts no pod for it, so no spec is produced",
+        code="not-applied",
+    )
+    obj.not_applied = True
+    return True
+
+
 def _job_spec(obj: Obj, spec: dict[str, Any], at: YamlPath) -> PodTemplate | None:
     diag = obj.diag
-    reporting.check_keys(
-        spec, at, diag, {"template", "backoffLimit", "completions", "parallelism", "selector"}, _JOB_IGNORED
-    )
+    handled = {"template", "backoffLimit", "completions", "parallelism", "selector", "suspend"}
+    handled |= {"activeDeadlineSeconds", "completionMode"}
+    reporting.check_keys(spec, at, diag, handled, _JOB_IGNORED)
+    if _suspended(obj, spec, at):
+        return None
+    deadline = reporting.integer(spec.get("activeDeadlineSeconds"), at / "activeDeadlineSeconds", diag)
+    if deadline is not None:
+        diag.unsupported(
+            at / "activeDeadlineSeconds", f"the job is not stopped after {deadline} s: no deadline is applied"
+        )
+    mode = reporting.string(spec.get("completionMode"), at / "completionMode", diag)
+    if mode not in (None, "NonIndexed"):
+        diag.unsupported(at / "completionMode", "the pod gets no completion index (JOB_COMPLETION_INDEX)")
     template = _template(obj, at / "template")
     if template is None:
         return None
@@ -247,11 +287,14 @@ def cron_job(obj: Obj) -> PodTemplate | None:
         obj.data, YamlPath(), diag, {"apiVersion", "kind", "metadata", "spec"}, {"status": ""}
     )
     spec = reporting.mapping(obj.data.get("spec"), SPEC, diag)
-    reporting.check_keys(spec, SPEC, diag, {"jobTemplate", "schedule"}, _CRON_IGNORED)
+    reporting.check_keys(spec, SPEC, diag, {"jobTemplate", "schedule", "suspend"}, _CRON_IGNORED)
+    if _suspended(obj, spec, SPEC):
+        return None
     if "schedule" in spec:
         diag.unsupported(SPEC / "schedule", "Berth has no scheduler: the job runs once when deployed")
     at = SPEC / "jobTemplate"
     job_template = reporting.mapping(spec.get("jobTemplate"), at, diag)
+    # the metadata is the created Job's own (its labels do not reach the pod): nothing to apply
     reporting.check_keys(job_template, at, diag, {"spec"}, {"metadata": ""})
     return _job_spec(obj, reporting.mapping(job_template.get("spec"), at / "spec", diag), at / "spec")
 

@@ -6,7 +6,9 @@ We test these aspects:
 - ``valueFrom``: configMapKeyRef, secretKeyRef (secret names in ``secret_env``), optional refs,
   fieldRef (knowable fields resolved, unknowable ones reported and left unset), resourceFieldRef;
 - ``envFrom`` with prefixes, precedence envFrom < env, later sources winning, invalid keys skipped;
-- missing ConfigMaps, Secrets and keys: errors naming both objects, code missing-reference.
+- missing ConfigMaps, Secrets and keys: errors naming both objects, code missing-reference;
+- every ``$`` left in a value is literal in Kubernetes, so the spec writes it ``$$`` (the spec's
+  ``${VAR}`` would be substituted by the agent): ``${HOME}`` reaches the container as written.
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ metadata: {name: sec}
 data: {PASSWORD: cGFzcw==}
 stringData: {TOKEN: tok}
 """
+
+
+def container_sees(entries: list[str]) -> list[str]:
+    """What the container gets from spec env entries, by the spec's rule: ``$$`` is a literal ``$``.
+
+    Any other ``$`` would be substituted by the agent at deploy time, which Kubernetes never does
+    after ``$(VAR)`` expansion: it fails the test.
+    """
+    out = []
+    for entry in entries:
+        name, _, value = entry.partition("=")
+        parts = value.split("$$")
+        assert not any("$" in part for part in parts), (
+            f"unescaped $ in {entry!r}: the agent would substitute it"
+        )
+        out.append(f"{name}={'$'.join(parts)}")
+    return out
 
 
 def env_of(containers: str, **kwargs: str) -> list[str]:
@@ -110,7 +129,29 @@ def test_environment(env: str, expected: list[str]) -> None:
         + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg2}\ndata: {MODE: other, V: $(A)}\n"
     )
     t = translate(pod(f"- name: c\n  image: busybox\n  {env}", extra=extra))
-    assert spec(t, "p-c").config.env == expected
+    assert container_sees(spec(t, "p-c").config.env) == expected
+
+
+DOLLARS = [
+    ("shell syntax", "${HOME}", "$${HOME}"),
+    ("shell default", "${HOME:-/root}", "$${HOME:-/root}"),
+    ("bare dollar", "a$b $", "a$$b $$"),
+    ("escaped reference", "$$(A)", "$$(A)"),
+    ("undefined reference", "$(NOPE)", "$$(NOPE)"),
+    ("expanded reference keeps the referenced dollar", "$(A)/x", "$${HOME}/x"),
+]
+
+
+@pytest.mark.parametrize(("value", "written"), [c[1:] for c in DOLLARS], ids=[c[0] for c in DOLLARS])
+def test_dollars_reach_the_container_literally(value: str, written: str) -> None:
+    t = translate(
+        pod(
+            f"- name: c\n  image: busybox\n  env: [{{name: A, value: '${{HOME}}'}}, {{name: B, value: '{value}'}}]"
+        )
+    )
+    env = spec(t, "p-c").config.env
+    assert env == ["A=$${HOME}", f"B={written}"]
+    assert not [w for w in warnings(t) if "env" in w]
 
 
 def test_invalid_envfrom_key_is_skipped_with_a_warning() -> None:

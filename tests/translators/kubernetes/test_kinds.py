@@ -5,6 +5,11 @@ We test these aspects:
   diagnostics of list items naming the item and the right line;
 - every workload kind (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
   Job, CronJob) yields one spec per container, with its copies, role and restart policy;
+- a suspended Job or CronJob gets no spec (Kubernetes starts no pod for it): a warning at
+  spec.suspend and an entry in Project.not_applied; ``suspend: false`` runs;
+- workload and pod keys Berth does not apply (activeDeadlineSeconds at Job and pod level,
+  podFailurePolicy, setHostnameAsFQDN, paused, ...) are warnings naming their path, never silent;
+  StatefulSet ``ordinals.start`` names the pod;
 - kinds not applied (Ingress, NetworkPolicy, HPA, Namespace, custom resources, old apiVersions)
   are warnings with code not-applied and are listed in Project.not_applied;
 - malformed input: non-mappings, missing kind/name, duplicates, several namespaces, YAML errors.
@@ -118,6 +123,162 @@ def test_job_needs_a_restart_policy() -> None:
         "expected OnFailure or Never for a Job, "
         "got 'Always'"
     ]
+
+
+CRON = """
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: w}
+spec:
+  schedule: "0 3 * * *"
+  SUSPEND
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: a, image: busybox:1}]
+"""
+SUSPENDED = [
+    ("job", workload("batch/v1", "Job", "suspend: true", restart="Never"), "Job/w", 5),
+    ("cronjob", CRON.replace("SUSPEND", "suspend: true"), "CronJob/w", 7),
+]
+
+
+@pytest.mark.parametrize(("text", "ref", "line"), [c[1:] for c in SUSPENDED], ids=[c[0] for c in SUSPENDED])
+def test_suspended_jobs_get_no_spec(text: str, ref: str, line: int) -> None:
+    t = translate(text)
+    assert t.specs == []
+    assert t.project.not_applied == [ref]
+    [warning] = [w for w in t.warnings if w.path.endswith("spec.suspend")]
+    assert (warning.code, warning.line) == ("not-applied", line)
+    assert "suspended" in warning.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        workload("batch/v1", "Job", "suspend: false", restart="Never"),
+        CRON.replace("SUSPEND", "suspend: false"),
+    ],
+    ids=["job", "cronjob"],
+)
+def test_jobs_not_suspended_run(text: str) -> None:
+    t = translate(text)
+    assert [s.name for s in t.specs][:1] == ["w-a"]
+    assert t.project.not_applied == []
+
+
+REPORTED = [
+    (
+        "job deadline",
+        "Job",
+        "activeDeadlineSeconds: 60",
+        "",
+        "spec.activeDeadlineSeconds",
+        "not stopped after 60 s",
+    ),
+    (
+        "pod deadline",
+        "Job",
+        "",
+        "activeDeadlineSeconds: 30",
+        "spec.template.spec.activeDeadlineSeconds",
+        "30 s",
+    ),
+    (
+        "pod failure policy",
+        "Job",
+        "podFailurePolicy: {rules: [{action: Ignore, onExitCodes: {operator: In, values: [1]}}]}",
+        "",
+        "spec.podFailurePolicy",
+        "whatever the exit code",
+    ),
+    ("ttl", "Job", "ttlSecondsAfterFinished: 100", "", "spec.ttlSecondsAfterFinished", "not deleted"),
+    ("indexed", "Job", "completionMode: Indexed", "", "spec.completionMode", "JOB_COMPLETION_INDEX"),
+    ("managed by", "Job", "managedBy: example.com/ctl", "", "spec.managedBy", "not the controller"),
+    (
+        "fqdn",
+        "Job",
+        "",
+        "setHostnameAsFQDN: true",
+        "spec.template.spec.setHostnameAsFQDN",
+        "no cluster domain",
+    ),
+    (
+        "readiness gates",
+        "Job",
+        "",
+        "readinessGates: [{conditionType: x}]",
+        "spec.template.spec.readinessGates",
+        "not checked",
+    ),
+    ("overhead", "Job", "", "overhead: {cpu: 250m}", "spec.template.spec.overhead", "overhead"),
+    ("os", "Job", "", "os: {name: windows}", "spec.template.spec.os.name", "not windows"),
+    (
+        "ephemeral",
+        "Job",
+        "",
+        "ephemeralContainers: [{name: d, image: busybox}]",
+        "spec.template.spec.ephemeralContainers",
+        "debugging",
+    ),
+    ("paused", "Deployment", "paused: true", "", "spec.paused", "starts no pods"),
+    (
+        "pod management",
+        "StatefulSet",
+        "podManagementPolicy: OrderedReady",
+        "",
+        "spec.podManagementPolicy",
+        "all start at once",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "pod_key", "path", "text"), [c[1:] for c in REPORTED], ids=[c[0] for c in REPORTED]
+)
+def test_keys_not_applied_are_reported_with_their_path(
+    kind: str, body: str, pod_key: str, path: str, text: str
+) -> None:
+    api = "batch/v1" if kind == "Job" else "apps/v1"
+    restart = "Never" if kind == "Job" else "Always"
+    head = f"{body}\nselector: {{matchLabels: {{app: x}}}}" if kind != "Job" else body
+    manifest = workload(api, kind, head, restart=restart)
+    if pod_key:
+        manifest = manifest.replace("      containers:", f"      {pod_key}\n      containers:")
+    t = translate(manifest)
+    assert [s.name for s in t.specs] == ["w-a", "w-b"]
+    found = [w for w in t.warnings if w.path.endswith(path)]
+    assert len(found) == 1, [str(w) for w in t.warnings]
+    assert text in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("body", "pod_key"),
+    [("completionMode: NonIndexed\nmanualSelector: false", ""), ("", "os: {name: linux}")],
+    ids=["non-indexed job", "linux pod"],
+)
+def test_keys_without_effect_on_one_node_are_quiet(body: str, pod_key: str) -> None:
+    manifest = workload("batch/v1", "Job", body, restart="Never")
+    if pod_key:
+        manifest = manifest.replace("      containers:", f"      {pod_key}\n      containers:")
+    assert translate(manifest).warnings == []
+
+
+def test_stateful_set_ordinals_start_names_the_pod() -> None:
+    """Parallel pod management is how Berth starts replicas anyway: no warning for it."""
+    body = "serviceName: db\nordinals: {start: 3}\npodManagementPolicy: Parallel\nselector: {matchLabels: {app: x}}\n"
+    body += "volumeClaimTemplates: [{metadata: {name: data}}]"
+    manifest = workload("apps/v1", "StatefulSet", body).replace(
+        "{name: a, image: busybox:1}",
+        "{name: a, image: busybox:1, volumeMounts: [{name: data, mountPath: /d}]}",
+    )
+    t = translate(manifest)
+    config = spec(t, "w-a").config
+    assert config.network.hostname == "w-3"
+    assert [v.source for v in config.volumes] == ["data-w-3"]
+    assert t.warnings == []
 
 
 NOT_APPLIED = [

@@ -5,7 +5,8 @@ We test these aspects:
 - init containers in order (depends_on completed_successfully), app containers after the last one,
   sidecar init containers (restartPolicy Always), Project.order;
 - restartPolicy mapping, Kubernetes defaults (grace period 30 s, pull policy by tag);
-- command -> entrypoint, args -> cmd, workingDir, tty, stdin, ports, resources;
+- command -> entrypoint, args -> cmd (command alone: the image's CMD is not run, checked with
+  ContainerConfig.argv), workingDir, tty, stdin, ports, resources;
 - hostNetwork, hostname/subdomain, dnsConfig, dnsPolicy, hostAliases, replicas and labels.
 """
 
@@ -128,6 +129,23 @@ def test_container_process_settings() -> None:
 def test_args_alone_keep_the_image_entrypoint() -> None:
     config = spec(translate(pod("- {name: a, image: busybox:1, args: [x]}")), "p-a").config
     assert (config.entrypoint, config.cmd, config.stop_grace_period) == (None, ["x"], 30.0)
+
+
+IMAGE_ENTRYPOINT = ["/docker-entrypoint.sh"]
+IMAGE_CMD = ["nginx", "-g", "daemon off;"]
+ARGV = [
+    ("command alone", "command: [/bin/sh, -c, 'echo hi']", ["/bin/sh", "-c", "echo hi"]),
+    ("command and args", "command: [/bin/echo]\n  args: [a, b]", ["/bin/echo", "a", "b"]),
+    ("args alone", "args: [nginx-debug]", [*IMAGE_ENTRYPOINT, "nginx-debug"]),
+    ("neither", "tty: false", [*IMAGE_ENTRYPOINT, *IMAGE_CMD]),
+]
+
+
+@pytest.mark.parametrize(("fields", "argv"), [c[1:] for c in ARGV], ids=[c[0] for c in ARGV])
+def test_process_follows_kubernetes_over_the_image(fields: str, argv: list[str]) -> None:
+    """Kubernetes' rule (its container docs' table): command replaces ENTRYPOINT and CMD both."""
+    config = spec(translate(pod(f"- name: a\n  image: nginx:1\n  {fields}")), "p-a").config
+    assert config.argv(IMAGE_ENTRYPOINT, IMAGE_CMD) == argv
 
 
 def test_host_network() -> None:

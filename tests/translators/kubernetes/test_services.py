@@ -6,7 +6,8 @@ We test these aspects:
   container that declares the target port (by name or number);
 - ClusterIP publishes nothing and reports a port that would be remapped; targetPort 0 means port;
 - services without a selector, ExternalName services: not applied, listed in Project.not_applied;
-- a selector picks only the pods whose labels match.
+- a selector picks only the pods whose labels match;
+- a port or nodePort above 65535 is an error at the Service's own path, once, not at the pods'.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.translators.kubernetes.helpers import spec, translate, warnings
+from tests.translators.kubernetes.helpers import messages, spec, translate, warnings
 
 WORKLOADS = """
 apiVersion: apps/v1
@@ -147,3 +148,21 @@ def test_aliases_go_to_app_containers_only() -> None:
     """)
     assert aliases(t, "api-app") == ["api"]
     assert aliases(t, "api-migrate") == []
+
+
+@pytest.mark.parametrize(
+    ("port", "path"),
+    [
+        ("{port: 70000}", "ports[0].port"),
+        ("{port: 80, targetPort: 8080, nodePort: 70000}", "ports[0].nodePort"),
+    ],
+    ids=["port", "nodePort"],
+)
+def test_out_of_range_service_ports_are_reported_at_the_service(port: str, path: str) -> None:
+    text = (
+        WORKLOADS
+        + f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: s}}\nspec: {{type: NodePort, selector: {{tier: front}}, ports: [{port}]}}\n"
+    )
+    assert messages(text) == [
+        f"input.yaml:23: Service/s (document 3): spec.{path}: expected a port from 1 to 65535, got 70000"
+    ]

@@ -3,7 +3,9 @@
 We test these aspects:
 - hostPath -> bind mounts (readOnly, subPath joined, type decides whether a missing directory is
   created, propagation), relative host paths refused;
-- emptyDir -> tmpfs (Memory, sizeLimit), anonymous volume (one container), named shared volume (two);
+- emptyDir -> tmpfs (Memory, sizeLimit, readOnly mounts read-only, subPath reported), anonymous
+  volume (one container), named shared volume (two), reported as shared by every replica when
+  there are several (Kubernetes gives each pod its own);
 - persistentVolumeClaim -> named volume with the claim's size in the project, readOnly from either side;
 - configMap/secret volumes -> one file per key with contents, modes (defaultMode, items mode,
   default 0644), items paths, subPath picking one file, secrets kept base64 and marked secret;
@@ -95,6 +97,57 @@ def test_empty_dir_in_memory_is_a_sized_tmpfs() -> None:
     got = mounts("[{name: v, emptyDir: {medium: Memory, sizeLimit: 64Mi}}]", "[{name: v, mountPath: /cache}]")
     assert got["tmpfs"] == [{"target": "/cache", "size": 64 * 1024 * 1024}]
     assert got["volumes"] == []
+
+
+def test_read_only_mount_of_a_memory_empty_dir_is_a_read_only_tmpfs() -> None:
+    got = mounts(
+        "[{name: v, emptyDir: {medium: Memory}}]",
+        "[{name: v, mountPath: /ro, readOnly: true}, {name: v, mountPath: /rw}]",
+    )
+    assert got["tmpfs"] == [{"target": "/ro", "readonly": True}, {"target": "/rw"}]
+
+
+@pytest.mark.parametrize("key", ["subPath", "subPathExpr"])
+def test_sub_path_of_a_memory_empty_dir_is_reported(key: str) -> None:
+    t = translate(
+        pod(
+            f"- name: c\n  image: busybox\n  volumeMounts: [{{name: v, mountPath: /m, {key}: part}}]",
+            spec_extra="volumes: [{name: v, emptyDir: {medium: Memory}}]",
+        )
+    )
+    assert [v.model_dump(exclude_defaults=True) for v in spec(t, "p-c").config.tmpfs] == [{"target": "/m"}]
+    [warning] = t.warnings
+    assert warning.path.endswith(f"spec.containers[0].volumeMounts[0].{key}")
+    assert "mounted whole" in warning.message
+
+
+SHARED_DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      volumes: [{name: cache, emptyDir: {}}]
+      containers:
+        - {name: a, image: busybox:1, volumeMounts: [{name: cache, mountPath: /c}]}
+        - {name: b, image: busybox:1, volumeMounts: [{name: cache, mountPath: /c}]}
+"""
+
+
+@pytest.mark.parametrize(("replicas", "reported"), [(1, False), (3, True)], ids=["one replica", "three"])
+def test_empty_dir_shared_by_replicas_is_reported(replicas: int, reported: bool) -> None:
+    t = translate(SHARED_DEPLOYMENT.replace("REPLICAS", str(replicas)))
+    assert [v.source for v in spec(t, "web-a").config.volumes] == ["web-cache"]
+    found = [w for w in t.warnings if "shared between replicas" in w.message]
+    assert bool(found) == reported
+    if found:
+        assert found[0].path.endswith("spec.template.spec.volumes[0].emptyDir")
+        assert found[0].line == 11
+        assert "web-cache" in found[0].message
 
 
 def test_empty_dir_of_one_container_is_anonymous() -> None:

@@ -31,6 +31,7 @@ from agent.registry import (
     manifests,
     platforms,
     progress,
+    reading,
     references,
     retrying,
 )
@@ -79,11 +80,15 @@ class RegistrySource:
             f"/v2/{self.ref.repository}/manifests/{target}",
             scope=authorizing.pull_scope(self.ref.repository),
             headers={"Accept": manifests.ACCEPT},
-            stream=True,
             what=f"manifest {self.ref.repository}:{target}" if not digest else f"manifest {digest}",
         )
         with resp:
-            raw = resp.raw.read(MAX_MANIFEST + 1, decode_content=True)
+            try:
+                raw = reading.read_bounded(resp, MAX_MANIFEST)
+            except reading.READ_ERRORS as exc:
+                raise errors.TransportError(
+                    self.name, f"manifest {target}: connection failed mid-body: {exc}"
+                ) from exc
             if len(raw) > MAX_MANIFEST:
                 raise errors.ManifestError(
                     self.name, f"manifest {target} is larger than {MAX_MANIFEST} bytes"

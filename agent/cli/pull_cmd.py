@@ -2,7 +2,7 @@
 
 Thin over ``agent.registry.pulling.pull_image``. Progress goes to stderr (a rich bar on a
 terminal, plain lines otherwise) so stdout stays parseable with ``-o json``. Exit codes: 0 pulled,
-1 the pull failed (the message names registry, blob and cause), 2 usage.
+1 the pull failed (one ``error:`` line naming registry, blob and cause), 2 usage.
 """
 
 from __future__ import annotations
@@ -203,7 +203,9 @@ def _run(
     insecure: list[str],
     ca_file: Path | None,
 ) -> images.ImageRecord:
-    """Pull with progress on stderr; RegistryError exits 1, InvalidReference is a usage error."""
+    """Pull with progress on stderr; InvalidReference is a usage error (2); a RegistryError (the
+    store's own failures included, as StoreError) or an OSError (disk full, permissions while
+    writing blobs) exits 1 with one line. Other exceptions are bugs and keep their traceback."""
     try:
         transport, text = pulling.split_transport(image)
         if not tls_verify and transport == "docker":
@@ -215,6 +217,6 @@ def _run(
             )
     except errors.InvalidReference as exc:
         raise click.UsageError(str(exc)) from exc
-    except errors.RegistryError as exc:
-        click.echo(f"Error: pull of {image} failed: {exc}", err=True)
+    except (errors.RegistryError, OSError) as exc:
+        click.echo(f"error: pull of {image} failed: {exc}", err=True)
         sys.exit(1)

@@ -9,6 +9,7 @@ so a pull of many blobs asks the token server once.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 import time
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import requests
 
-from agent.registry import credentials, errors
+from agent.registry import credentials, errors, reading
 
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 
@@ -115,26 +116,42 @@ class Authorizer:
             auth = (self.creds.username, self.creds.password)
         self.token_requests += 1
         try:
-            resp = self.session.get(realm, params=params, auth=auth, timeout=self.timeout, verify=self.verify)
+            resp = self.session.get(
+                realm, params=params, auth=auth, timeout=self.timeout, verify=self.verify, stream=True
+            )
         except requests.RequestException as exc:
             raise errors.AuthError(self.registry, f"token server {realm} unreachable: {exc}") from exc
-        if resp.status_code in (401, 403):
-            who = (
-                f"user {self.creds.username!r} (from {self.creds.origin})"
-                if self.creds
-                else "anonymous access"
-            )
+        with resp:
+            if resp.status_code in (401, 403):
+                who = (
+                    f"user {self.creds.username!r} (from {self.creds.origin})"
+                    if self.creds
+                    else "anonymous access"
+                )
+                raise errors.AuthError(
+                    self.registry,
+                    f"token server {realm} refused {who} for {wanted_scope} (HTTP {resp.status_code})",
+                )
+            if resp.status_code != 200:
+                raise errors.AuthError(
+                    self.registry, f"token server {realm} answered HTTP {resp.status_code}"
+                )
+            try:
+                raw = reading.read_bounded(resp, reading.MAX_TOKEN_RESPONSE)
+            except reading.READ_ERRORS as exc:
+                raise errors.AuthError(
+                    self.registry, f"token server {realm}: answer cut short: {exc}"
+                ) from exc
+        if len(raw) > reading.MAX_TOKEN_RESPONSE:
             raise errors.AuthError(
                 self.registry,
-                f"token server {realm} refused {who} for {wanted_scope} (HTTP {resp.status_code})",
+                f"token server {realm} sent a response larger than {reading.MAX_TOKEN_RESPONSE} bytes",
             )
-        if resp.status_code != 200:
-            raise errors.AuthError(self.registry, f"token server {realm} answered HTTP {resp.status_code}")
         try:
-            body = resp.json()
+            body = json.loads(raw)
             token = str(body.get("token") or body.get("access_token") or "")
             expires_in = float(body.get("expires_in") or 60)
-        except (ValueError, AttributeError) as exc:
+        except (ValueError, AttributeError, TypeError) as exc:
             raise errors.AuthError(self.registry, f"token server {realm} sent no JSON token") from exc
         if not token:
             raise errors.AuthError(self.registry, f"token server {realm} sent an empty token")

@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 import urllib3
 
-from agent.registry import authorizing, credentials, errors, retrying
+from agent.registry import authorizing, credentials, errors, reading, retrying
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout)
@@ -52,9 +52,9 @@ def allows_plain_http(host: str, insecure: Sequence[str]) -> bool:
 
 
 def _error_detail(resp: requests.Response) -> str:
-    """The registry's ``{"errors": [{"code", "message"}]}`` text, if any."""
-    with contextlib.suppress(ValueError, AttributeError, TypeError):
-        items = json.loads(resp.content).get("errors") or []
+    """The registry's ``{"errors": [{"code", "message"}]}`` text, if any (the first 64 KiB only)."""
+    with contextlib.suppress(ValueError, AttributeError, TypeError, *reading.READ_ERRORS):
+        items = json.loads(reading.read_bounded(resp, reading.MAX_ERROR_BODY)).get("errors") or []
         return "; ".join(f"{e.get('code', '')}: {e.get('message', '')}" for e in items)
     return ""
 
@@ -111,7 +111,7 @@ class RegistryClient:
     def _probe(self) -> str:
         url = f"https://{self.host}/v2/"
         try:
-            resp = self.session.get(url, timeout=self.timeout, verify=self.verify)
+            resp = self.session.get(url, timeout=self.timeout, verify=self.verify, stream=True)
         except requests.exceptions.SSLError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
                 trusted = f"the CA file {self.ca_file}" if self.ca_file else "the system CAs"
@@ -134,7 +134,9 @@ class RegistryClient:
 
     def _probe_http(self, https_error: Exception) -> str:
         try:
-            resp = self.session.get(f"http://{self.host}/v2/", timeout=self.timeout, verify=self.verify)
+            resp = self.session.get(
+                f"http://{self.host}/v2/", timeout=self.timeout, verify=self.verify, stream=True
+            )
         except requests.RequestException as exc:
             raise errors.TransportError(
                 self.host, f"cannot connect over HTTPS ({https_error}) nor HTTP ({exc})"
@@ -143,9 +145,12 @@ class RegistryClient:
         return f"http://{self.host}"
 
     def _learn(self, resp: requests.Response) -> None:
+        """Keep the challenge; the body means nothing, but a short one is read so that the
+        connection can be reused (a longer one is dropped with the connection)."""
         if resp.status_code == 401:
             self.auth.challenge = authorizing.parse_challenge(resp.headers.get("WWW-Authenticate", ""))
-        resp.close()
+        with resp, contextlib.suppress(*reading.READ_ERRORS):
+            reading.read_bounded(resp, reading.MAX_ERROR_BODY)
 
     def request(
         self,
@@ -154,11 +159,14 @@ class RegistryClient:
         *,
         scope: str,
         headers: dict[str, str] | None = None,
-        stream: bool = False,
         ok: Sequence[int] = (200,),
         what: str = "",
     ) -> requests.Response:
-        """Send with authorization; retry 429/5xx and connection errors; map errors."""
+        """Send with authorization; retry 429/5xx and connection errors; map errors.
+
+        The answer is always streamed: the caller reads its body (with ``reading.read_bounded``
+        unless it streams to disk) and closes it.
+        """
         url = self.base_url + path
         what = what or path
         attempt = 0
@@ -169,7 +177,7 @@ class RegistryClient:
             sent = {**(headers or {}), **self.auth.headers(scope)}
             try:
                 resp = self.session.request(
-                    method, url, headers=sent, stream=stream, timeout=self.timeout, verify=self.verify
+                    method, url, headers=sent, stream=True, timeout=self.timeout, verify=self.verify
                 )
             except requests.exceptions.SSLError as exc:
                 raise errors.TLSError(self.host, f"{what}: {exc}") from exc
@@ -198,12 +206,18 @@ class RegistryClient:
             last, last_status = f"HTTP {resp.status_code} {detail}".rstrip(), resp.status_code
             retry_after = retrying.parse_retry_after(resp.headers.get("Retry-After"))
             if retry_after is not None and retry_after > self.retry.max_retry_after:
-                break
+                raise self._give_up(
+                    f"{what}: {last}; the server asked to wait {retry_after:g} s, more than the "
+                    f"limit of {self.retry.max_retry_after:g} s",
+                    last_status,
+                )
             time.sleep(self.retry.delay(attempt, retry_after))
             attempt += 1
-        message = f"{what}: giving up after {attempt} attempts: {last}"
-        if last_status == 429:
-            raise errors.TooManyRequests(self.host, message, 429)
-        if last_status:
-            raise errors.ServerError(self.host, message, last_status)
-        raise errors.TransportError(self.host, message)
+        raise self._give_up(f"{what}: giving up after {attempt} attempts: {last}", last_status)
+
+    def _give_up(self, message: str, status: int) -> errors.RegistryError:
+        if status == 429:
+            return errors.TooManyRequests(self.host, message, 429)
+        if status:
+            return errors.ServerError(self.host, message, status)
+        return errors.TransportError(self.host, message)

@@ -81,3 +81,8 @@ class BlobSizeMismatch(BlobError):
 
 class BlobTruncated(BlobError):
     """The connection kept closing before the blob was complete, until retries ran out."""
+
+
+class StoreError(RegistryError):
+    """The host store could not take the image (not writable, disk full, a blob removed while
+    the pull ran); ``source`` is the store directory concerned."""

@@ -90,7 +90,7 @@ def _download(
         # identity: a transfer encoding would make Range offsets and sizes mean something else
         headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={offset}-"} if offset else {})}
         resp = registry.request(
-            "GET", path, scope=scope, headers=headers, stream=True, ok=(200, 206), what=f"blob {desc.digest}"
+            "GET", path, scope=scope, headers=headers, ok=(200, 206), what=f"blob {desc.digest}"
         )
         with resp:
             start = _resume_offset(resp, offset)

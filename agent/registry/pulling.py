@@ -16,7 +16,8 @@ names a tag (the digest wins).
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +32,7 @@ from agent.registry import (
     manifests,
     platforms,
     progress,
+    reading,
     references,
     retrying,
 )
@@ -79,11 +81,15 @@ class RegistrySource:
             f"/v2/{self.ref.repository}/manifests/{target}",
             scope=authorizing.pull_scope(self.ref.repository),
             headers={"Accept": manifests.ACCEPT},
-            stream=True,
             what=f"manifest {self.ref.repository}:{target}" if not digest else f"manifest {digest}",
         )
         with resp:
-            raw = resp.raw.read(MAX_MANIFEST + 1, decode_content=True)
+            try:
+                raw = reading.read_bounded(resp, MAX_MANIFEST)
+            except reading.READ_ERRORS as exc:
+                raise errors.TransportError(
+                    self.name, f"manifest {target}: connection failed mid-body: {exc}"
+                ) from exc
             if len(raw) > MAX_MANIFEST:
                 raise errors.ManifestError(
                     self.name, f"manifest {target} is larger than {MAX_MANIFEST} bytes"
@@ -161,7 +167,8 @@ def fetch_all(
     else:
         for layer in unique:
             source.fetch_blob(layer, store, sink)
-    return config_path.read_bytes()
+    with _store_errors(store.root, f"cannot read config blob {image.config.digest}"):
+        return config_path.read_bytes()
 
 
 def open_source(
@@ -215,16 +222,29 @@ def pull_image(
         transport, text, creds=creds, insecure=insecure, ca_file=ca_file, retry=retry
     )
     try:
-        with locking.pulling(store_root):  # garbage collection waits for us
+        with _store_errors(store_root, "cannot open the store"):
             blob_store = blobs.BlobStore(store_root)
+        with locking.pulling(store_root):  # garbage collection waits for us
             image = resolve(source, wanted, target.digest if transport == "docker" else None, sink)
             config = fetch_all(source, image, blob_store, sink)
             missing = [d.digest for d in image.layers if not blob_store.has(d.digest)]
             if missing:  # fetch_all raises first; this guards the invariant against future edits
                 raise errors.BlobError(source.name, missing[0], "missing after fetch")
             tag = target.digest or target.tag or "latest"
-            return images.ImageStore(store_root, blob_store).put(
-                target.registry, target.repository, tag, image.raw, config
-            )
+            with _store_errors(store_root, f"cannot record {target}"):
+                return images.ImageStore(store_root, blob_store).put(
+                    target.registry, target.repository, tag, image.raw, config
+                )
     finally:
         source.close()
+
+
+@contextlib.contextmanager
+def _store_errors(store_root: Path, what: str) -> Iterator[None]:
+    """The store's own failures (OSError, and the ValueError of ``ImageStore.put`` for missing
+    blobs or bad names) as a StoreError; only around store calls, so a bug elsewhere still
+    shows as one."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        raise errors.StoreError(str(store_root), f"{what}: {exc}") from exc

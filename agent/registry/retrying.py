@@ -6,9 +6,13 @@ bounded number of times, so a broken registry ends in a clear error instead of a
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import re
 import time
 from dataclasses import dataclass
+
+_DELTA_SECONDS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -29,14 +33,22 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or bad."""
+    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or bad.
+
+    Only ASCII digits are delta-seconds (``str.isdigit`` also takes "²", which ``int`` refuses).
+    HTTP dates are GMT (RFC 9110), so a date without a zone is read as UTC, never local time.
+    Anything else is None: the caller falls back to its own backoff.
+    """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _DELTA_SECONDS.fullmatch(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, seconds)

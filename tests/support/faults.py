@@ -5,8 +5,11 @@ applies to its first ``times`` matching requests, then the request passes again.
 ``status`` (answer with a status and headers, e.g. 500 or 429 + Retry-After), ``truncate`` (send
 the real headers, ``after`` bytes of the body, then close the connection), ``drop`` (close without
 answering), ``corrupt`` (flip the last byte), ``extend`` (append a byte), ``ignore_range``
-(forward without the Range header, so the answer is 200 with the whole body) and ``delay`` (wait,
-then forward). Every request is logged with its Range header and the status sent back.
+(forward without the Range header, so the answer is 200 with the whole body), ``delay`` (wait,
+then forward) and ``huge`` (answer with a status, headers and a body of ``after`` spaces, made
+up as it is sent; ``huge_sent`` records how many bytes got out before the client hung up, which
+shows whether the client read the body whole). Every request is logged with its Range header
+and the status sent back.
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = b'{"errors":[{"code":"INJECTED","message":"injected by the test proxy"}]}'
             self._send(fault.status, dict(fault.headers), body, kind)
             return
+        if fault is not None and kind == "huge":
+            self._send_huge(fault)
+            return
         if kind == "drop":
             self.proxy.log.append(Logged(self.command, self.path, self.headers.get("Range"), 0, kind))
             self.close_connection = True
@@ -107,6 +113,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         self._send(status, reply, body, kind)
 
+    def _send_huge(self, fault: Fault) -> None:
+        self.proxy.log.append(
+            Logged(self.command, self.path, self.headers.get("Range"), fault.status, "huge")
+        )
+        self.send_response(fault.status)
+        for key, value in fault.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(fault.after))
+        self.end_headers()
+        chunk = b" " * (1 << 20)
+        sent = 0
+        try:
+            while sent < fault.after:
+                piece = chunk[: fault.after - sent]
+                self.wfile.write(piece)
+                sent += len(piece)
+            self.wfile.flush()
+        except OSError:  # the client hung up: what it took is what was sent before
+            self.close_connection = True
+        self.proxy.huge_sent.append(sent)
+
     def _send(self, status: int, headers: dict[str, str], body: bytes, kind: str) -> None:
         self.proxy.log.append(Logged(self.command, self.path, self.headers.get("Range"), status, kind))
         self.send_response(status)
@@ -125,6 +152,8 @@ class FaultProxy:
         self.upstream = upstream
         self.faults = list(faults or [])
         self.log: list[Logged] = []
+        self.huge_sent: list[int] = []
+        """Bytes of each ``huge`` body that the client accepted, in order of completion."""
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()

@@ -6,6 +6,8 @@ We test these aspects:
 - without a terminal, progress is plain lines on stderr and stdout holds only the result;
 - exit 1 with a message naming the registry for a failed pull; exit 2 for usage errors
   (unparsable reference, bad ``--platform``);
+- the store's failures are one ``error:`` line and exit 1, not a traceback: a ``--root`` that
+  cannot be created, and a config blob removed from the store while the layers download;
 - ``--cert-dir`` trusts the ``*.crt`` files of a directory (TLS registry with the test CA), and
   is exclusive with ``--ca-file``;
 - ``--insecure`` allows plain HTTP for the image's registry (``0.0.0.0:PORT``, not loopback by
@@ -14,14 +16,19 @@ We test these aspects:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
+from agent.store import blobs, images
 from tests.agent.registry.conftest import SecureRegistry
+from tests.support import faults
 from tests.support import images as images_mod
 from tests.support import registry as registry_mod
 
@@ -29,6 +36,16 @@ from tests.support import registry as registry_mod
 def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(main.cli, ["pull", *args], env=env)
     return result.exit_code, result.stdout, result.stderr
+
+
+def _run_failing(args: list[str]) -> str:
+    """Stderr of a pull that must fail with exit 1 through the CLI's own handling: the runner
+    turns an escaped exception into exit 1 too, so the exception itself is checked."""
+    result = CliRunner().invoke(main.cli, ["pull", *args])
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    return result.stderr
 
 
 def test_json_output_and_plain_progress(
@@ -91,3 +108,48 @@ def test_cert_dir(tls_registry: SecureRegistry, test_images: images_mod.TestImag
     assert json.loads(out)["digest"] == test_images.simple.digest
     code, _, err = _run([*args, "--ca-file", str(tls_registry.ca_file)])
     assert code == 2 and "mutually exclusive" in err
+
+
+def test_root_that_cannot_be_created(plain_registry: registry_mod.Registry, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    image = f"{plain_registry.host}/test/simple"
+    err = _run_failing([image, "--root", str(blocker / "store")])
+    assert err.startswith(f"error: pull of {image} failed: {blocker / 'store'}: cannot open the store: ")
+    assert "Not a directory" in err
+    assert err.count("\n") == 1
+
+
+def test_config_blob_removed_during_the_pull(
+    plain_registry: registry_mod.Registry, test_images: images_mod.TestImages, tmp_path: Path
+) -> None:
+    """What a concurrent ``berth store gc`` (or an admin) removing an unrecorded blob does."""
+    proxy = faults.FaultProxy(plain_registry.host)
+    layer = test_images.simple.layer_digests[0]
+    proxy.faults.append(faults.Fault(layer, "delay", delay=1.5))
+    config = blobs.BlobStore(tmp_path).path(test_images.simple.config_digest)
+    removed = threading.Event()
+
+    def remove_config() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(FileNotFoundError):
+                config.unlink()
+                removed.set()
+                return
+            time.sleep(0.01)
+
+    remover = threading.Thread(target=remove_config, daemon=True)
+    remover.start()
+    try:
+        image = f"{proxy.host}/test/simple"
+        err = _run_failing([image, "--root", str(tmp_path)])
+    finally:
+        remover.join()
+        proxy.close()
+    assert removed.is_set()
+    *progress_lines, last = err.splitlines()
+    assert last.startswith(f"error: pull of {image} failed: {tmp_path / 'blobs'}: ")
+    assert f"cannot read config blob {test_images.simple.config_digest}" in last
+    assert not any(line.startswith(("error", "Traceback")) for line in progress_lines)
+    assert images.ImageStore(tmp_path).list() == []

@@ -10,14 +10,19 @@ We test these aspects:
 - schema1 and unknown manifests are refused with a clear message, and so are non-canonical
   digests (they become file names and URL paths); OCI without mediaType is
   told apart by shape;
-- ``Retry-After`` as seconds and as an HTTP date; the backoff is bounded;
+- ``Retry-After`` as seconds (ASCII digits only) and as an HTTP date (GMT even without a zone,
+  whatever the local time zone); anything else is None and never raises; the backoff is bounded;
 - which hosts may use plain HTTP (loopback names and addresses, the insecure list).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
+from collections.abc import Iterator
 
+import hypothesis
 import pytest
 
 from agent.registry import client, errors, manifests, platforms, references, retrying
@@ -150,14 +155,78 @@ def test_unknown_media_type_refused() -> None:
         manifests.parse(json.dumps(doc).encode(), None, "reg")
 
 
+@pytest.fixture
+def local_time_not_utc() -> Iterator[None]:
+    """Local time 5:30 east of UTC (a POSIX TZ rule: no zone files needed), so that a date read
+    as local time instead of GMT is off by hours."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "XYZ-5:30"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+@pytest.mark.usefixtures("local_time_not_utc")
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("3", 3.0), ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0), ("soon", None), (None, None)],
-    ids=["delta", "http-date", "garbage", "absent"],
+    [
+        ("3", 3.0),
+        (" 3 ", 3.0),
+        ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
+        ("Wed, 21 Oct 2015 07:28:10", 10.0),
+        ("Wed, 21 Oct 2015 07:28:10 -0000", 10.0),
+        ("Wed, 21 Oct 2015 09:28:10 +0200", 10.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
+        ("soon", None),
+        ("\u00b2", None),
+        ("\u0663", None),
+        ("-3", None),
+        ("1.5", None),
+        ("Wed, 21 Oct 99999 07:28:10 GMT", None),
+        (None, None),
+    ],
+    ids=[
+        "delta",
+        "delta-spaced",
+        "http-date",
+        "date-without-zone-is-gmt",
+        "date-minus-0000-is-gmt",
+        "date-with-offset",
+        "date-in-the-past",
+        "garbage",
+        "superscript-two",
+        "arabic-indic-digit",
+        "negative",
+        "fraction",
+        "year-out-of-range",
+        "absent",
+    ],
 )
 def test_retry_after(value: str | None, seconds: float | None) -> None:
+    """Expected values from RFC 9110 section 10.2.3 (delta-seconds is 1*DIGIT, ASCII) and the
+    GMT rule of its HTTP-date; the dates are 10 s after ``now`` when read as GMT."""
     now = 1445412480.0  # 2015-10-21 07:28:00 UTC
     assert retrying.parse_retry_after(value, now=now) == seconds
+
+
+_DATE_LIKE = r"([A-Za-z]{3}, )?[0-9]{1,6} [A-Za-z]{3} [0-9]{1,6} [0-9]{1,3}:[0-9]{1,3}(:[0-9]{1,3})?( [A-Za-z+-][A-Za-z0-9]{0,5})?"
+
+
+@hypothesis.given(
+    hypothesis.strategies.one_of(
+        hypothesis.strategies.text(), hypothesis.strategies.from_regex(_DATE_LIKE, fullmatch=True)
+    )
+)
+def test_retry_after_never_raises(value: str) -> None:
+    """Whatever a server sends, the answer is seconds to wait or None (then: normal backoff)."""
+    seconds = retrying.parse_retry_after(value, now=1445412480.0)
+    assert seconds is None or seconds >= 0.0
 
 
 def test_backoff_is_bounded() -> None:

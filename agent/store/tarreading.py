@@ -75,6 +75,7 @@ def _number(field_: bytes, what: str, entry: str) -> int:
         raise TarFormatError(entry, f"invalid {what} field {field_!r}") from None
 
 
+_DEVICES = frozenset((0x33, 0x34))  # '3' character, '4' block: the only entries with device numbers
 MAX_METADATA = 1 << 20
 """Largest PAX or GNU long-name header accepted (Go's archive/tar uses the same 1 MiB bound)."""
 
@@ -223,8 +224,8 @@ class TarReader:
                     else _number(block[136:148], "mtime", name)
                 ),
                 linkname=linkname,
-                devmajor=_number(block[329:337], "devmajor", name),
-                devminor=_number(block[337:345], "devminor", name),
+                devmajor=_number(block[329:337], "devmajor", name) if kind in _DEVICES else 0,
+                devminor=_number(block[337:345], "devminor", name) if kind in _DEVICES else 0,
                 xattrs=[
                     (k[len("SCHILY.xattr.") :], v) for k, v in merged.items() if k.startswith("SCHILY.xattr.")
                 ],

@@ -8,6 +8,9 @@
 <root>/deployments/<name>                 symlink to .versions/<name>/<serial> (the atomic switch)
 <root>/deployments/.versions/<name>/<n>/  config.json, manifest.json, state.json, rootfs/
 <root>/metadata/{containers,deployments}.json
+<root>/containers/<name>/<serial>/{upper,work}/  a running container's writable layer (agent.runtime)
+<root>/containers/<name>/logs/                 its logs
+<root>/volumes/<volume>/_data/            named volumes
 <root>/tmp/    work in progress, removed by recovery     <root>/trash/  removed later, in batches
 <root>/lock    flock'ed by every writer
 ```
@@ -45,6 +48,8 @@ class Layout:
         self.tmp = self.root / "tmp"
         self.trash = self.root / "trash"
         self.lock = self.root / "lock"
+        self.containers = self.root / "containers"
+        self.volumes = self.root / "volumes"
         if create:
             for path in (self.layers, self.merged, self.versions, self.metadata, self.tmp, self.trash):
                 path.mkdir(parents=True, exist_ok=True)
@@ -62,3 +67,14 @@ class Layout:
 
     def version_dir(self, name: str, serial: int) -> Path:
         return self.versions / name / str(serial)
+
+    def container_dir(self, name: str, serial: int) -> Path:
+        """The writable layer (``upper/``, ``work/``) of version ``serial`` of ``name``."""
+        return self.containers / name / str(serial)
+
+    def log_dir(self, name: str) -> Path:
+        return self.containers / name / "logs"
+
+    def volume_dir(self, volume: str) -> Path:
+        """A named volume's data directory (``volumes/<volume>/_data``, as docker lays it out)."""
+        return self.volumes / volume / "_data"

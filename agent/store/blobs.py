@@ -48,13 +48,14 @@ def check_digest(digest: str) -> str:
 class BlobStore:
     """Blobs under ``<root>/blobs``. Safe for concurrent writers: the final rename is atomic."""
 
-    def __init__(self, root: Path) -> None:
-        Path(root).mkdir(mode=0o700, parents=True, exist_ok=True)  # a new store is private
+    def __init__(self, root: Path, *, create: bool = True) -> None:
         self.root = Path(root) / "blobs"
         self.final_dir = self.root / "sha256"
         self.partial_dir = self.root / ".partial"
-        self.final_dir.mkdir(parents=True, exist_ok=True)
-        self.partial_dir.mkdir(parents=True, exist_ok=True)
+        if create:
+            Path(root).mkdir(mode=0o700, parents=True, exist_ok=True)  # a new store is private
+            self.final_dir.mkdir(parents=True, exist_ok=True)
+            self.partial_dir.mkdir(parents=True, exist_ok=True)
 
     def path(self, digest: str) -> Path:
         return self.final_dir / check_digest(digest).split(":", 1)[1]
@@ -132,4 +133,6 @@ class BlobStore:
         return final
 
     def digests(self) -> list[str]:
+        if not self.final_dir.is_dir():
+            return []
         return sorted("sha256:" + p.name for p in self.final_dir.iterdir() if p.is_file())

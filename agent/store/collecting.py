@@ -1,7 +1,11 @@
 """Garbage collection: blobs, layers and merged trees that nothing refers to.
 
-Blobs are needed by images; unpacked layers and merged trees by images and by deployments (a
-deployment keeps its layers even when its image is gone, so the checker can verify its rootfs).
+Blobs are needed by images; unpacked layers and merged trees by images and by every kept version
+of a deployment, current or rollback (a deployment keeps its layers even when its image is gone,
+so the checker can verify its rootfs), and a kept version's image config blob as well. Container
+directories (``containers/``) and named volumes (``volumes/``) are never collected here: a
+version's container directory goes to the trash with its version, and volumes only by
+:func:`agent.store.volumes.remove`.
 Everything unreferenced is first renamed into ``trash/`` (cheap, atomic), then the trash is
 deleted in one pass at the end: deletions are batched, never interleaved with file creation, which
 this kind of disk punishes (see shared/peers-here.md).
@@ -35,11 +39,11 @@ def referenced(store: Store) -> tuple[set[str], set[str], set[str]]:
         chains.add(layers.chain_key(digests))
     deployments = store.deployments
     for name in deployments.names():
-        current = deployments.current(name)
-        for version in (current, deployments.previous(name)):
-            if version is not None:
-                layer_set.update(version.state.get("layers", []))
-                chains.add(str(version.state.get("chain")))
+        for version in deployments.kept(name):
+            layer_set.update(version.state.get("layers", []))
+            chains.add(str(version.state.get("chain")))
+            # versions deployed before image-config.json was kept still read the blob
+            blobs.add(str(version.state.get("config_digest")))
     return blobs, layer_set, chains
 
 

@@ -76,11 +76,12 @@ def tag_dir_name(tag_or_digest: str) -> str:
 class ImageStore:
     """The ``images/`` tree of a store root."""
 
-    def __init__(self, root: Path, blobs: BlobStore | None = None) -> None:
+    def __init__(self, root: Path, blobs: BlobStore | None = None, *, create: bool = True) -> None:
         self.root = Path(root)
         self.images_dir = self.root / "images"
-        self.images_dir.mkdir(parents=True, exist_ok=True)
-        self.blobs = blobs or BlobStore(self.root)
+        if create:
+            self.images_dir.mkdir(parents=True, exist_ok=True)
+        self.blobs = blobs or BlobStore(self.root, create=create)
 
     def dir_for(self, registry: str, repository: str, tag: str) -> Path:
         parts = [registry, *repository.split("/"), tag_dir_name(tag)]
@@ -149,6 +150,8 @@ class ImageStore:
             raise ImageNotFound(f"{registry}/{repository}:{tag} is not in the store") from exc
 
     def list(self) -> list[ImageRecord]:
+        if not self.images_dir.is_dir():
+            return []
         return [self._record(p.parent) for p in sorted(self.images_dir.rglob("image.json"))]
 
     def remove(self, registry: str, repository: str, tag: str) -> None:

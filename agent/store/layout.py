@@ -51,13 +51,24 @@ class Layout:
         self.containers = self.root / "containers"
         self.volumes = self.root / "volumes"
         if create:
-            for path in (self.layers, self.merged, self.versions, self.metadata, self.tmp, self.trash):
-                path.mkdir(parents=True, exist_ok=True)
-            # images may carry private data and setuid binaries (layers, merged trees, files set
-            # aside in trash/ and tmp/): no other user may reach anything in the store
-            os.chmod(self.root, 0o700)
-            for path in (self.layers.parent, self.merged.parent, self.deployments):
-                os.chmod(path, 0o700)
+            self.ensure()
+
+    def exists(self) -> bool:
+        """Whether a store is there: the root holds what a pull or a deploy makes.
+
+        An empty or unrelated directory is no store, so a mistyped ``--root`` is reported.
+        """
+        return self.root.is_dir() and any(p.is_dir() for p in (self.blobs, self.images, self.deployments))
+
+    def ensure(self) -> None:
+        """Make the top-level directories (writers only: readers never create anything)."""
+        for path in (self.layers, self.merged, self.versions, self.metadata, self.tmp, self.trash):
+            path.mkdir(parents=True, exist_ok=True)
+        # images may carry private data and setuid binaries (layers, merged trees, files set
+        # aside in trash/ and tmp/): no other user may reach anything in the store
+        os.chmod(self.root, 0o700)
+        for path in (self.layers.parent, self.merged.parent, self.deployments):
+            os.chmod(path, 0o700)
 
     def layer_dir(self, digest: str) -> Path:
         return self.layers / digest.split(":", 1)[1]

@@ -5,7 +5,8 @@ We test these aspects:
   naming the file, line and path; ``-o json`` output parses everywhere;
 - ``--root`` and ``$BERTH_ROOT`` choose the store;
 - deploy --rollback, update (unchanged and changed), rollback, rollback without a previous version
-  (exit 1 with the reason), info, list;
+  (exit 1 with the reason), info, list; a plain redeploy keeps the previous version too, and
+  ``container rollback`` goes back to it;
 - ``config set|get|list`` edits the stored spec, and an invalid value is refused (exit 2) leaving
   the spec unchanged;
 - images, image prune, remove --cleanup, store check (exit 1 naming a problem), store recover.
@@ -107,8 +108,13 @@ def test_deploy_rollback_keeps_the_previous(root: Path) -> None:
         )
     )
     assert isinstance(out, dict) and out["rollback"] == 1
+    # without --rollback the previous version is kept all the same (ostree keeps its rollback)
     replaced = as_json(run(root, "container", "deploy", IMG, "--name", "web", "-o", "json"))
-    assert isinstance(replaced, dict) and replaced["rollback"] == "-"
+    assert isinstance(replaced, dict) and (replaced["version"], replaced["rollback"]) == (3, 2)
+    assert sorted(p.name for p in (root / "deployments" / ".versions" / "web").iterdir()) == ["2", "3"]
+    back = as_json(run(root, "container", "rollback", "web", "-o", "json"))
+    assert isinstance(back, dict) and (back["version"], back["rollback"]) == (2, 3)
+    assert (root / "deployments" / "web" / "rootfs" / "etc" / "version").read_bytes() == b"2"
 
 
 def test_config_edits_are_validated(root: Path) -> None:

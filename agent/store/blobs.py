@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from agent.store import atomic
+from translators.errors import BerthError
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 CHUNK = 1 << 20
 
 
-class DigestMismatch(Exception):
+class DigestMismatch(BerthError):
     """Data did not hash to the digest it was announced with."""
 
     def __init__(self, expected: str, actual: str, what: str = "blob") -> None:
@@ -29,7 +30,7 @@ class DigestMismatch(Exception):
         self.actual = actual
 
 
-class SizeMismatch(Exception):
+class SizeMismatch(BerthError):
     """Data was longer or shorter than announced (truncated download, lying registry)."""
 
     def __init__(self, expected: int, actual: int, what: str = "blob") -> None:
@@ -38,10 +39,14 @@ class SizeMismatch(Exception):
         self.actual = actual
 
 
+class InvalidDigest(BerthError, ValueError):
+    """A digest that is not ``sha256:<64 hex>``: it would become a file name."""
+
+
 def check_digest(digest: str) -> str:
     """Only sha256 digests in canonical form are accepted: they become file names."""
     if not _DIGEST.match(digest):
-        raise ValueError(f"unsupported or malformed digest {digest!r} (expected sha256:<64 hex>)")
+        raise InvalidDigest(f"unsupported or malformed digest {digest!r} (expected sha256:<64 hex>)")
     return digest
 
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.store import layers, locking
 from agent.store.locking import store_lock
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from agent.store.deploying import Store
 
 
@@ -81,21 +80,27 @@ def purge_trash(store: Store) -> None:
     """Delete everything in ``trash/`` in one pass."""
     for child in list(store.layout.trash.iterdir()):
         if child.is_dir() and not child.is_symlink():
-            # read-only directories (mode 0555 from an image) must be opened up before rmtree
-            for dirpath, dirnames, _ in os.walk(child):
-                for d in dirnames:
-                    full = os.path.join(dirpath, d)
-                    if not os.path.islink(full):
-                        os.chmod(full, 0o700)
-            shutil.rmtree(child)
+            delete_tree(child)
         else:
             child.unlink()
+
+
+def delete_tree(path: Path) -> None:
+    """``rmtree`` that also gets through read-only directories (mode 0555 from an image, or made
+    so by a container): they are opened up first."""
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if not os.path.islink(full):
+                os.chmod(full, 0o700)
+    shutil.rmtree(path)
 
 
 def collect(root: Path) -> list[str]:
     from agent.store.deploying import Store, recover_locked  # avoids an import cycle
 
-    store = Store.open(root)
+    store = Store.open(root, create=False)
+    store.layout.ensure()
     with store_lock(store.layout):
         recover_locked(store)
         return collect_locked(store)

@@ -32,6 +32,7 @@ from agent.store.images import ImageNotFound, ImageRecord, ImageStore
 from agent.store.layout import Layout
 from agent.store.locking import store_lock
 from agent.store.records import Deployment, DeploymentState, Owner, OwnerKind
+from agent.store.volumes import Volumes
 from translators.errors import Diagnostics, LineIndex
 from translators.paths import ROOT
 from translators.spec import DeploymentSpec
@@ -50,6 +51,7 @@ class Store:
     blobs: BlobStore
     images: ImageStore
     deployments: Deployments
+    volumes: Volumes
 
     @classmethod
     def open(cls, root: Path, *, create: bool = True) -> Store:
@@ -59,7 +61,9 @@ class Store:
         if not create and not layout.exists():
             raise StoreNotFound(layout.root)
         blobs = BlobStore(layout.root, create=create)
-        return cls(layout, blobs, ImageStore(layout.root, blobs, create=create), Deployments(layout))
+        deployments = Deployments(layout)
+        images = ImageStore(layout.root, blobs, create=create)
+        return cls(layout, blobs, images, deployments, Volumes(layout, deployments))
 
     # -- typed reading (no lock needed) ---------------------------------------------------
     def get(self, name: str) -> Deployment:
@@ -345,3 +349,10 @@ def _store_spec(store: Store, name: str, data: dict[str, Any]) -> DeploymentSpec
         raise DeploymentError(f"the spec's name {spec.name!r} must stay {name!r}")
     store.deployments.set_spec(name, spec.model_dump(mode="json"))
     return spec
+
+
+def remove_volume(root: Path, name: str, *, force: bool = False) -> None:
+    """Remove named volume ``name`` under the store lock (see :meth:`Volumes.remove`)."""
+    store = Store.open(root, create=False)
+    with store.writing():
+        store.volumes.remove(name, force=force)

@@ -136,7 +136,12 @@ class Deployments:
 
     def version(self, name: str, serial: int) -> Version:
         path = self.layout.version_dir(name, serial)
-        state = atomic.read_json(path / "state.json")
+        try:
+            state = atomic.read_json(path / "state.json")
+        except ValueError as exc:
+            raise DeploymentError(
+                f"deployment {name!r}: version {serial}: state.json is not JSON: {exc}"
+            ) from exc
         if state is None:
             raise DeploymentError(f"deployment {name!r}: version {serial} is missing")
         return Version(name, serial, path, state)

@@ -180,3 +180,50 @@ def test_secrets_are_stored_0600_and_never_shown(root: Path, shm: Path) -> None:
     assert [f["content"] for f in info["spec"]["config"]["files"]] == ["<redacted>", "plain-config"]
     assert "n3w" in stored.read_text()  # the edit kept the real value
     assert stored.stat().st_mode & 0o777 == 0o600
+
+
+READERS = [
+    ["container", "list"],
+    ["container", "list", "-o", "json"],
+    ["container", "info", "web"],
+    ["container", "images"],
+    ["container", "images", "--prune"],
+    ["image", "list"],
+    ["image", "prune"],
+    ["container", "config", "web", "get", "config.cmd"],
+    ["container", "config", "web", "list"],
+    ["container", "config", "web", "set", "config.working_dir", "/srv"],
+    ["container", "rollback", "web"],
+    ["container", "update", "web", "--no-pull"],
+    ["container", "remove", "web"],
+    ["store", "check"],
+    ["store", "check", "-o", "json"],
+    ["store", "gc"],
+    ["store", "recover"],
+]
+
+
+@pytest.mark.parametrize("args", READERS, ids=[" ".join(a) for a in READERS])
+def test_a_missing_store_is_reported_and_never_created(args: list[str], shm: Path) -> None:
+    """A mistyped --root: one line saying so, exit 1, and nothing created (not even the root)."""
+    absent = shm / "typo" / "store"
+    result = run(absent, *args, code=1)
+    assert result.stderr == f"error: no store at {absent}: deploy something first, or give --root\n"
+    assert result.stdout == ""
+    assert not (shm / "typo").exists()
+    empty = shm / "empty"  # an existing directory that holds no store is no store either
+    empty.mkdir()
+    assert run(empty, *args, code=1).stderr.startswith(f"error: no store at {empty}:")
+    assert list(empty.iterdir()) == []
+
+
+def test_deploying_creates_the_store(shm: Path) -> None:
+    root = shm / "new" / "store"
+    oci = shm / "oci"
+    from tests.support.ocilayouts import write_layout
+
+    write_layout(oci, "1", [layer([Entry("etc/", "dir"), Entry("etc/motd", data=b"hi\n")])])
+    out = as_json(run(root, "container", "deploy", f"oci:{oci}:1", "--name", "motd", "-o", "json"))
+    assert isinstance(out, dict) and out["name"] == "motd"
+    assert (root / "deployments" / "motd" / "rootfs" / "etc" / "motd").read_bytes() == b"hi\n"
+    assert run(root, "store", "check").stdout.strip() == "store is consistent"

@@ -6,7 +6,7 @@
 <root>/layers/sha256/<hex>/               one unpacked layer: diff/ and layer.json, shared by all
 <root>/merged/sha256/<chain>/             an image's layers flattened as hard links: rootfs/
 <root>/deployments/<name>                 symlink to .versions/<name>/<serial> (the atomic switch)
-<root>/deployments/.versions/<name>/<n>/  config.json, manifest.json, state.json, rootfs/
+<root>/deployments/.versions/<name>/<n>/  config.json, manifest.json, image-config.json, state.json, rootfs/
 <root>/metadata/{containers,deployments}.json
 <root>/containers/<name>/<serial>/{upper,work}/  a running container's writable layer (agent.runtime)
 <root>/containers/<name>/logs/                 its logs

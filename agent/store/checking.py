@@ -249,6 +249,8 @@ def check_debris(store: Store) -> list[str]:
                     f"{kind} deployments/.versions/{base.name}/{child.name} (run berth store recover)"
                 )
     for base in _children(layout.containers):
+        if base.name.startswith("."):
+            continue  # the runtime's own (names of deployments never start with a dot)
         keep = store.deployments.kept_serials(base.name)
         if not keep:
             problems.append(

@@ -28,7 +28,7 @@ from agent.store import layers
 from agent.store.blobs import BlobStore
 from agent.store.deployments import DeploymentError, Deployments, Version
 from agent.store.errors import StoreNotFound
-from agent.store.images import ImageNotFound, ImageRecord, ImageStore
+from agent.store.images import ImageNotFound, ImageRecord, ImageStore, InvalidImageRecord
 from agent.store.layout import Layout
 from agent.store.locking import store_lock
 from agent.store.records import Deployment, DeploymentState, Owner, OwnerKind
@@ -319,7 +319,7 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
                 for n in store.deployments.names()
                 for v in store.deployments.kept(n)
             }
-            with contextlib.suppress(ImageNotFound, ValueError, errors.InvalidReference):
+            with contextlib.suppress(ImageNotFound, InvalidImageRecord, errors.InvalidReference):
                 image = find_image(store, image_ref)
                 if image.digest not in used:
                     store.images.remove(*image_key(image_ref))

@@ -303,7 +303,7 @@ class Deployments:
         names: set[str] = set()
         for parent in (self.layout.versions, self.layout.containers):
             if parent.is_dir():
-                names.update(p.name for p in parent.iterdir())
+                names.update(p.name for p in parent.iterdir() if not p.name.startswith("."))
         for name in sorted(names):
             done += [f"dropped {d}" for d in self.drop_unneeded(name)]
         return done

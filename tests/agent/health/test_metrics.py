@@ -15,14 +15,11 @@ We test these aspects:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,83 +27,14 @@ import pytest
 from agent.runtime import metrics
 from agent.runtime.errors import RuntimeFailure
 from agent.runtime.metrics import Cgroup, Mounts
+from tests.support.cgroups import ScratchCgroup, scratch_cgroup, wait_for
 
-CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "blkio")
-
-
-class ScratchCgroup:
-    """A v1 cgroup of the same name in each controller, and processes started inside it."""
-
-    def __init__(self, name: str, mounts: Mounts) -> None:
-        self.name = name
-        self.dirs = {c: mounts.v1[c][0] / name for c in CONTROLLERS}
-        for d in self.dirs.values():
-            d.mkdir()
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def set(self, controller: str, file: str, value: str) -> None:
-        (self.dirs[controller] / file).write_text(value)
-
-    def start(self, *argv: str) -> subprocess.Popen[bytes]:
-        joins = " ".join(f"{d}/cgroup.procs" for d in self.dirs.values())
-        script = f'for f in {joins}; do echo $$ > "$f"; done; exec "$@"'
-        proc = subprocess.Popen(["sh", "-c", script, "sh", *argv], stderr=subprocess.DEVNULL)
-        self.procs.append(proc)
-        last = self.dirs[CONTROLLERS[-1]] / "cgroup.procs"
-        wait_for(lambda: str(proc.pid) in last.read_text().split() or proc.poll() is not None)
-        return proc
-
-    def pids(self) -> list[int]:
-        return [int(p) for p in (self.dirs["pids"] / "cgroup.procs").read_text().split()]
-
-    def destroy(self) -> None:
-        for _ in range(100):
-            left: set[int] = set()
-            for d in self.dirs.values():
-                with contextlib.suppress(OSError):
-                    left.update(int(p) for p in (d / "cgroup.procs").read_text().split())
-            for pid in left:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            for proc in self.procs:
-                if proc.poll() is None:
-                    proc.kill()
-                proc.wait()
-            if not left:
-                break
-            time.sleep(0.05)
-        for d in self.dirs.values():
-            for _ in range(50):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
+HOLD = "import sys, time; b = b'x' * (24 << 20); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
 
 
 @pytest.fixture
 def cgroup() -> Iterator[ScratchCgroup]:
-    mounts = Mounts.read()
-    if mounts.version != 1:
-        pytest.fail("these tests expect this project's cgroup v1 hybrid host")
-    cg = ScratchCgroup(f"berth-test-metrics-{os.getpid()}-{secrets.token_hex(3)}", mounts)
-    try:
-        yield cg
-    finally:
-        cg.destroy()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.02)
-
-
-HOLD = "import sys, time; b = b'x' * (24 << 20); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
+    yield from scratch_cgroup("metrics")
 
 
 def test_memory_usage_limit_and_peak(cgroup: ScratchCgroup) -> None:

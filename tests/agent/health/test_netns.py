@@ -22,7 +22,7 @@ from agent.runtime import probes
 from agent.runtime.errors import RuntimeFailure
 from agent.runtime.netns import NetworkNamespace
 from agent.runtime.probes import HttpCheck, TcpCheck
-from tests.agent.health.conftest import IsolatedServer
+from tests.support.namespaces import IsolatedServer
 
 
 def _ns_inode() -> int:

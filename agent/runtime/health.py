@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.oci.imageconfig import ImageHealthcheck
 from agent.runtime import probes
 from agent.runtime.netns import NetworkNamespace
 from agent.runtime.probes import CheckResult, ExecFunction, Kind, ProbePlan, ProbeTracker, Status
+from translators.spec.probes import Probe
 
 RECORD_VERSION = 1
 
@@ -110,6 +112,28 @@ class ContainerHealth:
             "restart_requests": self.restart_requests,
             "updated": time.time(),
         }
+
+
+def plans_from(
+    *,
+    healthcheck: Probe | None,
+    readiness: Probe | None = None,
+    startup: Probe | None = None,
+    image: ImageHealthcheck | None = None,
+) -> list[ProbePlan]:
+    """The probes to run for a container's spec fields (``config.healthcheck``, ``readiness``,
+    ``startup``) and its image's HEALTHCHECK; raises :class:`probes.ProbeError`."""
+    kinds: tuple[tuple[Kind, Probe | None], ...] = (
+        ("startup", startup),
+        ("liveness", healthcheck),
+        ("readiness", readiness),
+    )
+    out = []
+    for kind, probe in kinds:
+        planned = probes.plan(kind, probe, image if kind == "liveness" else None)
+        if planned is not None:
+            out.append(planned)
+    return out
 
 
 def run_once(

@@ -63,17 +63,12 @@ class Watched:
 
 def plans_of(target: Target) -> list[ProbePlan]:
     """The target's probes, resolved (raises :class:`probes.ProbeError`)."""
-    kinds: tuple[tuple[Kind, Any], ...] = (
-        ("startup", target.startup),
-        ("liveness", target.healthcheck),
-        ("readiness", target.readiness),
+    return health.plans_from(
+        healthcheck=target.healthcheck,
+        readiness=target.readiness,
+        startup=target.startup,
+        image=target.image_healthcheck,
     )
-    out = []
-    for kind, probe in kinds:
-        planned = probes.plan(kind, probe, target.image_healthcheck if kind == "liveness" else None)
-        if planned is not None:
-            out.append(planned)
-    return out
 
 
 class Supervisor:

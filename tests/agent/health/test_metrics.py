@@ -29,7 +29,7 @@ from agent.runtime.errors import RuntimeFailure
 from agent.runtime.metrics import Cgroup, Mounts
 from tests.support.cgroups import ScratchCgroup, scratch_cgroup, wait_for
 
-HOLD = "import sys, time; b = b'x' * (24 << 20); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
+HOLD = "import time; b = b'x' * (24 << 20); time.sleep(60)"
 
 
 @pytest.fixture

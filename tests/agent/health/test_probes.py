@@ -5,6 +5,7 @@ We test these aspects:
   CMD-SHELL, NONE), ``disable``, readiness/startup never inheriting, Kubernetes timings kept;
 - exec checks through a real exec function: exit codes, output clipped to 4096 bytes, timeouts;
 - an HTTP server that accepts and never answers counts as a timeout, not a hang;
+- HTTPS with a certificate nobody trusts passes (Kubernetes does not verify), headers are sent;
 - the state machine: starting until a success, unhealthy after ``retries`` failures in a row,
   failures in the start period not counted but a success there counts, the start interval,
   success thresholds, the last five results kept.
@@ -13,16 +14,20 @@ We test these aspects:
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 
 from agent.oci.imageconfig import ImageHealthcheck
 from agent.runtime import probes
 from agent.runtime.probes import CheckResult, ExecCheck, HttpCheck, ProbePlan, ProbeTracker, TcpCheck
+from tests.support import certs
 from translators.spec.probes import Probe
 
 
@@ -227,3 +232,42 @@ def test_last_five_results_kept() -> None:
         t.record(CheckResult(i, i, 0, f"run {i}"), i)
     assert [r.output for r in t.log] == [f"run {i}" for i in range(3, 8)]
     assert t.to_json()["log"][-1]["output"] == "run 7"
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[int]:
+    """An HTTPS server with a certificate from a CA nobody trusts, answering 204 on /ok."""
+    _, ca_cert, ca_key = certs.make_ca(tmp_path)
+    pair = certs.make_server_cert(tmp_path, ca_cert, ca_key)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.path == "/ok" and self.headers.get("X-Probe") == "yes"
+            self.send_response(204 if ok else 500)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pair.cert, pair.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_https_without_verification_and_headers(https_server: int) -> None:
+    check = HttpCheck(port=https_server, path="/ok", scheme="https", headers=(("X-Probe", "yes"),))
+    result = probes.run_check(check, 5)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("HTTP 204")
+    assert probes.run_check(HttpCheck(port=https_server, path="/ok", scheme="https"), 5).output.startswith(
+        "HTTP 500"
+    )
+    plain = probes.run_check(HttpCheck(port=https_server, path="/ok"), 5)
+    assert plain.exit_code == 1

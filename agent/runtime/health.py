@@ -99,7 +99,13 @@ class ContainerHealth:
         return self.started_up and readiness.status == "healthy"
 
     def to_json(self) -> dict[str, Any]:
-        main = self.trackers.get("liveness") or self.trackers.get("readiness") or self.trackers.get("startup")
+        main = (
+            self.trackers["startup"]
+            if not self.started_up
+            else self.trackers.get("liveness")
+            or self.trackers.get("readiness")
+            or self.trackers.get("startup")
+        )
         return {
             "version": RECORD_VERSION,
             "name": self.name,
@@ -164,3 +170,29 @@ def read_record(path: Path) -> dict[str, Any] | None:
             f"{path}: unreadable health record ({exc}); it is rewritten after the next check"
         ) from exc
     return data if isinstance(data, dict) else None
+
+
+def describe(record: dict[str, Any]) -> str:
+    """``container health NAME`` as text: the status, then each probe with its last results."""
+    ready = record.get("ready")
+    head = f"{record.get('name')}: {record.get('status') or 'no health check'}"
+    if ready is not None:
+        head += ", ready" if ready else ", not ready"
+    if record.get("restarting"):
+        head += ", restart requested"
+    lines = [head]
+    for key in ("error", "restart_error"):
+        if record.get(key):
+            lines.append(f"  {key.replace('_', ' ')}: {record[key]}")
+    for kind, probe in sorted((record.get("probes") or {}).items()):
+        plan = probe.get("plan", {})
+        lines.append(
+            f"  {kind:<9} {probe.get('status'):<9} {plan.get('check')} every {plan.get('interval'):g}s,"
+            f" failing streak {probe.get('failing_streak')}"
+        )
+        for entry in probe.get("log", []):
+            first = (entry.get("output") or "").strip().splitlines()
+            lines.append(
+                f"    {entry.get('end')}  exit {entry.get('exit_code')}  {first[0] if first else ''}"
+            )
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ in ``starting``, as docker resets health on restart.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -175,6 +176,12 @@ class Supervisor:
 
     def _probe(self, watched: Watched, plan: ProbePlan) -> None:
         target = watched.target
+        if not os.path.exists(f"/proc/{target.pid}"):
+            # exited: the runtime's restart policy owns that, the source will report the new pid
+            with self.lock:
+                watched.running.discard(plan.kind)
+                watched.health.trackers[plan.kind].next_due = time.monotonic() + plan.interval
+            return
         try:
             result = probes.run_check(plan.check, plan.timeout, netns=watched.netns, exec_fn=target.exec)
         except Exception as exc:  # a fault of the runtime's exec function must not stop this probe

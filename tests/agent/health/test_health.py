@@ -103,3 +103,21 @@ def test_run_once() -> None:
         results = health.run_once(plans, netns=None, exec_fn=host_exec)
     assert results["liveness"].exit_code == 2
     assert results["readiness"].exit_code == 0
+
+
+def test_describe_shows_status_and_last_outputs() -> None:
+    h = ContainerHealth.create("web", 42, _plans(), started=0)
+    h.record("startup", CheckResult(0, 1.5, 1, "connection refused\nsecond line"), 1)
+    text = health.describe(h.to_json())
+    lines = text.splitlines()
+    assert lines[0] == "web: starting, not ready"
+    assert "  startup   starting  tcp-socket 127.0.0.1:8080 every 1s, failing streak 1" in lines
+    assert lines[-1 - 0].startswith("  readiness") or any(
+        "exit 1  connection refused" in line for line in lines
+    )
+    assert any(
+        line.endswith("exit 1  connection refused") and "1970-01-01T00:00:01.500000Z" in line
+        for line in lines
+    )
+    # during startup the record's own log is the startup probe's
+    assert h.to_json()["log"][0]["output"].startswith("connection refused")

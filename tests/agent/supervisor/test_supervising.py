@@ -6,6 +6,7 @@ We test these aspects:
   reason; the restarted process (a new pid) starts over and turns healthy again;
 - readiness is recorded; a target with a named port gets an error in its record, not a crash;
 - a restart function that raises is recorded and probing goes on;
+- a process that exited is not probed (its restart policy owns it): no restart is requested;
 - ``/metrics`` and ``/healthz`` answer over real HTTP on 127.0.0.1: health status, readiness,
   cgroup figures and the agent's own RSS; a stopped agent leaves the port closed.
 """
@@ -151,6 +152,19 @@ def test_restart_failure_is_recorded(web: Web, tmp_path: Path) -> None:
         assert rec["status"] == "unhealthy"
         checks = sup.checks
         wait_for(lambda: sup.checks > checks + 2, what="probing goes on")
+    finally:
+        sup.stop()
+
+
+def test_an_exited_process_is_left_to_the_restart_policy(web: Web) -> None:
+    stop(web.procs[-1])  # the container exited; the runtime (conmon) restarts it, not the probes
+    sup = Supervisor(lambda: [web.target], refresh=0.1)
+    sup.start()
+    try:
+        time.sleep(1.5)  # liveness every 0.2 s with 2 retries would have given up 3 times
+        rec = record_of(web.target.health_file)
+        assert (rec["status"], rec["probes"]["liveness"]["checks"]) == ("starting", 0)
+        assert web.restart_reasons == []
     finally:
         sup.stop()
 

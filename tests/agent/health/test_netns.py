@@ -13,6 +13,7 @@ We test these aspects:
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -88,6 +89,21 @@ def test_host_namespace_is_recognised() -> None:
     finally:
         isolated.kill()
         isolated.wait()
+
+
+def test_host_network_container_connects_directly() -> None:
+    """A pid in the host's namespace: the check needs no setns and reaches the host's loopback."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        proc = subprocess.Popen(["sleep", "30"])
+        try:
+            result = probes.run_check(TcpCheck(port=port), 5, netns=NetworkNamespace.of_pid(proc.pid))
+        finally:
+            proc.kill()
+            proc.wait()
+    assert result.exit_code == 0, result.output
 
 
 def test_a_gone_namespace_is_a_clear_error() -> None:

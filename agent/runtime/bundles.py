@@ -116,8 +116,10 @@ def process(inputs: BundleInputs, user: ExecUser, caps: list[str]) -> dict[str, 
         "rlimits": limits.rlimits(config.resources),
         "noNewPrivileges": security.no_new_privileges,
     }
-    gids = list(dict.fromkeys([user.gid, *user.additional_gids]))
-    if user.additional_gids:
+    # podman lists the primary group first whenever a user is named (by the spec or the image)
+    named = (config.user if config.user is not None else inputs.deployment.image_config.user) != ""
+    gids = list(dict.fromkeys([*([user.gid] if named else []), *user.additional_gids]))
+    if gids:
         out["user"]["additionalGids"] = gids
     return out
 

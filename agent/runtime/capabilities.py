@@ -64,11 +64,9 @@ def container_set(security: Security, available: frozenset[str] | None = None) -
 def process_capabilities(caps: list[str], security: Security, uid: int) -> dict[str, Any]:
     """``process.capabilities`` for a container holding ``caps`` and running as ``uid``."""
     if uid == 0:
-        return {"bounding": caps, "effective": caps, "permitted": caps}
-    added = security.capabilities.add
-    kept = caps if security.privileged or "ALL" in added else sorted(c for c in caps if c in added)
-    out: dict[str, Any] = {"bounding": caps, "effective": kept, "permitted": kept}
-    if kept:
-        out["inheritable"] = kept
-        out["ambient"] = kept
-    return out
+        sets = {"bounding": caps, "effective": caps, "permitted": caps}
+    else:
+        added = security.capabilities.add
+        kept = caps if security.privileged or "ALL" in added else sorted(c for c in caps if c in added)
+        sets = {"bounding": caps, "effective": kept, "permitted": kept, "inheritable": kept, "ambient": kept}
+    return {k: v for k, v in sets.items() if v}

@@ -77,7 +77,10 @@ def resources(spec: Resources, devices: list[Device], *, privileged: bool) -> di
             raise BundleError(
                 "resources.memory_swap must be at least resources.memory (it is memory plus swap)"
             )
-        memory["swap"] = spec.memory_swap
+        if spec.memory_swap == -1:
+            memory.pop("swap", None)  # unlimited: no limit written, as podman does
+        else:
+            memory["swap"] = spec.memory_swap
     if spec.memory_reservation is not None:
         memory["reservation"] = spec.memory_reservation
     if memory:

@@ -15,6 +15,7 @@ from agent.store.deploying import build_spec
 from agent.store.layout import Layout
 from agent.store.records import Deployment, DeploymentState
 from tests.agent.runtime import images
+from tests.agent.runtime.podman import Podman
 
 
 @pytest.fixture
@@ -78,3 +79,17 @@ def make_inputs(shm: Path) -> MakeInputs:
         return BundleInputs(**fields)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def podman() -> Iterator[Podman]:
+    """A podman with its own store, holding the test images (skipped where podman is missing)."""
+    if shutil.which("podman") is None or shutil.which("skopeo") is None:
+        pytest.skip("podman and skopeo are needed as the oracle")
+    oracle = Podman(Path(tempfile.mkdtemp(prefix="berth-podman-", dir="/dev/shm")))
+    try:
+        for name in images.IMAGES:
+            oracle.load(name)
+        yield oracle
+    finally:
+        oracle.close()

@@ -126,3 +126,23 @@ def test_mounts_inside_the_container(make_inputs: MakeInputs, shm: Path) -> None
     assert any(" /dev/shm tmpfs " in line and "size=16384k" in line for line in lines)
     assert "s3cret" in lines
     assert any(line.startswith("-rw-------") and "1000     1000" in line for line in lines)
+
+
+def test_init_readonly_and_seccomp_profile(make_inputs: MakeInputs, shm: Path) -> None:
+    profile = shm / "deny-mkdir.json"
+    profile.write_text(
+        '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"],'
+        ' "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+    )
+    script = "cat /proc/1/cmdline; echo; touch /rootfile 2>&1; mkdir /tmp/d 2>&1; echo done"
+    inputs = make_inputs(
+        {"name": "rc-init", "config": {
+            "cmd": ["sh", "-c", script], "init": True, "network": {"mode": "none"},
+            "tmpfs": ["/tmp"], "security": {"readonly": True, "seccomp": str(profile)},
+        }},
+    )  # fmt: skip
+    out = run(inputs, shm / "runc")
+    assert "/run/berth-init" in out.splitlines()[0]  # catatonit is PID 1, the command its child
+    assert "Read-only file system" in out
+    assert "mkdir: can't create directory '/tmp/d': Operation not permitted" in out
+    assert out.splitlines()[-1] == "done"

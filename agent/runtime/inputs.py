@@ -92,6 +92,10 @@ class BundleInputs:
     """More names of the container for its /etc/hosts entry."""
     host_resolv: Path = Path("/etc/resolv.conf")
     host_hosts: Path = Path("/etc/hosts")
+    shm_source: Path | None = None
+    """A host directory (a tmpfs the caller mounted) bound at /dev/shm, for containers that share
+    an IPC namespace and so must share /dev/shm too (a pod group, as podman binds the infra
+    container's); None: a private tmpfs of ``resources.shm_size``."""
     init_binary: Path = CATATONIT
     """Bind-mounted read-only at :data:`INIT_TARGET` and run as PID 1 with ``init: true``."""
 

@@ -35,6 +35,10 @@ def namespaces(mode: str, join: Mapping[str, Path]) -> list[dict[str, Any]]:
         raise BundleError(
             f"cannot join namespaces of type {', '.join(unknown)}: expected {', '.join(NAMESPACES)}"
         )
+    if mode.startswith("container:") and "network" not in join:
+        raise BundleError(
+            f"network.mode {mode}: the path of that container's network namespace is needed to join it"
+        )
     out: list[dict[str, Any]] = []
     for kind in NAMESPACES:
         if kind == "network" and mode == "host":

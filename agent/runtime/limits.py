@@ -44,7 +44,14 @@ def rlimits(resources: Resources) -> list[dict[str, Any]]:
         key = name.lower().removeprefix("rlimit_")
         if key not in RLIMITS:
             raise BundleError(f"ulimits: unknown limit {name!r}; known: {', '.join(RLIMITS)}")
-        out.append({"type": f"RLIMIT_{key.upper()}", "hard": _limit(limit.hard), "soft": _limit(limit.soft)})
+        hard = _limit(limit.hard)
+        ceiling = _hard_limit(key)
+        if hard > ceiling:
+            raise BundleError(
+                f"ulimits.{name}: hard limit {limit.hard} is above Berth's own ({ceiling}) and this host "
+                "does not give Berth CAP_SYS_RESOURCE to raise it: lower the limit"
+            )
+        out.append({"type": f"RLIMIT_{key.upper()}", "hard": hard, "soft": _limit(limit.soft)})
     given = {r["type"] for r in out}
     for key, default in DEFAULT_RLIMITS.items():
         if f"RLIMIT_{key.upper()}" not in given:
@@ -54,12 +61,16 @@ def rlimits(resources: Resources) -> list[dict[str, Any]]:
 
 
 def _hard_limit(key: str) -> int:
-    """This process's hard limit: without CAP_SYS_RESOURCE (as on this machine) runc cannot raise
-    a container's limit above it, so the default is lowered to it, as rootless podman does."""
+    """The highest hard limit runc can give: anything with CAP_SYS_RESOURCE; without it (as on
+    this machine) this process's own hard limit, to which the default is lowered, as rootless
+    podman does."""
     if "CAP_SYS_RESOURCE" in capabilities.host_set("CapEff"):
-        return DEFAULT_RLIMIT
-    hard = resource.getrlimit(getattr(resource, f"RLIMIT_{key.upper()}"))[1]
-    return DEFAULT_RLIMIT if hard == resource.RLIM_INFINITY else hard
+        return UNLIMITED
+    number = getattr(resource, f"RLIMIT_{key.upper()}", None)
+    if number is None:  # a limit Python cannot read (locks): runc will say if it cannot set it
+        return UNLIMITED
+    hard = resource.getrlimit(number)[1]
+    return UNLIMITED if hard == resource.RLIM_INFINITY else hard
 
 
 def resources(spec: Resources, devices: list[Device], *, privileged: bool) -> dict[str, Any]:

@@ -282,10 +282,15 @@ def plan(inputs: BundleInputs, user: ExecUser) -> Plan:
     extra = _generated(inputs, seen, security.readonly, result)
     if config.init:
         extra.append(_mount(INIT_TARGET, "bind", str(inputs.init_binary), ["bind", "ro", "rprivate"]))
-    defaults = [
-        m
-        for m in default_mounts(shm_size=config.resources.shm_size, privileged=security.privileged)
-        if m["destination"] not in seen
-    ]
+    shm = "/dev/shm"  # noqa: S108 - the container's shm, not a temporary file of ours
+    defaults = []
+    for mount in default_mounts(shm_size=config.resources.shm_size, privileged=security.privileged):
+        if mount["destination"] in seen:
+            continue
+        if mount["destination"] == shm and inputs.shm_source is not None:
+            options = ["rbind", "rprivate", "nosuid", "noexec", "nodev"]
+            defaults.append(_mount(shm, "bind", str(inputs.shm_source), options))
+        else:
+            defaults.append(mount)
     result.mounts = [*defaults, *sorted([*extra, *own], key=lambda m: _depth(m["destination"]))]
     return result

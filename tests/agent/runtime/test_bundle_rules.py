@@ -348,3 +348,36 @@ def test_sysctl_that_is_not_namespaced_is_refused(make_inputs: MakeInputs) -> No
     inputs = make_inputs({"name": "sc", "config": {"security": {"sysctls": {"vm.swappiness": "1"}}}})
     with pytest.raises(BundleError, match=r"vm\.swappiness is not namespaced"):
         bundles.build(inputs)
+
+
+def test_ulimit_above_what_runc_can_set(make_inputs: MakeInputs) -> None:
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    can_raise = "CAP_SYS_RESOURCE" in capabilities.host_set("CapEff") or hard == resource.RLIM_INFINITY
+    inputs = make_inputs({"name": "ul", "config": {"resources": {"ulimits": {"nofile": hard + 1}}}})
+    if can_raise:  # pragma: no cover - not on this machine
+        bundles.build(inputs)
+    else:
+        with pytest.raises(
+            BundleError, match=rf"ulimits\.nofile: hard limit {hard + 1} is above Berth's own \({hard}\)"
+        ):
+            bundles.build(inputs)
+    defaults = {
+        r["type"]: r
+        for r in bundles.build(make_inputs({"name": "ul2", "config": {}})).config["process"]["rlimits"]
+    }
+    assert defaults["RLIMIT_NOFILE"]["hard"] == (1048576 if can_raise else min(hard, 1048576))
+
+
+def test_shared_shm_and_joined_network(make_inputs: MakeInputs, shm: Path) -> None:
+    config = bundles.build(
+        make_inputs({"name": "podc", "config": {"network": {"mode": "container:web"}}},
+                    shm_source=shm / "podshm", join_namespaces={"network": Path("/proc/1/ns/net")})
+    ).config  # fmt: skip
+    mount = next(m for m in config["mounts"] if m["destination"] == "/dev/shm")
+    assert (mount["type"], mount["source"]) == ("bind", str(shm / "podshm"))
+    with pytest.raises(
+        BundleError, match=r"network\.mode container:web: the path of that container's network"
+    ):
+        bundles.build(make_inputs({"name": "podd", "config": {"network": {"mode": "container:web"}}}))

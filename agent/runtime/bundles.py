@@ -191,7 +191,8 @@ def write(inputs: BundleInputs, bundle: Bundle) -> Path:
     path = inputs.bundle / "config.json"
     tmp = path.with_name(".config.json.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(bundle.config, f, indent=1)
+    with os.fdopen(fd, "wb") as f:
+        # compact: json's C encoder; with indent the pure-Python one takes ~15 ms on the seccomp list
+        f.write(json.dumps(bundle.config, separators=(",", ":")).encode())
     os.replace(tmp, path)
     return path

@@ -196,6 +196,8 @@ def host_devices(root: Path = Path("/dev")) -> list[Device]:
                 st = os.lstat(path)
             except OSError:
                 continue
+            if path == root / "console":
+                continue  # runc makes the container's own /dev/console (podman skips it too)
             if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 out.append(_device(path, str(path), "rwm"))
     return out

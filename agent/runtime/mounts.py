@@ -100,11 +100,16 @@ def _size_k(size: int) -> str:
 
 def default_mounts(*, shm_size: int | None, privileged: bool) -> list[dict[str, Any]]:
     """runc's and podman's standard filesystems, in the order podman lists them."""
-    ro = [] if privileged else ["ro"]
+    ro = ["rw"] if privileged else ["ro"]
     return [
         _mount("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
         _mount("/dev", "tmpfs", "tmpfs", ["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"]),
-        _mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", *ro]),
+        _mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            [*(["rprivate"] if privileged else []), "nosuid", "noexec", "nodev", *ro],
+        ),
         _mount(
             "/dev/pts",
             "devpts",

@@ -374,3 +374,15 @@ def test_seccomp_profile_file_and_unconfined(podman: Podman, make_inputs: MakeIn
     assert berth(make_inputs, {"security": {"seccomp": str(profile)}})["linux"]["seccomp"] == theirs
     theirs_none = podman.spec("demo", "--security-opt", "seccomp=unconfined")["linux"].get("seccomp")
     assert berth(make_inputs, {"security": {"seccomp": "unconfined"}})["linux"].get("seccomp") == theirs_none
+
+
+def test_privileged(podman: Podman, make_inputs: MakeInputs) -> None:
+    theirs = podman.spec("demo", "--privileged")
+    ours = berth(make_inputs, {"security": {"privileged": True}})
+    assert ours["linux"].get("seccomp") is theirs["linux"].get("seccomp") is None
+    assert ours["linux"]["resources"]["devices"] == theirs["linux"]["resources"]["devices"]
+    assert sorted(d["path"] for d in ours["linux"]["devices"]) == sorted(
+        d["path"] for d in theirs["linux"]["devices"]
+    )
+    for target in ("/sys", "/sys/fs/cgroup"):
+        assert mount_at(ours, target)["options"] == mount_at(theirs, target)["options"]

@@ -9,11 +9,15 @@ seccomp profile, the init binary) and the image's tree (users, volume content).
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from agent.runtime.paths import RunPaths
+from agent.store.layout import Layout
 from agent.store.records import Deployment
 
 CATATONIT = Path("/usr/bin/catatonit")
@@ -98,6 +102,28 @@ class BundleInputs:
     container's); None: a private tmpfs of ``resources.shm_size``."""
     init_binary: Path = CATATONIT
     """Bind-mounted read-only at :data:`INIT_TARGET` and run as PID 1 with ``init: true``."""
+
+    @classmethod
+    def of(
+        cls,
+        deployment: Deployment,
+        paths: RunPaths,
+        layout: Layout,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **more: Any,
+    ) -> BundleInputs:
+        """The usual inputs: the store's run paths and volumes, this process's environment."""
+        name = deployment.name
+        return cls(
+            deployment=deployment,
+            bundle=paths.bundle(name),
+            run_dir=paths.container(name),
+            cgroups_path=paths.cgroup_path(name),
+            environ=dict(os.environ if environ is None else environ),
+            volume_dir=layout.volume_dir,
+            **more,
+        )
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ import pytest
 
 from agent.runtime import bundles, capabilities, etcfiles, preparing, rootpaths, seccomp, users
 from agent.runtime.configerrors import BundleError
+from agent.runtime.inputs import BundleInputs
+from agent.runtime.paths import RunPaths
 from agent.runtime.users import Accounts
+from agent.store.layout import Layout
 from tests.agent.runtime.conftest import MakeInputs
 from translators.errors import BerthError
 from translators.spec.network import NetworkConfig
@@ -351,8 +355,6 @@ def test_sysctl_that_is_not_namespaced_is_refused(make_inputs: MakeInputs) -> No
 
 
 def test_ulimit_above_what_runc_can_set(make_inputs: MakeInputs) -> None:
-    import resource
-
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     can_raise = "CAP_SYS_RESOURCE" in capabilities.host_set("CapEff") or hard == resource.RLIM_INFINITY
     inputs = make_inputs({"name": "ul", "config": {"resources": {"ulimits": {"nofile": hard + 1}}}})
@@ -381,3 +383,16 @@ def test_shared_shm_and_joined_network(make_inputs: MakeInputs, shm: Path) -> No
         BundleError, match=r"network\.mode container:web: the path of that container's network"
     ):
         bundles.build(make_inputs({"name": "podd", "config": {"network": {"mode": "container:web"}}}))
+
+
+def test_inputs_from_the_store_paths(make_inputs: MakeInputs, shm: Path) -> None:
+    dep = make_inputs({"name": "web", "config": {}}).deployment
+    paths = RunPaths.for_store(shm / "store", run_root=shm / "run-root")
+    inputs = BundleInputs.of(dep, paths, Layout(shm / "store"), environ={"A": "1"})
+    assert inputs.bundle == shm / "run-root" / "containers" / "web" / "bundle"
+    assert inputs.rootfs == inputs.bundle / "rootfs"
+    assert inputs.cgroups_path == paths.cgroup_path("web")
+    assert (
+        inputs.volume_dir is not None and inputs.volume_dir("v") == shm / "store" / "volumes" / "v" / "_data"
+    )
+    assert bundles.build(inputs).config["root"]["path"] == str(inputs.rootfs)

@@ -100,7 +100,8 @@ def process(inputs: BundleInputs, user: ExecUser, caps: list[str]) -> dict[str, 
     security = config.security
     out: dict[str, Any] = {
         "terminal": config.tty,
-        "user": {"uid": user.uid, "gid": user.gid},
+        # umask 0022 whatever the starting process's is (runc would pass its own on), as podman
+        "user": {"uid": user.uid, "gid": user.gid, "umask": 0o022},
         "args": _args(inputs),
         "env": envs.build(
             inputs.deployment.image_config.env,

@@ -35,7 +35,8 @@ def env_of(doc: dict[str, Any], *, drop: set[str] = PODMAN_ONLY_ENV) -> dict[str
 
 
 def user_of(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc["process"]["user"].items() if k != "umask"}
+    user: dict[str, Any] = doc["process"]["user"]
+    return user
 
 
 def mount_at(doc: dict[str, Any], destination: str) -> dict[str, Any]:

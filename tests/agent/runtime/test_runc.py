@@ -25,7 +25,7 @@ def _mask(names: list[str]) -> int:
     return sum(1 << capabilities.BITS.index(n) for n in names)
 
 
-def run(inputs: BundleInputs, state: Path) -> str:
+def run(inputs: BundleInputs, state: Path, umask: str = "022") -> str:
     """``runc run`` of the bundle (rootfs: a copy of the image tree), its output; the container
     is deleted afterwards whatever happens."""
     preparing.create(inputs)
@@ -33,7 +33,20 @@ def run(inputs: BundleInputs, state: Path) -> str:
     cid = f"berth-test-{inputs.run_dir.parent.parent.name}-{inputs.name}"
     try:
         proc = subprocess.run(
-            ["runc", "--root", str(state), "run", "--bundle", str(inputs.bundle), cid],
+            # runc creates missing mount points under its own umask: Berth must start it with 022
+            [
+                "sh",
+                "-c",
+                f'umask {umask} && exec "$@"',
+                "sh",
+                "runc",
+                "--root",
+                str(state),
+                "run",
+                "--bundle",
+                str(inputs.bundle),
+                cid,
+            ],
             check=False,
             capture_output=True,
             text=True,
@@ -55,9 +68,7 @@ def _status(out: str) -> dict[str, str]:
     return fields
 
 
-SCRIPT = (
-    "id; grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; cat /etc/hostname; echo greeting=$GREETING"
-)
+SCRIPT = "id; umask; grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; cat /etc/hostname; echo greeting=$GREETING"
 
 
 def test_root_with_default_capabilities(make_inputs: MakeInputs, shm: Path) -> None:
@@ -66,7 +77,7 @@ def test_root_with_default_capabilities(make_inputs: MakeInputs, shm: Path) -> N
                                        "network": {"mode": "none", "hostname": "box"}}},
         environ={"WHO": "berth"},
     )  # fmt: skip
-    out = run(inputs, shm / "runc")
+    out = run(inputs, shm / "runc", umask="077")  # the container's umask comes from the bundle
     assert out.splitlines()[0] == "uid=0(root) gid=0(root)"
     status = _status(out)
     default = _mask(list(capabilities.container_set(inputs.deployment.spec.config.security)))
@@ -77,6 +88,7 @@ def test_root_with_default_capabilities(make_inputs: MakeInputs, shm: Path) -> N
     assert status["Seccomp"] == "2"
     assert "box" in out.splitlines()
     assert "greeting=berth" in out.splitlines()
+    assert "0022" in out.splitlines()
 
 
 def test_image_user_gets_only_added_capabilities(make_inputs: MakeInputs, shm: Path) -> None:

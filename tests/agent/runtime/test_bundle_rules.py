@@ -396,3 +396,21 @@ def test_inputs_from_the_store_paths(make_inputs: MakeInputs, shm: Path) -> None
         inputs.volume_dir is not None and inputs.volume_dir("v") == shm / "store" / "volumes" / "v" / "_data"
     )
     assert bundles.build(inputs).config["root"]["path"] == str(inputs.rootfs)
+
+
+def test_volume_subpath_stays_in_the_volume(make_inputs: MakeInputs, shm: Path) -> None:
+    layout = Layout(shm / "store")
+    (layout.volume_dir("shared") / "web").mkdir(parents=True)
+    ok = bundles.build(make_inputs({"name": "sp", "config": {"volumes": [
+        {"type": "volume", "source": "shared", "target": "/srv", "volume": {"subpath": "web"}}]}}))  # fmt: skip
+    assert next(m for m in ok.config["mounts"] if m["destination"] == "/srv")["source"] == str(
+        layout.volume_dir("shared") / "web"
+    )
+    escape = make_inputs({"name": "sp2", "config": {"volumes": [
+        {"type": "volume", "source": "shared", "target": "/srv", "volume": {"subpath": "../../../../etc"}}]}})  # fmt: skip
+    with pytest.raises(
+        BundleError, match=r"sp2: volume shared: subpath \.\./\.\./\.\./\.\./etc does not exist in it"
+    ):
+        preparing.prepare(escape)
+    source = next(m for m in bundles.build(escape).config["mounts"] if m["destination"] == "/srv")["source"]
+    assert source == str(layout.volume_dir("shared") / "etc")

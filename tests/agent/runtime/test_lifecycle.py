@@ -1,0 +1,156 @@
+"""Containers under conmon and runc, for real.
+
+We test these aspects:
+- create then start runs the process; its output lands in the k8s-file log;
+- exit codes 0, 1 and 137 (SIGTERM ignored -> SIGKILL after the grace period) are reported;
+- a kill from outside: the exit file says 137 and the exit command ran exactly once;
+- runc's error (a missing executable) is one line naming the container;
+- after stop + delete: no process, no mount, no cgroup directory, no runc state, no run directory;
+- a write in the container lands in the upper, never in the shared lower.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.runtime import cgroups, overlays
+from agent.runtime.errors import ContainerNotFound, ContainerStateError, RuntimeFailure
+from agent.runtime.statuses import State
+from tests.agent.runtime.conftest import Rig
+
+
+def _wait_for(predicate: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def test_create_start_logs_and_state(rig: Rig) -> None:
+    rig.bundle("web", ["sh", "-c", "echo hello; echo oops >&2; exec sleep 100"])
+    pid = rig.containers.create("web", log_path=rig.log_path("web"))
+    created = rig.containers.state("web")
+    assert created.state is State.CREATED and created.pid == pid and created.started_at is None
+    running = rig.containers.start("web")
+    assert running.state is State.RUNNING and running.started_at is not None
+    assert Path(f"/proc/{pid}").exists()
+    _wait_for(lambda: "oops" in rig.log_path("web").read_text())
+    lines = rig.log_path("web").read_text().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == ["stdout F hello", "stderr F oops"]
+    assert [s.name for s in rig.containers.list()] == ["web"]
+    with pytest.raises(ContainerStateError, match="container web: already running"):
+        rig.containers.create("web", log_path=rig.log_path("web"))
+
+
+@pytest.mark.parametrize(("script", "code"), [("exit 0", 0), ("exit 1", 1)])
+def test_exit_codes(rig: Rig, script: str, code: int) -> None:
+    rig.bundle("job", ["sh", "-c", script])
+    rig.containers.create("job", log_path=rig.log_path("job"))
+    rig.containers.start("job")
+    status = rig.containers.wait("job", 10)
+    assert status.state is State.EXITED and status.exit_code == code and not status.oom_killed
+    assert status.finished_at is not None and status.finished_at >= status.started_at  # type: ignore[operator]
+    assert not status.stop_requested
+
+
+def test_stop_ignoring_sigterm_is_killed_after_grace(rig: Rig) -> None:
+    rig.bundle("stubborn", ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done"])
+    rig.containers.create("stubborn", log_path=rig.log_path("stubborn"))
+    rig.containers.start("stubborn")
+    _wait_for(lambda: "ready" in rig.log_path("stubborn").read_text())
+    started = time.monotonic()
+    status = rig.containers.stop("stubborn", "SIGTERM", grace=1.0)
+    took = time.monotonic() - started
+    assert 1.0 <= took < 5.0
+    assert status.state is State.EXITED and status.exit_code == 137 and status.stop_requested
+
+
+def test_stop_with_sigterm_honoured(rig: Rig) -> None:
+    rig.bundle("polite", ["sh", "-c", "trap 'exit 0' TERM; echo ready; while true; do sleep 0.1; done"])
+    rig.containers.create("polite", log_path=rig.log_path("polite"))
+    rig.containers.start("polite")
+    _wait_for(lambda: "ready" in rig.log_path("polite").read_text())
+    started = time.monotonic()
+    status = rig.containers.stop("polite", "TERM", grace=10.0)
+    assert time.monotonic() - started < 3.0
+    assert status.exit_code == 0
+
+
+def test_kill_from_outside_runs_exit_command_once(rig: Rig) -> None:
+    marker = rig.base / "exit-command-ran"
+    rig.bundle("victim", ["sleep", "100"])
+    pid = rig.containers.create(
+        "victim", log_path=rig.log_path("victim"), exit_command=["/bin/sh", "-c", f"echo ran >> {marker}"]
+    )
+    rig.containers.start("victim")
+    os.kill(pid, signal.SIGKILL)
+    status = rig.containers.wait("victim", 10)
+    assert status.state is State.EXITED and status.exit_code == 137 and not status.stop_requested
+    assert (rig.paths.container("victim") / "exits" / "victim").read_text().strip() == "137"
+    _wait_for(marker.exists)
+    time.sleep(0.3)
+    assert marker.read_text() == "ran\n"
+
+
+def test_runc_error_is_one_line(rig: Rig) -> None:
+    rig.bundle("broken", ["/no/such/program"])
+    with pytest.raises(RuntimeFailure) as caught:
+        rig.containers.create("broken", log_path=rig.log_path("broken"))
+    text = str(caught.value)
+    assert "\n" not in text and text.startswith("container broken: ")
+    assert "/no/such/program" in text and "no such file or directory" in text
+    status = rig.containers.state("broken")
+    assert status.state is State.EXITED and status.error == text
+
+
+def test_nothing_left_after_stop_and_delete(rig: Rig) -> None:
+    bundle = rig.bundle("gone", ["sleep", "100"])
+    pid = rig.containers.create("gone", log_path=rig.log_path("gone"))
+    rig.containers.start("gone")
+    status = rig.containers.state("gone")
+    conmon_pid = int((rig.paths.container("gone") / "conmon.pid").read_text())
+    cgroup = rig.paths.cgroup_path("gone")
+    assert cgroups.existing(cgroup), "runc made the cgroup"
+    with pytest.raises(ContainerStateError):
+        rig.containers.delete("gone")
+    rig.containers.stop("gone", "KILL", grace=0)
+    rig.containers.delete("gone")
+    assert not Path(f"/proc/{pid}").exists() and status.pid == pid
+    assert not Path(f"/proc/{conmon_pid}").exists()
+    assert not overlays.is_mounted(bundle / "rootfs")
+    assert cgroups.existing(cgroup) == []
+    assert len(cgroups.directories(cgroup)) >= 2  # every hierarchy was looked at (v1 controllers + unified)
+    assert not (rig.paths.runc_root / "gone").exists()
+    assert not rig.paths.container("gone").exists()
+    assert rig.log_path("gone").exists(), "logs live in the store and outlive the container"
+    with pytest.raises(ContainerNotFound, match="container gone: no such container"):
+        rig.containers.state("gone")
+
+
+def test_writes_land_in_upper_not_lower(rig: Rig) -> None:
+    rig.bundle("writer", ["sh", "-c", "echo changed > /data/shared.txt; echo new > /data/new.txt"])
+    rig.containers.create("writer", log_path=rig.log_path("writer"))
+    rig.containers.start("writer")
+    assert rig.containers.wait("writer", 10).exit_code == 0
+    assert (rig.lower / "data" / "shared.txt").read_text() == "from the lower\n"
+    assert not (rig.lower / "data" / "new.txt").exists()
+    upper = rig.upper("writer") / "upper" / "data"
+    assert (upper / "shared.txt").read_text() == "changed\n"
+    assert (upper / "new.txt").read_text() == "new\n"
+
+
+def test_restart_after_exit_keeps_upper(rig: Rig) -> None:
+    rig.bundle("again", ["sh", "-c", "echo x >> /count; wc -l < /count"])
+    for _ in range(2):
+        rig.containers.create("again", log_path=rig.log_path("again"))
+        rig.containers.start("again")
+        assert rig.containers.wait("again", 10).exit_code == 0
+    out = [line.rsplit(" ", 1)[1] for line in rig.log_path("again").read_text().splitlines()]
+    assert out == ["1", "2"]

@@ -92,6 +92,7 @@ def launch(spec: Launch, *, timeout: float = 30.0) -> int:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                cwd=spec.bundle,  # conmon writes an `oom` file into its working directory, as podman expects
             )
         except OSError as exc:
             raise RuntimeFailure(f"container {spec.name}: cannot run {CONMON}: {exc.strerror}") from exc

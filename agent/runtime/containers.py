@@ -286,7 +286,12 @@ class Containers:
             if stop and not record.stop_requested:
                 record.stop_requested = True
                 self._save(record)
-            runc.run(self.paths.runc_root, name, ["kill", name, str(number)])
+            try:
+                runc.run(self.paths.runc_root, name, ["kill", name, str(number)])
+            except RuntimeFailure as exc:
+                if "not running" in str(exc):  # it ended between our look and runc's
+                    raise ContainerStateError(f"container {name}: not running, nothing to signal") from None
+                raise
 
     def wait(self, name: str, timeout: float | None = None) -> ContainerStatus:
         """Wait until the container has exited (conmon wrote its exit file); its status either way."""
@@ -309,9 +314,10 @@ class Containers:
             if status.state is State.PAUSED:
                 runc.run(self.paths.runc_root, name, ["resume", name])
             try:
-                self.kill(name, signal)
+                number = signal_number(signal)
+                self.kill(name, number)
                 status = self.wait(name, grace)
-                if status.alive:
+                if status.alive and number != signals.SIGKILL:
                     self.kill(name, signals.SIGKILL)
             except ContainerStateError:
                 pass  # it ended on its own between our look and the signal

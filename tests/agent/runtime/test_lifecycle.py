@@ -15,6 +15,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,25 @@ def test_restart_after_exit_keeps_upper(rig: Rig) -> None:
         assert rig.containers.wait("again", 10).exit_code == 0
     out = [line.rsplit(" ", 1)[1] for line in rig.log_path("again").read_text().splitlines()]
     assert out == ["1", "2"]
+
+
+def test_oom_killed_is_reported(rig: Rig) -> None:
+    def limit(config: dict[str, Any]) -> None:
+        config["linux"]["resources"] = {"memory": {"limit": 16 * 1024 * 1024, "swap": 16 * 1024 * 1024}}
+
+    rig.bundle(
+        "hog", ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"], edit=limit
+    )
+    rig.containers.create("hog", log_path=rig.log_path("hog"))
+    rig.containers.start("hog")
+    status = rig.containers.wait("hog", 30)
+    assert status.state is State.EXITED and status.oom_killed
+    assert (rig.paths.bundle("hog") / "oom").exists(), (
+        "conmon writes `oom` in its working directory: the bundle"
+    )
+    assert "survived" not in rig.log_path("hog").read_text()
+    reaped = rig.containers.reap("hog")
+    assert reaped.oom_killed and reaped.exit_code == status.exit_code
+    assert cgroups.existing(rig.paths.cgroup_path("hog")) == [], (
+        "reap deleted the cgroup; the record kept the OOM"
+    )

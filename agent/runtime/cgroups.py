@@ -14,10 +14,14 @@ from pathlib import Path
 MOUNTINFO = Path("/proc/self/mountinfo")
 
 
-def hierarchies() -> list[tuple[Path, str, frozenset[str]]]:
-    """(mount point, 'cgroup' or 'cgroup2', v1 controllers) of every cgroup mount."""
+def hierarchies(mountinfo: str | None = None) -> list[tuple[Path, str, frozenset[str]]]:
+    """(mount point, 'cgroup' or 'cgroup2', v1 controllers) of every cgroup mount.
+
+    ``mountinfo`` is the text of /proc/self/mountinfo (read when not given).
+    """
     found: list[tuple[Path, str, frozenset[str]]] = []
-    for line in MOUNTINFO.read_text().splitlines():
+    text = MOUNTINFO.read_text() if mountinfo is None else mountinfo
+    for line in text.splitlines():
         fields = line.split(" ")
         try:
             sep = fields.index("-")
@@ -34,12 +38,12 @@ def hierarchies() -> list[tuple[Path, str, frozenset[str]]]:
     return found
 
 
-def directories(cgroup_path: str) -> list[Path]:
+def directories(cgroup_path: str, mountinfo: str | None = None) -> list[Path]:
     """Every directory ``cgroup_path`` names in any hierarchy (existing or not)."""
     relative = cgroup_path.lstrip("/")
     seen: set[Path] = set()
     dirs: list[Path] = []
-    for mount_point, _fstype, _controllers in hierarchies():
+    for mount_point, _fstype, _controllers in hierarchies(mountinfo):
         path = mount_point / relative
         if path not in seen:
             seen.add(path)
@@ -47,8 +51,8 @@ def directories(cgroup_path: str) -> list[Path]:
     return dirs
 
 
-def existing(cgroup_path: str) -> list[Path]:
-    return [d for d in directories(cgroup_path) if d.is_dir()]
+def existing(cgroup_path: str, mountinfo: str | None = None) -> list[Path]:
+    return [d for d in directories(cgroup_path, mountinfo) if d.is_dir()]
 
 
 def _counter(path: Path, key: str) -> int | None:
@@ -63,11 +67,11 @@ def _counter(path: Path, key: str) -> int | None:
     return None
 
 
-def oom_kills(cgroup_path: str) -> int:
+def oom_kills(cgroup_path: str, mountinfo: str | None = None) -> int:
     """How many processes the kernel OOM-killed in this cgroup (v1 memory.oom_control, v2 memory.events)."""
     relative = cgroup_path.lstrip("/")
     total = 0
-    for mount_point, fstype, controllers in hierarchies():
+    for mount_point, fstype, controllers in hierarchies(mountinfo):
         if fstype == "cgroup" and "memory" in controllers:
             total = max(total, _counter(mount_point / relative / "memory.oom_control", "oom_kill") or 0)
         elif fstype == "cgroup2":
@@ -75,10 +79,10 @@ def oom_kills(cgroup_path: str) -> int:
     return total
 
 
-def remove(cgroup_path: str) -> list[Path]:
+def remove(cgroup_path: str, mountinfo: str | None = None) -> list[Path]:
     """rmdir what is left of the cgroup (children first); return the directories that stay."""
     left: list[Path] = []
-    for top in existing(cgroup_path):
+    for top in existing(cgroup_path, mountinfo):
         for dirpath, _dirnames, _files in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
             try:
                 os.rmdir(dirpath)
@@ -89,10 +93,10 @@ def remove(cgroup_path: str) -> list[Path]:
     return left
 
 
-def frozen(cgroup_path: str) -> bool:
+def frozen(cgroup_path: str, mountinfo: str | None = None) -> bool:
     """Whether the freezer holds the cgroup (``runc pause``): v1 freezer.state, v2 cgroup.freeze."""
     relative = cgroup_path.lstrip("/")
-    for mount_point, fstype, controllers in hierarchies():
+    for mount_point, fstype, controllers in hierarchies(mountinfo):
         try:
             if fstype == "cgroup" and "freezer" in controllers:
                 if (mount_point / relative / "freezer.state").read_text().strip() == "FROZEN":

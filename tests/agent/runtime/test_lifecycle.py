@@ -177,3 +177,33 @@ def test_oom_killed_is_reported(rig: Rig) -> None:
     assert cgroups.existing(rig.paths.cgroup_path("hog")) == [], (
         "reap deleted the cgroup; the record kept the OOM"
     )
+
+
+def test_pause_and_resume(rig: Rig) -> None:
+    rig.bundle("napper", ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"])
+    rig.containers.create("napper", log_path=rig.log_path("napper"))
+    rig.containers.start("napper")
+    assert rig.containers.pause("napper").state is State.PAUSED
+    assert rig.containers.resume("napper").state is State.RUNNING
+    rig.containers.pause("napper")
+    started = time.monotonic()
+    status = rig.containers.stop(
+        "napper", "TERM", grace=5
+    )  # a frozen container cannot take signals: resumed first
+    assert status.exit_code == 7 and time.monotonic() - started < 4
+
+
+def test_tty_container_logs_its_terminal(rig: Rig) -> None:
+    def terminal(config: dict[str, Any]) -> None:
+        config["process"]["terminal"] = True
+
+    rig.bundle("term", ["sh", "-c", "tty; test -t 1 && echo is-a-tty"], edit=terminal)
+    with pytest.raises(
+        RuntimeFailure, match=r"process\.terminal=true but the container is created with tty=false"
+    ):
+        rig.containers.create("term", log_path=rig.log_path("term"))
+    rig.containers.create("term", log_path=rig.log_path("term"), tty=True)
+    rig.containers.start("term")
+    assert rig.containers.wait("term", 10).exit_code == 0
+    text = rig.log_path("term").read_text()
+    assert "stdout F /dev/pts/0" in text.replace("\r", "") and "is-a-tty" in text

@@ -207,3 +207,18 @@ def test_tty_container_logs_its_terminal(rig: Rig) -> None:
     assert rig.containers.wait("term", 10).exit_code == 0
     text = rig.log_path("term").read_text()
     assert "stdout F /dev/pts/0" in text.replace("\r", "") and "is-a-tty" in text
+
+
+def test_readonly_root_is_still_an_overlay(rig: Rig) -> None:
+    def readonly(config: dict[str, Any]) -> None:
+        config["root"]["readonly"] = True
+
+    bundle = rig.bundle(
+        "frozen", ["sh", "-c", "echo x > /data/new.txt || echo refused; exit 5"], edit=readonly
+    )
+    assert overlays.mount_points()[str(bundle / "rootfs")] == "overlay"
+    rig.containers.create("frozen", log_path=rig.log_path("frozen"))
+    rig.containers.start("frozen")
+    assert rig.containers.wait("frozen", 10).exit_code == 5
+    assert "Read-only file system" in rig.log_path("frozen").read_text()
+    assert not (rig.upper("frozen") / "upper" / "data").exists()

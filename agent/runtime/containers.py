@@ -81,6 +81,26 @@ def _alive(pid: int | None, start: int | None) -> bool:
     return state != "Z"
 
 
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (from /proc/PID/task/*/children), parents before children."""
+    found: list[int] = []
+    queue = [pid]
+    while queue:
+        parent = queue.pop(0)
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            found.extend(kids)
+            queue.extend(kids)
+    return found
+
+
 def _read_int(path: Path) -> int | None:
     try:
         text = path.read_text().strip()
@@ -166,11 +186,15 @@ class Containers:
         tty: bool = False,
         stdin: bool = False,
         timeout: float = 30.0,
+        restart: bool = False,
     ) -> int:
         """Create container ``name`` from ``bundle`` (default: its run directory's bundle) under conmon.
 
         Returns the container's pid; the container is *created*, not yet running (see start).
         A container that exited before is reaped and created again (a restart keeps its upper).
+        ``restart`` is for the restart policy (conmon's exit command, after its backoff): it only
+        re-creates a container that still exists and that nobody stopped or removed meanwhile
+        (ContainerStateError / ContainerNotFound otherwise), decided under the container's lock.
         """
         bundle = Path(bundle) if bundle is not None else self.paths.bundle(name)
         config = self._bundle_config(name, bundle)
@@ -180,7 +204,11 @@ class Containers:
                 f"container {name}: bundle {bundle} has process.terminal={str(terminal).lower()} "
                 f"but the container is created with tty={str(tty).lower()}"
             )
-        with self._locked(name, create=True):
+        with self._locked(name, create=not restart):
+            if restart:
+                previous = self._load(name)
+                if previous.stop_requested:
+                    raise ContainerStateError(f"container {name}: stopped by the user, not restarted")
             if self._record_path(name).exists():
                 status = self._status(self._load(name))
                 if status.alive:
@@ -226,6 +254,7 @@ class Containers:
             except RuntimeFailure as exc:
                 record.error = str(exc)
                 record.conmon_pid = _read_int(directory / "conmon.pid")
+                record.conmon_start = _pid_start(record.conmon_pid) if record.conmon_pid else None
                 record.finished_at = time.time()
                 self._save(record)
                 if record.cgroup_path:
@@ -234,6 +263,7 @@ class Containers:
             record.pid = pid
             record.pid_start = _pid_start(pid)
             record.conmon_pid = _read_int(directory / "conmon.pid")
+            record.conmon_start = _pid_start(record.conmon_pid) if record.conmon_pid else None
             self._save(record)
             return pid
 
@@ -256,11 +286,6 @@ class Containers:
             record.started_at = began
             self._save(record)
             return self._status(record)
-
-    def run(self, name: str, bundle: Path | None = None, **create: object) -> ContainerStatus:
-        """create then start."""
-        self.create(name, bundle, **create)  # type: ignore[arg-type]
-        return self.start(name)
 
     def state(self, name: str) -> ContainerStatus:
         return self._status(self._load(name))
@@ -400,10 +425,18 @@ class Containers:
                     f"container {name}: still {status.state.value}, stop it first (or force)"
                 )
             self.stop(name, signals.SIGKILL, 0)
+        else:
+            with self._locked(name):  # a restart waiting in the exit command must not bring it back
+                record = self._load(name)
+                if not record.stop_requested:
+                    record.stop_requested = True
+                    self._save(record)
         self.reap(name)
         record = self._load(name)
-        # conmon may still be running the exit command; it exits right after. Wait outside the lock.
-        self._wait_gone(record.conmon_pid, timeout)
+        # conmon waits for its exit command (the restart policy, maybe sleeping its backoff), which
+        # sees stop_requested and ends; whatever is still there after ``timeout`` is killed.
+        # Outside the lock: the exit command needs it.
+        self._end_conmon(record, timeout)
         with self._locked(name):
             record = self._load(name)
             rootfs = self._rootfs(Path(record.bundle))
@@ -446,10 +479,21 @@ class Containers:
             return None
         return max(mtime, record.started_at or record.created_at or mtime)
 
-    def _wait_gone(self, pid: int | None, timeout: float) -> None:
+    def _end_conmon(self, record: Record, timeout: float) -> None:
+        pid, start = record.conmon_pid, record.conmon_start
         if not pid:
             return
         deadline = time.monotonic() + timeout
+        while _alive(pid, start) and time.monotonic() < deadline:
+            time.sleep(POLL)
+        if not _alive(pid, start):
+            return
+        for child in _children(pid):  # the exit command, then conmon itself
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signals.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signals.SIGKILL)
+        deadline = time.monotonic() + KILL_WAIT
         while _pid_start(pid) is not None and time.monotonic() < deadline:
             time.sleep(POLL)
 

@@ -44,6 +44,7 @@ class Record:
     pid_start: int | None = None
     """Start time of ``pid`` in clock ticks since boot (/proc/PID/stat), so a reused pid is not ours."""
     conmon_pid: int | None = None
+    conmon_start: int | None = None
     created_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None

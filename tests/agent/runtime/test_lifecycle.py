@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,10 @@ from agent.runtime.statuses import State
 from tests.agent.runtime.conftest import Rig
 
 
-def _wait_for(predicate: object, timeout: float = 5.0) -> None:
+def _wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return
         time.sleep(0.02)
     raise AssertionError("condition not met in time")
@@ -124,7 +126,7 @@ def test_nothing_left_after_stop_and_delete(rig: Rig) -> None:
     rig.containers.stop("gone", "KILL", grace=0)
     rig.containers.delete("gone")
     assert not Path(f"/proc/{pid}").exists() and status.pid == pid
-    assert not Path(f"/proc/{conmon_pid}").exists()
+    _wait_for(lambda: not Path(f"/proc/{conmon_pid}").exists())  # PID 1 reaps the daemonized conmon
     assert not overlays.is_mounted(bundle / "rootfs")
     assert cgroups.existing(cgroup) == []
     assert len(cgroups.directories(cgroup)) >= 2  # every hierarchy was looked at (v1 controllers + unified)
@@ -222,3 +224,64 @@ def test_readonly_root_is_still_an_overlay(rig: Rig) -> None:
     assert rig.containers.wait("frozen", 10).exit_code == 5
     assert "Read-only file system" in rig.log_path("frozen").read_text()
     assert not (rig.upper("frozen") / "upper" / "data").exists()
+
+
+def _restarter(rig: Rig, name: str, delay: float, report: Path) -> list[str]:
+    script = Path(__file__).with_name("restarter.py")
+    args = [str(rig.paths.run), rig.paths.key, name, str(rig.log_path(name)), str(delay), str(report)]
+    return ["/usr/bin/env", f"PYTHONPATH={os.getcwd()}", sys.executable, str(script), *args]
+
+
+def test_exit_command_restarts_until_stopped(rig: Rig) -> None:
+    report = rig.base / "report"
+    rig.bundle("flaky", ["sh", "-c", "echo run; [ -f /again ] || { touch /again; exit 1; }; exec sleep 100"])
+    rig.containers.create(
+        "flaky", log_path=rig.log_path("flaky"), exit_command=_restarter(rig, "flaky", 0, report)
+    )
+    rig.containers.start("flaky")
+    _wait_for(lambda: report.exists() and report.read_text() == "backoff\nrestarted\n", 20)
+    status = rig.containers.state("flaky")
+    assert status.state is State.RUNNING and status.exit_code is None
+    assert rig.log_path("flaky").read_text().count("stdout F run") == 2
+    assert rig.containers.stop("flaky", "KILL", 0).stop_requested
+    _wait_for(lambda: report.read_text().endswith("stopped\n"), 20)
+    assert rig.containers.state("flaky").state is State.EXITED
+
+
+def test_delete_during_restart_backoff_leaves_nothing(rig: Rig) -> None:
+    report = rig.base / "report"
+    rig.bundle("doomed", ["sleep", "100"])
+    pid = rig.containers.create(
+        "doomed", log_path=rig.log_path("doomed"), exit_command=_restarter(rig, "doomed", 1.5, report)
+    )
+    rig.containers.start("doomed")
+    conmon_pid = int((rig.paths.container("doomed") / "conmon.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    rig.containers.wait("doomed", 10)
+    _wait_for(lambda: report.exists() and report.read_text() == "backoff\n", 20)  # conmon waits for it
+    rig.containers.delete("doomed")
+    _wait_for(lambda: not Path(f"/proc/{conmon_pid}").exists())  # gone (PID 1 reaps it)
+    assert not rig.paths.container("doomed").exists()
+    assert not (rig.paths.runc_root / "doomed").exists()
+    assert report.read_text().startswith("backoff\nrefused: container doomed: ")
+    assert cgroups.existing(rig.paths.cgroup_path("doomed")) == []
+
+
+def test_delete_kills_a_hanging_exit_command(rig: Rig) -> None:
+    report = rig.base / "report"
+    rig.bundle("hung", ["true"])
+    rig.containers.create(
+        "hung", log_path=rig.log_path("hung"), exit_command=_restarter(rig, "hung", 60, report)
+    )
+    rig.containers.start("hung")
+    conmon_pid = int((rig.paths.container("hung") / "conmon.pid").read_text())
+    _wait_for(lambda: report.exists() and report.read_text() == "backoff\n", 20)
+    helpers = [int(p) for p in Path(f"/proc/{conmon_pid}/task/{conmon_pid}/children").read_text().split()]
+    assert helpers, "conmon waits for its exit command"
+    started = time.monotonic()
+    rig.containers.delete("hung", timeout=0.5)
+    assert time.monotonic() - started < 5
+    for pid in (conmon_pid, *helpers):
+        gone = Path(f"/proc/{pid}")
+        _wait_for(lambda: not gone.exists())  # noqa: B023 - called at once, in this turn
+    assert not rig.paths.container("hung").exists()

@@ -519,7 +519,7 @@ class Containers:
                 state = State.PAUSED
             else:
                 state = State.RUNNING
-        elif _alive(record.conmon_pid, None):
+        elif _alive(record.conmon_pid, record.conmon_start):
             state = State.RUNNING  # the process is gone; conmon is writing the exit file right now
         else:
             state = State.UNKNOWN

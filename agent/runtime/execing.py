@@ -76,6 +76,23 @@ def resolve_user(name: str, rootfs: Path, user: str) -> str:
     return f"{uid}:{gid}"
 
 
+def _environment(env: Mapping[str, str] | Sequence[str] | None) -> list[tuple[str, str]]:
+    """``{K: V}`` or ``["K=V", "K"]``; a bare ``K`` takes this process's value, or is left out (docker's -e)."""
+    if env is None:
+        return []
+    if isinstance(env, Mapping):
+        return list(env.items())
+    pairs: list[tuple[str, str]] = []
+    for item in env:
+        key, sep, value = item.partition("=")
+        if not sep:
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
+        pairs.append((key, value))
+    return pairs
+
+
 class Exec:
     """``runc exec`` into the containers of one store."""
 
@@ -113,12 +130,7 @@ class Exec:
             args.append("--tty")
         if pid_file is not None:
             args += ["--pid-file", str(pid_file)]
-        items = (
-            env.items()
-            if isinstance(env, Mapping)
-            else ((e.partition("=")[0], e.partition("=")[2]) for e in env or ())
-        )
-        for key, value in items:
+        for key, value in _environment(env):
             if not key or "=" in key:
                 raise RuntimeFailure(f"container {name}: exec environment variable {key!r} has no valid name")
             args += ["--env", f"{key}={value}"]

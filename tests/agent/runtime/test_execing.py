@@ -64,6 +64,15 @@ def test_env_user_cwd(rig: Rig) -> None:
     assert result.exit_code == 0
     assert result.output.decode().split("\n")[:4] == ["from-image added", "65534", "65534", "/tmp"]
     assert execs.captured("box", ["id", "-g"], user="65534:0", timeout=10).output == b"0\n"
+    os.environ["BERTH_TEST_PASSED"] = "from-caller"
+    try:
+        listed = ["A=1", "BERTH_TEST_PASSED", "BERTH_TEST_UNSET_VARIABLE"]
+        result = execs.captured(
+            "box", ["sh", "-c", "env | sort | grep -E '^(A|BERTH_TEST)'"], env=listed, timeout=10
+        )
+    finally:
+        del os.environ["BERTH_TEST_PASSED"]
+    assert result.output == b"A=1\nBERTH_TEST_PASSED=from-caller\n"
     with pytest.raises(RuntimeFailure, match="container box: no user 'ghost' in the container's /etc/passwd"):
         execs.captured("box", ["true"], user="ghost", timeout=10)
 

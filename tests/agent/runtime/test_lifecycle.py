@@ -285,3 +285,15 @@ def test_delete_kills_a_hanging_exit_command(rig: Rig) -> None:
         gone = Path(f"/proc/{pid}")
         _wait_for(lambda: not gone.exists())  # noqa: B023 - called at once, in this turn
     assert not rig.paths.container("hung").exists()
+
+
+def test_stop_a_created_container(rig: Rig) -> None:
+    rig.bundle("staged", ["sleep", "100"])
+    pid = rig.containers.create("staged", log_path=rig.log_path("staged"))
+    started = time.monotonic()
+    status = rig.containers.stop("staged", "TERM", grace=2)
+    assert status.state is State.EXITED and status.exit_code is not None and status.started_at is None
+    assert time.monotonic() - started < 5
+    _wait_for(lambda: not Path(f"/proc/{pid}").exists())
+    rig.containers.delete("staged")
+    assert not rig.paths.container("staged").exists()

@@ -153,6 +153,7 @@ class Containers:
             if create:  # private: the bundle's spec can carry secrets in its environment
                 directory.parent.mkdir(parents=True, exist_ok=True)
                 directory.mkdir(mode=0o700, exist_ok=True)
+                os.chmod(directory, 0o700)  # also when the bundle generator made it first
             try:
                 fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             except FileNotFoundError:

@@ -44,6 +44,7 @@ def test_create_start_logs_and_state(rig: Rig) -> None:
     running = rig.containers.start("web")
     assert running.state is State.RUNNING and running.started_at is not None
     assert Path(f"/proc/{pid}").exists()
+    assert rig.paths.container("web").stat().st_mode & 0o777 == 0o700, "the spec may carry secrets"
     _wait_for(lambda: "oops" in rig.log_path("web").read_text())
     lines = rig.log_path("web").read_text().splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == ["stdout F hello", "stderr F oops"]

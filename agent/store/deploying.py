@@ -91,10 +91,30 @@ def find_image(store: Store, reference: str) -> ImageRecord:
     return record
 
 
-def pull(store: Store, reference: str, transport: str = "docker", progress: Any = None) -> ImageRecord:
+def trusted(
+    reference: str, transport: str, verify: Any = None, digest: str | None = None, policy: Any = None
+) -> Any:
+    """The trust policy's verdict (``agent.trust.enforcing.check``) before anything is written;
+    ``verify`` is a spec's ``security.verify``, ``digest`` that of an image already stored."""
+    from agent.trust import enforcing
+
+    require = enforcing.spec_requirements(verify)
+    return enforcing.check(reference, transport, digest=digest, policy=policy, require=require)
+
+
+def pull(
+    store: Store,
+    reference: str,
+    transport: str = "docker",
+    progress: Any = None,
+    *,
+    verify: Any = None,
+    policy: Any = None,
+) -> ImageRecord:
     """Pull through the registry client, which records the image in the store.
 
     ``progress`` is a registry ``ProgressSink`` (the CLI passes a progress bar or plain lines).
+    The trust policy is checked first and the pull pinned to the digest it verified.
     """
     try:
         pulling = importlib.import_module("agent.registry.pulling")
@@ -103,28 +123,33 @@ def pull(store: Store, reference: str, transport: str = "docker", progress: Any 
             f"image {reference} is not in the store and the registry client (agent.registry.pulling) "
             "is not installed; put the image in the store first"
         ) from exc
+    verdict = trusted(reference, transport, verify, policy=policy)
     record: ImageRecord = pulling.pull_image(
-        reference, store.layout.root, transport=transport, progress=progress
+        reference, store.layout.root, transport=transport, progress=progress, digest=verdict.digest or None
     )
     return record
 
 
-def resolve_image(store: Store, spec: DeploymentSpec, progress: Any = None) -> ImageRecord:
+def resolve_image(
+    store: Store, spec: DeploymentSpec, progress: Any = None, policy: Any = None
+) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
     Images from local layouts and archives (transport oci, oci-archive, docker-archive) are always
     read again through the registry client: their name in the store is the client's to choose, and
     blobs already stored are not copied twice.
     """
-    policy = spec.config.pull_policy
-    if policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport, progress)
+    verify = spec.config.security.verify
+    if spec.config.pull_policy == "always" or spec.transport != "docker":
+        return pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
     try:
-        return find_image(store, spec.image)
+        record = find_image(store, spec.image)
     except ImageNotFound:
-        if policy == "never":
+        if spec.config.pull_policy == "never":
             raise
-        return pull(store, spec.image, spec.transport, progress)
+        return pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
+    trusted(spec.image, spec.transport, verify, record.digest, policy)  # a stored image obeys it too
+    return record
 
 
 def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -> DeploymentSpec:
@@ -167,24 +192,31 @@ def deploy_locked(store: Store, spec: DeploymentSpec, image: ImageRecord, *, kee
     )
 
 
-def deploy(root: Path, spec: DeploymentSpec, *, keep_previous: bool = False, progress: Any = None) -> Version:
-    """Deploy ``spec`` (pulling its image if needed); ``keep_previous`` keeps a rollback."""
+def deploy(
+    root: Path, spec: DeploymentSpec, *, keep_previous: bool = False, progress: Any = None, policy: Any = None
+) -> Version:
+    """Deploy ``spec`` (pulling its image if needed); ``keep_previous`` keeps a rollback.
+    ``policy``: a containers-policy.json (default ``$BERTH_POLICY``, /etc/containers/policy.json)."""
     store = Store.open(root)
     with store.writing():
-        image = resolve_image(store, spec, progress)
+        image = resolve_image(store, spec, progress, policy)
         return deploy_locked(store, spec, image, keep_previous=keep_previous)
 
 
-def update(root: Path, name: str, *, pull_image: bool = True, progress: Any = None) -> tuple[bool, Version]:
+def update(
+    root: Path, name: str, *, pull_image: bool = True, progress: Any = None, policy: Any = None
+) -> tuple[bool, Version]:
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged."""
     store = Store.open(root)
     with store.writing():
         current = store.deployments.current(name)
         spec = build_spec(current.spec())
+        verify = spec.config.security.verify
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport, progress)
+            image = pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
         else:
             image = find_image(store, spec.image)
+            trusted(spec.image, spec.transport, verify, image.digest, policy)
         if image.digest == current.state.get("image_digest"):
             return False, current
         return True, deploy_locked(store, spec, image, keep_previous=True)

@@ -57,8 +57,9 @@ def check(payload: Payload, image: references.Reference, digest: str, identity: 
         ) from exc
     name_only = "@" not in payload.reference and ":" not in payload.reference.rpartition("/")[2]
     if not identity_matches(signed, image, identity, name_only=name_only):
+        hint = " (cosign signs the repository only: use signedIdentity matchRepository)" if name_only else ""
         raise SignatureRejected(
-            f"{where}: signed for {payload.reference}, not for {image} (signedIdentity {identity.kind})",
+            f"{where}: signed for {payload.reference}, not for {image} (signedIdentity {identity.kind}){hint}",
             "reference-mismatch",
         )
 

@@ -124,3 +124,13 @@ def cosign_sign(key: CosignKey, image: str, *, password: str = PASSWORD) -> None
 
 def tools_missing() -> list[str]:
     return [tool for tool in ("gpg", "gpgv", "skopeo", "gpgconf") if shutil.which(tool) is None]
+
+
+def cosign_import(private_pem: Path, directory: Path, *, password: str = PASSWORD) -> CosignKey:
+    """``cosign import-key-pair`` of a PKCS#8 PEM private key (Ed25519 here)."""
+    env = {**os.environ, "COSIGN_PASSWORD": password}
+    subprocess.run(
+        [str(COSIGN), "import-key-pair", "--key", str(private_pem), "--output-key-prefix", "imported"],
+        cwd=directory, env=env, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return CosignKey(directory / "imported.key", directory / "imported.pub")

@@ -9,6 +9,7 @@ and exit 1. Nothing is written to the store.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ def verify(
                 raise click.UsageError("--key: give OpenPGP keys or cosign keys, not both")
             first = require[0]
             require = [
-                type(first)(first.kind, tuple(k for r in require for k in r.keys), first.identity, "--key")
+                dataclasses.replace(first, keys=tuple(k for r in require for k in r.keys), origin="--key")
             ]
         verdict = enforcing.check(
             image,

@@ -55,7 +55,7 @@ def keyring(keys: Sequence[bytes], work: Path) -> Path:
 
 
 def verify(signature: bytes, keys: Sequence[bytes], where: str) -> tuple[str, bytes]:
-    """The signing key's fingerprint and the signed payload, or SignatureRejected."""
+    """The signing key's (primary) fingerprint and the signed payload, or SignatureRejected."""
     with tempfile.TemporaryDirectory(prefix="berth-gpgv-") as tmp:
         work = Path(tmp)
         ring = keyring(keys, work)
@@ -72,7 +72,8 @@ def verify(signature: bytes, keys: Sequence[bytes], where: str) -> tuple[str, by
         words = {parts[1]: parts[2:] for parts in status if len(parts) >= 2 and parts[0] == "[GNUPG:]"}
         valid = [p for p in status if len(p) >= 3 and p[:2] == ["[GNUPG:]", "VALIDSIG"]]
         if done.returncode == 0 and len(valid) == 1 and (work / "payload").is_file():
-            return valid[0][2], (work / "payload").read_bytes()
+            primary = valid[0][-1] if len(valid[0]) > 11 else valid[0][2]  # a subkey may have signed
+            return primary, (work / "payload").read_bytes()
     if "NO_PUBKEY" in words:
         key_id = words["NO_PUBKEY"][0] if words["NO_PUBKEY"] else "?"
         raise SignatureRejected(f"{where}: signed by key {key_id}, which is not a trusted key", "unknown-key")

@@ -87,13 +87,20 @@ def satisfy(requirement: Requirement, found: Signatures) -> list[Accepted]:
     kind = "GnuPG (simple signing)" if requirement.kind == "signedBy" else "cosign"
     if found.registry is None:
         raise SignatureRejected(f"no {kind} signature: only registry images carry signatures", "no-signature")
-    where = (
-        f"in the lookaside {lookasides.base_url(found.image, found.registries_d)}"
-        if requirement.kind == "signedBy" and lookasides.base_url(found.image, found.registries_d)
-        else "in the registry" if requirement.kind == "sigstoreSigned" else
-        f"(no lookaside for {found.image.registry}/{found.image.repository} in {found.registries_d})"
-    )  # fmt: skip
-    raise SignatureRejected(f"no {kind} signature for {found.digest} {where}", "no-signature")
+    raise SignatureRejected(
+        f"no {kind} signature for {found.digest} {_searched(requirement, found)}", "no-signature"
+    )
+
+
+def _searched(requirement: Requirement, found: Signatures) -> str:
+    """Where signatures were looked for, so that a user can tell a missing signature from a
+    missing lookaside configuration."""
+    if requirement.kind == "sigstoreSigned":
+        return "in the registry"
+    base = lookasides.base_url(found.image, found.registries_d)
+    if base is not None:
+        return f"in the lookaside {base}"
+    return f"(no lookaside for {found.image.registry}/{found.image.repository} in {found.registries_d})"
 
 
 def _simple(requirement: Requirement, found: Signatures, failures: list[SignatureRejected]) -> list[Accepted]:

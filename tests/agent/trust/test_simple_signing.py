@@ -116,3 +116,8 @@ def subprocess_sign(env: Signed, tag: str, repo: str) -> None:
     from tests.support import signing
 
     signing.skopeo_sign_copy(env.images.layout, tag, env.ref(repo), env.alice, env.registries_d)
+
+
+def test_any_of_several_keys(env: Signed) -> None:
+    out = verify("--key", str(env.mallory.public), "--key", str(env.alice.public), env.ref("signed/app:1"), code=0)
+    assert f"signed by {env.alice.fingerprint}" in out.stdout

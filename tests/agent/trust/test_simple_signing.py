@@ -119,5 +119,7 @@ def subprocess_sign(env: Signed, tag: str, repo: str) -> None:
 
 
 def test_any_of_several_keys(env: Signed) -> None:
-    out = verify("--key", str(env.mallory.public), "--key", str(env.alice.public), env.ref("signed/app:1"), code=0)
+    out = verify(
+        "--key", str(env.mallory.public), "--key", str(env.alice.public), env.ref("signed/app:1"), code=0
+    )
     assert f"signed by {env.alice.fingerprint}" in out.stdout

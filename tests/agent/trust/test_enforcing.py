@@ -149,3 +149,23 @@ def test_pull_pinned_to_the_verified_digest(env: Signed, store_root: Path) -> No
     with pytest.raises(errors.ManifestError, match=env.images.zstd.digest):
         pulling.pull_image(env.ref("signed/app:1"), store_root, digest=env.images.zstd.digest)
     assert written(store_root) == []
+
+
+def test_layout_transport_scopes(env: Signed, store_root: Path) -> None:
+    layout = str(env.images.layout)
+    key = {"type": "signedBy", "keyType": "GPGKeys", "keyPath": str(env.alice.public)}
+    policy = env.policy(
+        "layouts",
+        {
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"oci": {f"{layout}:zstd": [{"type": "reject"}], layout: [key]}},
+        },
+    )
+    result = run(store_root, "pull", f"oci:{layout}:zstd", "--policy", str(policy), code=1)
+    assert f'transports.oci["{layout}:zstd"]: the policy rejects' in result.stderr
+    result = run(store_root, "pull", f"oci:{layout}:simple", "--policy", str(policy), code=1)
+    assert "only registry images carry signatures" in result.stderr
+    assert written(store_root) == []
+    accept = env.policy("layouts-accept", {"default": [{"type": "reject"}], "transports": {"oci": {
+        str(env.images.layout.parent): [{"type": "insecureAcceptAnything"}]}}})  # fmt: skip
+    run(store_root, "pull", f"oci:{layout}:simple", "--policy", str(accept))

@@ -1,7 +1,8 @@
 """Cosign signatures checked with a public key through ``cryptography``.
 
 Cosign signs the payload bytes: ECDSA P-256 over SHA-256 (ASN.1 DER signature), or Ed25519 over
-the payload itself; the signature travels base64-encoded in the layer annotation
+the payload itself (pure Ed25519; cosign 2.x signs images with Ed25519 keys as Ed25519ph, which
+``cryptography`` does not offer, so such signatures are refused with that hint); the signature travels base64-encoded in the layer annotation
 ``dev.cosignproject.cosign/signature``. Keyless signing (Fulcio certificates, Rekor inclusion)
 needs the network and is not supported.
 """
@@ -56,8 +57,13 @@ def verify(payload: bytes, signature_b64: str, keys: Sequence[PublicKey], where:
         except InvalidSignature:
             continue
         return key
+    hint = (
+        " (cosign 2.x signs with Ed25519 keys as Ed25519ph, which is not supported: use an ECDSA P-256 key)"
+        if any(isinstance(key, ed25519.Ed25519PublicKey) for key in keys)
+        else ""
+    )
     raise SignatureRejected(
         f"{where}: the signature does not verify with the trusted key(s): another key signed it, "
-        "or the payload was altered",
+        f"or the payload was altered{hint}",
         "bad-signature",
     )

@@ -16,24 +16,25 @@ import yaml
 
 from agent.cli.store_output import emit, handle_errors, root_of, store_options
 from agent.store import deploying
-from agent.store.deployments import DeploymentError, Version
+from agent.store.deployments import DeploymentError
+from agent.store.records import Deployment, Owner
 from agent.store.redaction import redact_spec
 
 
-def _version_row(version: Version, *, verbose: bool = False) -> dict[str, Any]:
+def _version_row(version: Deployment, *, verbose: bool = False) -> dict[str, Any]:
     st = version.state
     row: dict[str, Any] = {
         "name": version.name,
-        "image": st.get("image"),
-        "digest": str(st.get("image_digest", ""))[:19],
+        "image": st.image,
+        "digest": st.image_digest[:19],
         "version": version.serial,
         "rollback": version.rollback if version.rollback is not None else "-",
-        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(st.get("created", 0)))),
+        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(st.created)),
     }
     if verbose:
-        row["digest"] = st.get("image_digest")
-        row["rootfs"] = str(version.rootfs)
-        row["layers"] = len(st.get("layers", []))
+        row["digest"] = st.image_digest
+        row["rootfs"] = str(version.path / "rootfs")
+        row["layers"] = len(st.layers)
     return row
 
 
@@ -63,7 +64,10 @@ def container() -> None:
     "--config", "config_file", type=click.Path(dir_okay=False), help="A native spec (JSON or YAML)."
 )
 @click.option(
-    "--rollback", "keep", is_flag=True, help="Replace an existing deployment, keeping it for rollback."
+    "--rollback",
+    "keep",
+    is_flag=True,
+    help="Keep the deployment it replaces for rollback (the default now; accepted for scripts).",
 )
 @_policy_option
 @store_options
@@ -78,7 +82,10 @@ def deploy(
     root: Path | None,
     output: str,
 ) -> None:
-    """Deploy IMAGE atomically (pulled first if the store does not have it)."""
+    """Deploy IMAGE atomically (pulled first if the store does not have it).
+
+    A deployment of that name already there is kept for `container rollback`, as ostree keeps
+    its rollback deployment."""
     data: dict[str, Any] = {}
     lines: Any = None
     if config_file:
@@ -93,7 +100,7 @@ def deploy(
     spec = deploying.build_spec(data, source=config_file or "", lines=lines)
     with contextlib.ExitStack() as stack:
         version = deploying.deploy(
-            root_of(root), spec, keep_previous=keep, progress=_progress(stack), policy=policy
+            root_of(root), spec, owner=Owner(kind="cli"), progress=_progress(stack), policy=policy
         )
     emit(output, _version_row(version))
 
@@ -143,8 +150,8 @@ def remove(name: str, cleanup: bool, root: Path | None, output: str) -> None:
 @handle_errors
 def list_(verbose: bool, root: Path | None, output: str) -> None:
     """List deployments."""
-    store = deploying.Store.open(root_of(root))
-    rows = [_version_row(store.deployments.current(n), verbose=verbose) for n in store.deployments.names()]
+    store = deploying.Store.open(root_of(root), create=False)
+    rows = [_version_row(d, verbose=verbose) for d in store.list()]
     columns = ["name", "image", "digest", "version", "rollback", "created"]
     emit(output, rows, columns + (["rootfs", "layers"] if verbose else []))
 
@@ -155,22 +162,22 @@ def list_(verbose: bool, root: Path | None, output: str) -> None:
 @handle_errors
 def info(name: str, root: Path | None, output: str) -> None:
     """Everything about deployment NAME: version, image, rollback target, spec."""
-    store = deploying.Store.open(root_of(root))
-    current = store.deployments.current(name)
-    previous = store.deployments.previous(name)
+    store = deploying.Store.open(root_of(root), create=False)
+    current = store.get(name)
+    previous = store.get_version(name, current.rollback) if current.rollback is not None else None
     data = {
         **_version_row(current, verbose=True),
         "previous": _version_row(previous, verbose=True) if previous else None,
-        "spec": redact_spec(current.spec()),
+        "spec": redact_spec(current.spec.model_dump(mode="json")),
     }
     emit(output, data)
 
 
 def _images(root: Path) -> list[dict[str, Any]]:
-    store = deploying.Store.open(root)
+    store = deploying.Store.open(root, create=False)
     used: dict[str, list[str]] = {}
-    for name in store.deployments.names():
-        used.setdefault(str(store.deployments.current(name).state.get("image_digest")), []).append(name)
+    for deployment in store.list():
+        used.setdefault(deployment.state.image_digest, []).append(deployment.name)
     return [
         {
             "reference": image.reference,
@@ -236,8 +243,8 @@ def config_(
     VALUE is parsed as YAML (``[a, b]`` is a list, ``3`` a number); the edited spec is validated
     before it is stored.
     """
-    store = deploying.Store.open(root_of(root))
-    spec = store.deployments.current(name).spec()
+    store = deploying.Store.open(root_of(root), create=False)
+    spec = store.get(name).spec.model_dump(mode="json")
     if action == "list":
         emit(output, _flatten(redact_spec(spec)))
         return

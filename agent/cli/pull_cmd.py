@@ -21,7 +21,7 @@ import click
 
 from agent.registry import errors, pulling, references
 from agent.store import images
-from agent.store.deployments import DeploymentError
+from agent.trust.errors import TrustError
 
 DEFAULT_ROOT = Path("/var/lib/rpm-ostree/containers")
 
@@ -230,6 +230,6 @@ def _run(
             )  # fmt: skip
     except errors.InvalidReference as exc:
         raise click.UsageError(str(exc)) from exc
-    except (errors.RegistryError, OSError, DeploymentError) as exc:  # DeploymentError: a TrustError
+    except (errors.RegistryError, OSError, TrustError) as exc:
         click.echo(f"error: pull of {image} failed: {exc}", err=True)
         sys.exit(1)

@@ -15,14 +15,14 @@ from agent.demo import COMPOSE_FILE
 from agent.demo import image as demo_image
 from agent.registry import pulling
 from agent.store import deploying
-from agent.store.deployments import Version
+from agent.store.records import Deployment
 from translators import dispatch
 from translators.result import Translation
 
 LAYOUT_NAME = "berth-demo"  # an oci: layout is recorded as localhost/<directory name>:<tag>
 
 
-def run(root: Path, say: Callable[[str], None]) -> list[Version]:
+def run(root: Path, say: Callable[[str], None]) -> list[Deployment]:
     """Deploy the demo project into the store at ``root``; returns the deployments made."""
     with tempfile.TemporaryDirectory(prefix="berth-demo-") as scratch:
         layout = Path(scratch) / LAYOUT_NAME
@@ -41,7 +41,7 @@ def run(root: Path, say: Callable[[str], None]) -> list[Version]:
     for name in translation.project.order:
         spec = by_name[name]
         say(f"$ berth container deploy --root {root} --name {name} {spec.image}")
-        version = deploying.deploy(root, spec, keep_previous=True)
+        version = deploying.deploy(root, spec)  # a redeploy keeps the previous version
         say(f"  version {version.serial}, rootfs {version.rootfs}")
         versions.append(version)
     return versions

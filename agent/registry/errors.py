@@ -7,8 +7,10 @@ digest, so a failed pull says where and what. Causes are chained with ``raise ..
 
 from __future__ import annotations
 
+from translators.errors import BerthError
 
-class RegistryError(Exception):
+
+class RegistryError(BerthError):
     """A pull failed; ``source`` is the registry host or the local path it was reading."""
 
     def __init__(self, source: str, message: str) -> None:

@@ -1,7 +1,7 @@
 """Why an image is not trusted, as values a user can act on.
 
-``SignatureRejected`` derives from ``DeploymentError`` so that every store command already
-reports it as one ``error:`` line, and from ``BerthError`` like every error Berth raises on purpose.
+Both derive from ``BerthError`` like every error Berth raises on purpose, so every command
+reports them as one ``error:`` line.
 ``reason`` is one of :data:`REASONS`, for scripts and for the agent's ``SignatureRejected`` status.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from agent.store.deployments import DeploymentError
 from translators.errors import BerthError
 
 Reason = Literal[
@@ -32,7 +31,7 @@ REASONS: tuple[Reason, ...] = (
 )
 
 
-class TrustError(DeploymentError, BerthError):
+class TrustError(BerthError):
     """A policy file, key or registries.d file that cannot be used (names the file)."""
 
 

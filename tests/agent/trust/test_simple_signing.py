@@ -123,3 +123,30 @@ def test_any_of_several_keys(env: Signed) -> None:
         "--key", str(env.mallory.public), "--key", str(env.alice.public), env.ref("signed/app:1"), code=0
     )
     assert f"signed by {env.alice.fingerprint}" in out.stdout
+
+
+def test_http_lookaside(signed: Signed, shm: Path) -> None:
+    """A lookaside served over HTTP (a static web server, as sigstore staging servers are)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(signed.lookaside))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        config = shm / "registries.d"
+        config.mkdir()
+        (config / "web.yaml").write_text(
+            f"default-docker:\n  lookaside: http://127.0.0.1:{server.server_port}/\n"
+        )
+        args = ["--key", str(signed.alice.public), "--registries.d", str(config)]
+        out = verify(*args, signed.ref("signed/app:1"), code=0).stdout
+        assert f"signed by {signed.alice.fingerprint}" in out
+        result = verify(*args, signed.ref("unsigned/app:1"), code=1)
+        assert f"in the lookaside http://127.0.0.1:{server.server_port}" in result.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -52,7 +52,10 @@ def _load(directory: Path) -> tuple[dict[str, str], str | None]:
             if default is not None:
                 raise TrustError(f"{path}: default-docker is configured twice in {directory}")
             default = _url(entry)
-        for namespace, entry in (data.get("docker") or {}).items():
+        docker = data.get("docker") or {}
+        if not isinstance(docker, dict):
+            raise TrustError(f"{path}: docker: expected a mapping of namespaces")
+        for namespace, entry in docker.items():
             if isinstance(entry, dict) and _url(entry):
                 if namespace in namespaces:
                     raise TrustError(f"{path}: docker.{namespace} is configured twice in {directory}")

@@ -160,3 +160,20 @@ def test_malformed_payload_is_a_bad_signature() -> None:
     assert payloads.parse(json.dumps(good).encode(), "cosign", "sig") == payloads.Payload(
         "reg.io/app", DIGEST
     )
+
+
+def test_registries_d_files(tmp_path: Path) -> None:
+    from agent.trust import lookasides
+
+    (tmp_path / "a.yaml").write_text(
+        "default-docker:\n  lookaside: file:///srv/sigs\n"
+        "docker:\n  reg.io/team:\n    sigstore: https://sigs.example.com/team/\n"
+    )
+    assert (
+        lookasides.base_url(references.parse("reg.io/team/app:1"), tmp_path)
+        == "https://sigs.example.com/team"
+    )
+    assert lookasides.base_url(references.parse("reg.io/other:1"), tmp_path) == "file:///srv/sigs"
+    (tmp_path / "b.yaml").write_text("docker: [not, a, mapping]\n")
+    with pytest.raises(TrustError, match=r"b\.yaml: docker: expected a mapping"):
+        lookasides.base_url(references.parse("reg.io/other:1"), tmp_path)

@@ -21,6 +21,7 @@ import click
 
 from agent.registry import errors, pulling, references
 from agent.store import images
+from agent.trust.errors import TrustError
 
 DEFAULT_ROOT = Path("/var/lib/rpm-ostree/containers")
 
@@ -144,6 +145,11 @@ def record_json(record: images.ImageRecord) -> dict[str, Any]:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Directory of PEM CA certificates (*.crt) to trust, as in containers' certs.d.",
 )
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Trust policy (containers-policy.json; default $BERTH_POLICY, /etc/containers/policy.json).",
+)
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def pull(
     *,
@@ -155,6 +161,7 @@ def pull(
     insecure_registry: tuple[str, ...],
     ca_file: Path | None,
     cert_dir: Path | None,
+    policy: Path | None,
     output: str,
 ) -> None:
     """Pull IMAGE (a registry reference, or oci:DIR[:REF], oci-archive:FILE[:REF],
@@ -173,6 +180,7 @@ def pull(
             tls_verify=tls_verify,
             insecure=insecure,
             ca_file=ca_file,
+            policy=policy,
         )
     if output == "json":
         click.echo(json.dumps(record_json(record), indent=2, sort_keys=True))
@@ -202,6 +210,7 @@ def _run(
     tls_verify: bool,
     insecure: list[str],
     ca_file: Path | None,
+    policy: Path | None = None,
 ) -> images.ImageRecord:
     """Pull with progress on stderr; InvalidReference is a usage error (2); a RegistryError (the
     store's own failures included, as StoreError) or an OSError (disk full, permissions while
@@ -210,13 +219,17 @@ def _run(
         transport, text = pulling.split_transport(image)
         if not tls_verify and transport == "docker":
             insecure.append(references.parse(text).api_host)
+        from agent.trust import enforcing
+
+        verdict = enforcing.check(image, policy=policy, creds=creds, insecure=insecure, ca_file=ca_file)
         with contextlib.ExitStack() as stack:
             sink = progress_sink(stack)
             return pulling.pull_image(
-                image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink
-            )
+                image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink,
+                digest=verdict.digest or None,
+            )  # fmt: skip
     except errors.InvalidReference as exc:
         raise click.UsageError(str(exc)) from exc
-    except (errors.RegistryError, OSError) as exc:
+    except (errors.RegistryError, OSError, TrustError) as exc:
         click.echo(f"error: pull of {image} failed: {exc}", err=True)
         sys.exit(1)

@@ -169,10 +169,30 @@ def find_image(store: Store, reference: str) -> ImageRecord:
     return record
 
 
-def pull(store: Store, reference: str, transport: str = "docker", progress: Any = None) -> ImageRecord:
+def trusted(
+    reference: str, transport: str, verify: Any = None, digest: str | None = None, policy: Any = None
+) -> Any:
+    """The trust policy's verdict (``agent.trust.enforcing.check``) before anything is written;
+    ``verify`` is a spec's ``security.verify``, ``digest`` that of an image already stored."""
+    from agent.trust import enforcing
+
+    require = enforcing.spec_requirements(verify)
+    return enforcing.check(reference, transport, digest=digest, policy=policy, require=require)
+
+
+def pull(
+    store: Store,
+    reference: str,
+    transport: str = "docker",
+    progress: Any = None,
+    *,
+    verify: Any = None,
+    policy: Any = None,
+) -> ImageRecord:
     """Pull through the registry client, which records the image in the store.
 
     ``progress`` is a registry ``ProgressSink`` (the CLI passes a progress bar or plain lines).
+    The trust policy is checked first and the pull pinned to the digest it verified.
     """
     try:
         pulling = importlib.import_module("agent.registry.pulling")
@@ -181,28 +201,33 @@ def pull(store: Store, reference: str, transport: str = "docker", progress: Any 
             f"image {reference} is not in the store and the registry client (agent.registry.pulling) "
             "is not installed; put the image in the store first"
         ) from exc
+    verdict = trusted(reference, transport, verify, policy=policy)
     record: ImageRecord = pulling.pull_image(
-        reference, store.layout.root, transport=transport, progress=progress
+        reference, store.layout.root, transport=transport, progress=progress, digest=verdict.digest or None
     )
     return record
 
 
-def resolve_image(store: Store, spec: DeploymentSpec, progress: Any = None) -> ImageRecord:
+def resolve_image(
+    store: Store, spec: DeploymentSpec, progress: Any = None, policy: Any = None
+) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
     Images from local layouts and archives (transport oci, oci-archive, docker-archive) are always
     read again through the registry client: their name in the store is the client's to choose, and
     blobs already stored are not copied twice.
     """
-    policy = spec.config.pull_policy
-    if policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport, progress)
+    verify = spec.config.security.verify
+    if spec.config.pull_policy == "always" or spec.transport != "docker":
+        return pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
     try:
-        return find_image(store, spec.image)
+        record = find_image(store, spec.image)
     except ImageNotFound:
-        if policy == "never":
+        if spec.config.pull_policy == "never":
             raise
-        return pull(store, spec.image, spec.transport, progress)
+        return pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
+    trusted(spec.image, spec.transport, verify, record.digest, policy)  # a stored image obeys it too
+    return record
 
 
 def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -> DeploymentSpec:
@@ -266,20 +291,22 @@ def deploy(
     owner: Owner = Owner(),  # noqa: B008 - frozen, so one shared default is safe
     keep_previous: bool = True,
     progress: Any = None,
+    policy: Any = None,
 ) -> Deployment:
     """Deploy ``spec`` (pulling its image if needed) for ``owner``.
 
     A deployment of that name already there is kept as the rollback target, as ostree keeps its
     rollback deployment (``keep_previous=False`` drops it, for callers that must not keep one).
+    ``policy``: a containers-policy.json (default ``$BERTH_POLICY``, /etc/containers/policy.json).
     """
     store = Store.open(root)
     with store.writing():
-        image = resolve_image(store, spec, progress)
+        image = resolve_image(store, spec, progress, policy)
         return deploy_locked(store, spec, image, owner=owner, keep_previous=keep_previous)
 
 
 def update(
-    root: Path, name: str, *, pull_image: bool = True, progress: Any = None
+    root: Path, name: str, *, pull_image: bool = True, progress: Any = None, policy: Any = None
 ) -> tuple[bool, Deployment]:
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged.
 
@@ -288,10 +315,12 @@ def update(
     with store.writing():
         current = store.get(name)
         spec = current.spec
+        verify = spec.config.security.verify
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport, progress)
+            image = pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
         else:
             image = find_image(store, spec.image)
+            trusted(spec.image, spec.transport, verify, image.digest, policy)
         if image.digest == current.state.image_digest:
             return False, current
         return True, deploy_locked(store, spec, image, owner=current.state.owner)

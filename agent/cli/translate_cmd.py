@@ -64,6 +64,7 @@ def translate(
         docs = [convert.to_resource(s, namespace=namespace) for s in result.specs]
     else:
         docs = [s.model_dump(mode="json") for s in result.specs]
+        docs += [f.model_dump(mode="json") for f in result.fragments]
     if fmt == "json" and target == "spec":
         click.echo(output.dump(docs[0] if len(docs) == 1 else docs, "json"), nl=False)
     else:

@@ -2,6 +2,7 @@
 
 from translators.spec.deployment import (
     TRANSPORTS,
+    ConfigFragment,
     ContainerConfig,
     Dependency,
     DeploymentSpec,
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_CAPABILITIES",
     "TRANSPORTS",
     "Capabilities",
+    "ConfigFragment",
     "ContainerConfig",
     "Dependency",
     "DeploymentSpec",

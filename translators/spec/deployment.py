@@ -290,3 +290,20 @@ class DeploymentSpec(SpecModel):
                 " with a lowercase repository"
             )
         return self
+
+
+class ConfigFragment(SpecModel):
+    """A configuration without name and image (the product document's fragments, ``{"config": ...}``):
+    what ``berth container deploy --config FILE`` takes, the name and image coming from the command line."""
+
+    transport: Transport | None = None
+    """Transport of the image given on the command line; null: from the image string, else docker."""
+    config: ContainerConfig = Field(default_factory=ContainerConfig)
+    """How to run the image."""
+
+    def spec(self, name: str, image: str) -> DeploymentSpec:
+        """The complete spec once the command line names the deployment and its image."""
+        data: dict[str, Any] = {"name": name, "image": image, "config": self.config}
+        if self.transport is not None:
+            data["transport"] = self.transport
+        return DeploymentSpec.model_validate(data)

@@ -19,7 +19,7 @@ from typing import Any
 
 from translators.errors import Diagnostics
 from translators.kubernetes import containers as ctrs
-from translators.kubernetes import loading, objects, pods, registry, reporting, services
+from translators.kubernetes import loading, objects, pods, registry, reporting, services, versions
 from translators.kubernetes.objects import Obj, Store
 from translators.kubernetes.reporting import ObjectDiagnostics
 from translators.paths import YamlPath
@@ -125,6 +125,9 @@ def translate(documents: Sequence[Document], *, default_namespace: str = "defaul
             )
             not_applied.append(found.ref)
             continue
+        old = versions.deprecation(found.api_version, found.kind)
+        if old is not None:
+            found.diag.warn(YamlPath.of("apiVersion"), old, code="deprecated")
         objs.append(found)
     objs.sort(key=lambda o: _kind(o).rank)
     namespace = _namespace(objs, default_namespace)

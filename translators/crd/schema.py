@@ -128,6 +128,7 @@ def structural_schema(model: type[Any]) -> dict[str, Any]:
 def crd() -> dict[str, Any]:
     """The ContainerDeployment CustomResourceDefinition."""
     spec_schema = structural_schema(models.ContainerDeploymentSpec)
+    del spec_schema["properties"]["origin"]  # set from the resource's metadata, never written by users
     status_schema = structural_schema(models.ContainerDeploymentStatus)
     for schema, doc in ((spec_schema, "Desired state."), (status_schema, "Observed state.")):
         schema["description"] = doc

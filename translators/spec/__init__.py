@@ -6,6 +6,7 @@ from translators.spec.deployment import (
     ContainerConfig,
     Dependency,
     DeploymentSpec,
+    Origin,
     RestartPolicy,
     Transport,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "HttpGetAction",
     "NetworkAttachment",
     "NetworkConfig",
+    "Origin",
     "PortMapping",
     "Probe",
     "Resources",

@@ -41,6 +41,7 @@ ALLOWED_KEYS = {
     "type", "description", "properties", "items", "additionalProperties", "required", "enum", "default",
     "nullable", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
     "maxLength", "minItems", "maxItems", "format", "x-kubernetes-int-or-string",
+    "x-kubernetes-preserve-unknown-fields", "x-kubernetes-validations",
 }  # fmt: skip
 
 
@@ -55,8 +56,15 @@ def _walk(node: Any, path: str, problems: list[str]) -> None:
         problems.append(f"{path}: additionalProperties false")
     if "default" in node and node["default"] is None:
         problems.append(f"{path}: null default")
-    if "type" not in node and not node.get("x-kubernetes-int-or-string"):
+    untyped = node.get("x-kubernetes-int-or-string") or node.get("x-kubernetes-preserve-unknown-fields")
+    if "type" not in node and not untyped:
         problems.append(f"{path}: no type")
+    if (
+        "x-kubernetes-validations" in node
+        and "type" not in node
+        and not node.get("x-kubernetes-int-or-string")
+    ):
+        problems.append(f"{path}: CEL rules on a node CEL cannot see (no type)")
     if "properties" in node and "additionalProperties" in node:
         problems.append(f"{path}: properties with additionalProperties")
     for key, child in node.get("properties", {}).items():
@@ -91,6 +99,8 @@ def _validate(instance: Any, node: dict[str, Any], path: str, problems: list[str
     kind = node.get("type")
     if node.get("x-kubernetes-int-or-string"):
         ok = isinstance(instance, int | str) and not isinstance(instance, bool)
+    elif kind is None and node.get("x-kubernetes-preserve-unknown-fields"):
+        ok = True  # any form; the described fields are still checked when an object is given
     else:
         ok = {
             "object": isinstance(instance, dict),
@@ -112,13 +122,13 @@ def _validate(instance: Any, node: dict[str, Any], path: str, problems: list[str
                 problems.append(f"{path}.{key}: required")
         for key, value in instance.items():
             if props is not None:
-                if key not in props:
+                if key not in props and not node.get("x-kubernetes-preserve-unknown-fields"):
                     problems.append(f"{path}.{key}: unknown field (would be pruned)")
-                else:
+                elif key in props:
                     _validate(value, props[key], f"{path}.{key}", problems)
             elif isinstance(node.get("additionalProperties"), dict):
                 _validate(value, node["additionalProperties"], f"{path}.{key}", problems)
-    if isinstance(instance, list):
+    if isinstance(instance, list) and isinstance(node.get("items"), dict):
         for i, item in enumerate(instance):
             _validate(item, node["items"], f"{path}[{i}]", problems)
 

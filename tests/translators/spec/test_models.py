@@ -78,7 +78,7 @@ def test_ports(short: Any, want: list[dict[str, Any]]) -> None:
     ("bad", "fragment"),
     [
         ("abc", "expected"),
-        ("70000:80", "less than or equal to 65535"),
+        ("70000:80", "port must be between 0 and 65535, got 70000"),
         ("8080:80/xyz", "tcp"),
         ("1.2.3:80:80", "invalid host IP"),
         ("9000-9002:80-81", "differ in size"),

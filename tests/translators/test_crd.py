@@ -38,7 +38,7 @@ def test_checked_in_json_schema_is_current() -> None:
 
 
 ALLOWED_KEYS = {
-    "type", "description", "properties", "items", "additionalProperties", "required", "enum", "default",
+    "type", "description", "properties", "items", "additionalProperties", "required", "enum",
     "nullable", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
     "maxLength", "minItems", "maxItems", "format", "x-kubernetes-int-or-string",
     "x-kubernetes-preserve-unknown-fields", "x-kubernetes-validations",

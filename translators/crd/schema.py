@@ -2,6 +2,7 @@
 
 The pydantic models are the truth; this module only re-expresses their JSON Schema as a
 Kubernetes *structural* schema: ``$ref`` inlined, ``anyOf`` with null turned into ``nullable``,
+no ``default`` (the models give them meaning, the server would write them into stored objects),
 an integer-or-string turned into ``x-kubernetes-int-or-string``, and any other union of input forms
 (short strings, lists, objects) into a node that keeps what it is given while still describing the
 long form (structural schemas have one type per node; the agent reports what the server could not
@@ -89,7 +90,9 @@ def _structural(node: Any) -> Any:
     for key, value in node.items():
         if key in _DROP or (key == "additionalProperties" and value is False):
             continue
-        if key == "default" and value is None:
+        if key == "default":
+            # the models apply their defaults: the server must not, since an absent key can mean
+            # something (a volume without type is a bind mount when its source is a path)
             continue
         if key == "properties":
             out[key] = {k: _structural(v) for k, v in value.items()}

@@ -32,12 +32,15 @@ def _port(lowest: int) -> tuple[AfterValidator, Any]:
             raise ValueError(f"port must be between {lowest} and 65535, got {value}")
         return value
 
-    rule = {
-        "rule": f"type(self) == int ? (self >= {lowest} && self <= 65535) : self.matches('^[0-9]{{1,5}}$')",
-        "message": f"expected a port number from {lowest} to 65535, as an integer or a string of digits",
-    }
+    # minimum/maximum apply to the integer form, pattern to the string form (JSON Schema and the
+    # API server alike); the range of a string is checked by the models.
     return AfterValidator(check), WithJsonSchema(
-        {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-validations": [rule]},
+        {
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "minimum": lowest,
+            "maximum": 65535,
+            "pattern": "^[0-9]{1,5}$",
+        },
         mode="validation",
     )
 

@@ -146,8 +146,12 @@ def test_every_section_is_stored_unchanged(api: Api, tmp_path: Any) -> None:
         ({"config": {"ports": [{"container": "eighty"}]}}, "spec.config.ports[0].container"),
         ({"config": {"ports": [{"container": 70000}]}}, "spec.config.ports[0].container"),
         ({"transport": "ftp"}, "spec.transport"),
+        (
+            {"config": {"network": {"mode": "host", "networks": [{"name": "a"}]}}},
+            "network.networks needs network.mode bridge",
+        ),
     ],
-    ids=["unknown-field", "wrong-type", "out-of-range", "bad-enum"],
+    ids=["unknown-field", "wrong-type", "out-of-range", "bad-enum", "cel-rule"],
 )
 def test_server_rejects_invalid_resources(api: Api, change: dict[str, Any], fragment: str) -> None:
     resource = {

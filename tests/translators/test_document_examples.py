@@ -25,9 +25,9 @@ from click.testing import CliRunner, Result
 
 from agent.cli.main import cli
 from tests.support.layers import Entry, layer
-from tests.support.paths import SHARED
+from tests.support.paths import ROOT, SHARED
 from tests.support.storing import put_image
-from translators.spec import DEFAULT_CAPABILITIES, Capabilities
+from translators.spec import DEFAULT_CAPABILITIES, Capabilities, DeploymentSpec
 
 EXAMPLES = SHARED / "seed" / "examples"
 IMAGE = "localhost:5000/doc/app:1"
@@ -189,3 +189,22 @@ def test_example_deploys_with_its_meaning(stem: str, root: Path) -> None:
     else:
         assert translated["config"] == stored["config"]
     MEANINGS[stem](stored["config"])
+
+
+def test_a_fragment_is_not_a_container_deployment() -> None:
+    result = CliRunner().invoke(cli, ["translate", "-f", str(EXAMPLES / "seed05-L191.json"), "--to", "crd"])
+    assert result.exit_code == 2
+    assert "a configuration fragment has no name and image" in result.output + result.stderr
+
+
+def test_the_readme_shows_the_documents_forms_validly() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("The product document's own forms", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    spec = DeploymentSpec.model_validate(json.loads(block))
+    assert [(v.type, v.source) for v in spec.config.volumes] == [
+        ("bind", "/host/webroot"),
+        ("volume", "myapp-data"),
+        ("bind", "/host/config"),
+    ]
+    assert [(p.host, p.container) for p in spec.config.ports] == [(80, 80), (9090, 9090)]
+    assert spec.config.resources.devices[0].host == "/dev/null"

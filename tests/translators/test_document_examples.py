@@ -208,3 +208,18 @@ def test_the_readme_shows_the_documents_forms_validly() -> None:
     ]
     assert [(p.host, p.container) for p in spec.config.ports] == [(80, 80), (9090, 9090)]
     assert spec.config.resources.devices[0].host == "/dev/null"
+
+
+def test_the_json_schema_admits_every_complete_example() -> None:
+    """`berth schema` must describe the document's forms: editors validate specs with it."""
+    import jsonschema
+
+    from translators.crd import schema
+
+    validator = jsonschema.Draft202012Validator(schema.json_schema())
+    for path in sorted(EXAMPLES.glob("*.json")):
+        data = json.loads(path.read_text())
+        if "name" not in data:
+            data = {"name": "fragment", "image": IMAGE, **data}
+        errors = [f"{path.stem}: {list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
+        assert errors == []

@@ -106,17 +106,18 @@ def translate(documents: Sequence[Document], *, default_namespace: str = "defaul
     diags: list[Diagnostics] = [everything]
     objs: list[Obj] = []
     not_applied: list[str] = []
-    seen: dict[tuple[str, str], Obj] = {}
+    seen: dict[tuple[str, str, str], Obj] = {}
     for doc in loading.flatten(documents):
         found = _header(doc, default_namespace)
         if isinstance(found, ObjectDiagnostics):
             diags.append(found)
             continue
         diags.append(found.diag)
-        if (found.kind, found.name) in seen:
+        key = (found.kind, found.namespace, found.name)
+        if key in seen:
             found.diag.error(META / "name", f"{found.ref} is defined twice")
             continue
-        seen[(found.kind, found.name)] = found
+        seen[key] = found
         if registry.lookup(found.api_version, found.kind) is None:
             found.diag.warn(
                 YamlPath.of("kind"),
@@ -141,7 +142,7 @@ def translate(documents: Sequence[Document], *, default_namespace: str = "defaul
         if obj.not_applied:
             not_applied.append(obj.ref)
         if template is not None:
-            translated.append(pods.translate_pod(obj, template, store, namespace))
+            translated.append(pods.translate_pod(obj, template, store, obj.namespace))
     for obj in objs:
         if _kind(obj).category == "service" and not services.apply_service(obj, translated):
             not_applied.append(obj.ref)

@@ -9,7 +9,7 @@ We test these aspects:
 
 from __future__ import annotations
 
-from tests.translators.kubernetes.helpers import translate
+from tests.translators.kubernetes.helpers import messages, translate
 from translators.crd import convert
 
 DEPLOYMENT = """
@@ -53,3 +53,10 @@ def test_a_namespaced_spec_goes_back_to_its_namespace_as_a_resource() -> None:
         "name": "shop.web-app",
         "namespace": "other",
     }
+
+
+def test_one_input_with_two_namespaces_asks_for_one_at_a_time() -> None:
+    both = DEPLOYMENT.replace("NS", "shop") + "---" + DEPLOYMENT.replace("NS", "blog")
+    found = messages(both)
+    assert found and all("translate one namespace at a time" in m for m in found)
+    assert not any("defined twice" in m for m in found)

@@ -50,7 +50,7 @@ def classify(data: Any) -> Kind:
     if isinstance(data, dict):
         if "apiVersion" in data or "kind" in data:
             return "kubernetes"
-        if native.is_spec(data):
+        if native.is_spec(data) or native.is_fragment(data):
             return "native"
         keys = {k for k in data if isinstance(k, str)}
         if keys & COMPOSE_KEYS or all(k.startswith("x-") for k in keys):

@@ -166,7 +166,7 @@ class Engine:
             ctr.state is State.EXITED
             and run.desired == "running"
             and not ctr.stop_requested
-            and _will_restart(deployment, ctr)
+            and _will_restart(deployment, ctr, run)
         ):
             state = "restarting"
         else:
@@ -648,11 +648,16 @@ def backoff_kind(spec: DeploymentSpec) -> restarting.BackoffKind:
     return "kubelet" if origin is not None and origin.kind in KUBERNETES_KINDS else "docker"
 
 
-def _will_restart(deployment: Deployment, ctr: ContainerStatus) -> bool:
-    policy = deployment.spec.config.restart.policy
-    return policy in ("always", "unless-stopped") or (
-        policy == "on-failure" and ctr.exit_code not in (0, None)
-    )
+def _will_restart(deployment: Deployment, ctr: ContainerStatus, run: RunState) -> bool:
+    """Whether the exit command is about to start an exited container again."""
+    return restarting.decide(
+        deployment.spec.config.restart,
+        exit_code=ctr.exit_code if ctr.exit_code is not None else 255,
+        stopped_by_user=ctr.stop_requested,
+        restarts=run.restarts,
+        uptime=0.0,
+        kind=backoff_kind(deployment.spec),
+    ).restart
 
 
 def _aliases(deployment: Deployment) -> list[str]:

@@ -1,21 +1,26 @@
-"""The main job on the demo project: build the image, translate, pull, deploy, list.
+"""The main job on the demo project: build the image, translate, pull, deploy, start, serve.
 
 Every step is the library call behind a CLI command, and each is printed as that command so a
-reader can repeat it by hand.
+reader can repeat it by hand: the translated specs are written next to the store, and each
+service is deployed from its spec file with ``berth container deploy --config``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from agent.demo import COMPOSE_FILE
 from agent.demo import image as demo_image
+from agent.network.networks import Networks
 from agent.registry import pulling
-from agent.store import deploying
-from agent.store.records import Deployment
+from agent.runtime.engine import Engine
+from agent.store.records import Deployment, Owner
 from translators import dispatch
 from translators.result import Translation
 
@@ -23,7 +28,7 @@ LAYOUT_NAME = "berth-demo"  # an oci: layout is recorded as localhost/<directory
 
 
 def run(root: Path, say: Callable[[str], None]) -> list[Deployment]:
-    """Deploy the demo project into the store at ``root``; returns the deployments made."""
+    """Deploy and start the demo project in the store at ``root``; returns the deployments made."""
     with tempfile.TemporaryDirectory(prefix="berth-demo-") as scratch:
         layout = Path(scratch) / LAYOUT_NAME
         say(f"$ (build the demo image from {demo_image.BUSYBOX} into an OCI layout at {layout})")
@@ -36,15 +41,40 @@ def run(root: Path, say: Callable[[str], None]) -> list[Deployment]:
     translation = translate()
     for warning in translation.warnings:
         say(f"  {warning}")
+    specs_dir = root.parent / f"{root.name}-specs"
+    specs_dir.mkdir(parents=True, exist_ok=True)
     by_name = {spec.name: spec for spec in translation.specs}
-    versions = []
+    engine = Engine(root)
+    Networks(root).ensure_project(translation.project)
+    deployments = []
     for name in translation.project.order:
         spec = by_name[name]
-        say(f"$ berth container deploy --root {root} --name {name} {spec.image}")
-        version = deploying.deploy(root, spec)  # a redeploy keeps the previous version
-        say(f"  version {version.serial}, rootfs {version.rootfs}")
-        versions.append(version)
-    return versions
+        spec_file = specs_dir / f"{name}.json"
+        spec_file.write_text(json.dumps(spec.model_dump(mode="json", exclude_defaults=True), indent=2) + "\n")
+        say(f"$ berth container deploy --root {root} --config {spec_file} {spec.image}")
+        project = translation.project.name
+        service = name.removeprefix(f"{project}-")
+        deployment = engine.deploy(spec, owner=Owner(kind="compose", project=project, service=service))
+        status = engine.status(name)
+        say(
+            f"  version {deployment.serial}: {status.state}"
+            + (f" (exit code {status.exit_code})" if status.state == "exited" else "")
+        )
+        deployments.append(deployment)
+    return deployments
+
+
+def serve_check(port: int = 18080, timeout: float = 20.0) -> str:
+    """What the demo's web service answers on the host (it may take a moment to listen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                return str(answer.read().decode())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def translate() -> Translation:

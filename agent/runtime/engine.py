@@ -571,9 +571,10 @@ class Engine:
             while time.monotonic() - began < settle:
                 problem = self._exited(name)
                 if problem:
-                    return problem
+                    return None if self._completed(deployment, name) else problem
                 time.sleep(0.05)
-            return self._exited(name)
+            problem = self._exited(name)
+            return None if problem and self._completed(deployment, name) else problem
         limit = min(timeout, max(p.start_period + p.interval * (p.retries + 1) for p in gate) + 5)
         failures = 0
         while time.monotonic() - began < limit:
@@ -595,6 +596,17 @@ class Engine:
                 return f"unhealthy ({last})"
             time.sleep(min(max(0.2, min(p.start_interval for p in gate)), 1.0))
         return f"not healthy within {limit:g} s"
+
+    def _completed(self, deployment: Deployment, name: str) -> bool:
+        """A one-shot service (restart policy no or on-failure) that exited 0 has done its job, as
+        docker compose counts it (``service_completed_successfully``)."""
+        ctr = self.container(name)
+        return (
+            ctr is not None
+            and ctr.exit_code == 0
+            and not ctr.error
+            and deployment.spec.config.restart.policy in ("no", "on-failure")
+        )
 
     def _exited(self, name: str) -> str | None:
         ctr = self.container(name)

@@ -1,8 +1,9 @@
 """``berth demo``, the README's main job, end to end as a user runs it.
 
 We test these aspects:
-- offline, it builds the demo image, pulls it, translates the embedded compose project and
-  deploys every service into the chosen store, then lists them;
+- offline, it builds the demo image, pulls it, translates the embedded compose project,
+  deploys and starts every service in the chosen store, and the web service answers on its
+  published port with the page the one-shot service wrote into the shared volume;
 - the store passes ``berth store check`` and each rootfs holds the demo image's files;
 - running it again deploys new versions and keeps the previous ones for rollback;
 - ``--show`` prints the embedded project.
@@ -25,11 +26,28 @@ def berth(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*BERTH, *args], capture_output=True, text=True, check=False, timeout=300)
 
 
-def test_demo_deploys_the_project_offline(tmp_path: Path) -> None:
+def test_demo_deploys_and_serves_the_project_offline(tmp_path: Path) -> None:
     root = tmp_path / "store"
+    try:
+        _demo(root)
+    finally:
+        berth("container", "remove", "--root", str(root), "berth-demo-web")
+        berth("container", "remove", "--root", str(root), "berth-demo-page")
+
+
+def _demo(root: Path) -> None:
     first = berth("demo", "--root", str(root))
     assert first.returncode == 0, first.stderr
     assert "localhost/berth-demo:latest" in first.stdout
+    assert "$ curl http://127.0.0.1:18080/\nhello from berth\n" in first.stdout
+    status = json.loads(
+        berth("container", "status", "--root", str(root), "berth-demo-web", "-o", "json").stdout
+    )
+    assert status["state"] == "running"
+    page = json.loads(
+        berth("container", "status", "--root", str(root), "berth-demo-page", "-o", "json").stdout
+    )
+    assert (page["state"], page["exit_code"]) == ("exited", 0)
     listed = json.loads(berth("container", "list", "--root", str(root), "-o", "json").stdout)
     assert sorted(row["name"] for row in listed) == ["berth-demo-page", "berth-demo-web"]
     assert all(row["version"] == 1 for row in listed)
@@ -49,6 +67,7 @@ def test_demo_deploys_the_project_offline(tmp_path: Path) -> None:
 
     second = berth("demo", "--root", str(root))
     assert second.returncode == 0, second.stderr
+    assert "hello from berth" in second.stdout
     listed = json.loads(berth("container", "list", "--root", str(root), "-o", "json").stdout)
     assert [(row["version"], row["rollback"]) for row in listed] == [(2, 1), (2, 1)]
 

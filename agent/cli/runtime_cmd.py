@@ -188,8 +188,14 @@ def exec_(
     """Run COMMAND in the running container NAME; exits with COMMAND's exit code."""
     from agent.runtime.execing import Exec
 
+    from agent.runtime.errors import ContainerStateError
+
     engine = _engine(root, run_root)
-    engine.store().get(name)
+    state = engine.status(name).state
+    if state != "running":
+        raise ContainerStateError(
+            f"container {name} is {state}: exec needs it running (berth container start {name})"
+        )
     code = Exec(engine.containers).run(
         name, list(command), env=list(env), user=user, cwd=workdir, tty=tty, interactive=interactive
     )

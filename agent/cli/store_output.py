@@ -80,7 +80,7 @@ def handle_errors(func: F) -> F:
         from agent.store.images import ImageNotFound
         from agent.store.streams import LayerTooLarge
         from agent.store.unpacking import LayerError
-        from translators.errors import InvalidSpec
+        from translators.errors import BerthError, InvalidSpec
 
         try:
             return func(*args, **kwargs)
@@ -88,7 +88,15 @@ def handle_errors(func: F) -> F:
             for diag in exc.diagnostics:
                 click.echo(f"error: {diag}", err=True)
             sys.exit(2)
-        except (DeploymentError, ImageNotFound, LayerError, LayerTooLarge, RegistryError, ValueError) as exc:
+        except (
+            BerthError,
+            DeploymentError,
+            ImageNotFound,
+            LayerError,
+            LayerTooLarge,
+            RegistryError,
+            ValueError,
+        ) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 

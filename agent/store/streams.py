@@ -32,12 +32,17 @@ class LayerTooLarge(BerthError):
     """The layer decompresses to more bytes than allowed."""
 
 
+class CorruptStream(BerthError):
+    """The compressed stream cannot be decoded (bad CRC, invalid data, truncated)."""
+
+
 class _Capped(io.RawIOBase):
     """Counts what passes and refuses to go beyond ``limit`` bytes."""
 
-    def __init__(self, inner: Any, limit: int) -> None:
+    def __init__(self, inner: Any, limit: int, kind: str) -> None:
         self.inner = inner
         self.limit = limit
+        self.kind = kind
         self.total = 0
 
     def readable(self) -> bool:
@@ -45,7 +50,13 @@ class _Capped(io.RawIOBase):
 
     def readinto(self, buf: Any) -> int:
         view = memoryview(buf)
-        data = self.inner.read(len(view))
+        try:
+            data = self.inner.read(len(view))
+        except EOFError as exc:
+            raise CorruptStream(f"the {self.kind} stream ends early (truncated)") from exc
+        except Exception as exc:  # zlib/isal/zstd errors on hostile data, of many types
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CorruptStream(f"corrupt {self.kind} stream: {text}") from exc
         n = len(data)
         self.total += n
         if self.total > self.limit:
@@ -86,5 +97,5 @@ def open_tar_stream(
         inner = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
     else:
         inner = raw
-    capped = _Capped(inner, limit)
+    capped = _Capped(inner, limit, kind)
     return io.BufferedReader(capped, buffer_size=1 << 20), kind

@@ -135,7 +135,11 @@ def test_images_prune_remove_check_and_recover(root: Path) -> None:
     removed = as_json(run(root, "container", "remove", "web", "--cleanup", "-o", "json"))
     assert isinstance(removed, dict) and f"image {IMG}" in removed["collected"]
     assert as_json(run(root, "container", "images", "-o", "json")) == []
-    assert as_json(run(root, "store", "check", "-o", "json")) == {"ok": True, "problems": [], "interrupted": []}
+    assert as_json(run(root, "store", "check", "-o", "json")) == {
+        "ok": True,
+        "problems": [],
+        "interrupted": [],
+    }
 
 
 SECRET_SPEC = """\

@@ -151,6 +151,9 @@ def test_deploy_pulls_an_image_from_an_oci_layout(shm: Path) -> None:
     changed, newer = deploying.update(root, "web")
     assert changed and (newer.rootfs / "etc" / "motd").read_bytes() == b"newer\n"
     assert checking.check(root) == []
+    collected = deploying.remove(root, "web", cleanup=True)  # the oci: image goes too (issue 11)
+    assert collected[0] == f"image localhost/{oci.name}:1", collected
+    assert deploying.Store.open(root).images.list() == []
 
 
 def _corrupt_blob(root: Path) -> str:

@@ -45,8 +45,9 @@ class Override:
 
 MAX_DEPTH = 100
 """Nesting levels of a document, aliases expanded (compose and Kubernetes files use about 20)."""
-MAX_ALIAS_NODES = 1_000_000
-"""Nodes that aliases may add to a document, beyond those written."""
+MAX_ALIAS_NODES = 100_000
+"""Nodes that aliases may add to a document, beyond those written: anchors for shared service
+settings add a few thousand; every added node is walked by each later phase (about 15 µs each)."""
 MAX_INT_DIGITS = 40
 """Digits of an integer literal (64-bit values have at most 20; binary forms up to 64 ...)."""
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
@@ -168,25 +169,37 @@ Duplicate = tuple[tuple[str | int, ...], int, int]
 
 
 def _index_lines(
-    node: yaml.Node, path: tuple[str | int, ...], out: Lines, dups: list[Duplicate] | None = None
+    root: yaml.Node, path: tuple[str | int, ...], out: Lines, dups: list[Duplicate] | None = None
 ) -> None:
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value == "<<":
-                    continue
-                child = (*path, key_node.value)
-                line = key_node.start_mark.line + 1
-                if dups is not None and key_node.value in seen:
-                    dups.append((child, line, seen[key_node.value]))
-                seen[key_node.value] = line
-                _index_lines(value_node, child, out, dups)
-                out[child] = line
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, (*path, i), out, dups)
+    """Lines of every path (a key's own line for a mapping value), without recursion.
+
+    A node reached again through an alias is not indexed again: paths below the alias find the
+    line of the alias itself (:meth:`Diagnostics._line` walks up), and indexing every expansion
+    was the slowest step of loading an alias-heavy document.
+    """
+    indexed: set[int] = set()
+    stack = [(root, path)]
+    while stack:
+        node, at = stack.pop()
+        out.setdefault(at, node.start_mark.line + 1)
+        if id(node) in indexed:
+            continue
+        indexed.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value == "<<":
+                        continue
+                    child = (*at, key_node.value)
+                    line = key_node.start_mark.line + 1
+                    if dups is not None and key_node.value in seen:
+                        dups.append((child, line, seen[key_node.value]))
+                    seen[key_node.value] = line
+                    out[child] = line
+                    stack.append((value_node, child))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*at, i)) for i, item in enumerate(node.value))
 
 
 class ShapeError(yaml.MarkedYAMLError):

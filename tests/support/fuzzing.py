@@ -12,6 +12,7 @@ errors users see) or ``crash`` (anything else: a bug).
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import time
@@ -230,6 +231,16 @@ PAX_VALUES = st.one_of(
 )
 
 
+SANE_NAMES = st.sampled_from(
+    [b"etc/", b"etc/passwd", b"bin/sh", b"usr/lib/x.so", b"a", b"a/b/c", b"lib", b"dev/null"]
+)
+
+
+def _maybe(draw: st.DrawFn, sane: Any, hostile: st.SearchStrategy[Any]) -> Any:
+    """Mostly the sane value, sometimes a hostile one: deep enough to reach the unpacker's checks."""
+    return draw(hostile) if draw(st.integers(0, 5)) == 0 else sane
+
+
 @st.composite
 def _member(draw: st.DrawFn) -> bytes:
     out = b""
@@ -243,20 +254,22 @@ def _member(draw: st.DrawFn) -> bytes:
         long = draw(NAMES)
         out += header(b"././@LongLink", draw(st.sampled_from([b"L", b"K"])), len(long)) + padded(long)
     data = draw(st.binary(max_size=600))
-    size = draw(st.one_of(st.just(len(data)), FIELD))
+    kind = _maybe(
+        draw, draw(st.sampled_from([b"0", b"5", b"2", b"1", b"3", b"6"])), TYPES.map(lambda t: bytes([t]))
+    )
     out += header(
-        draw(NAMES)[:100],
-        bytes([draw(TYPES)]),
-        size,
-        mode=draw(st.one_of(st.just(0o644), FIELD)),
-        uid=draw(st.one_of(st.just(0), FIELD)),
-        gid=draw(st.one_of(st.just(0), FIELD)),
-        mtime=draw(st.one_of(st.just(1_700_000_000), FIELD)),
-        linkname=draw(NAMES)[:100],
-        devmajor=draw(st.one_of(st.just(0), FIELD)),
-        devminor=draw(st.one_of(st.just(0), FIELD)),
-        prefix=draw(st.one_of(st.just(b""), NAMES))[:155],
-        checksum=draw(st.one_of(st.none(), st.none(), st.binary(min_size=8, max_size=8))),
+        _maybe(draw, draw(SANE_NAMES), NAMES)[:100],
+        kind,
+        _maybe(draw, len(data), FIELD),
+        mode=_maybe(draw, 0o644, FIELD),
+        uid=_maybe(draw, 0, FIELD),
+        gid=_maybe(draw, 0, FIELD),
+        mtime=_maybe(draw, 1_700_000_000, FIELD),
+        linkname=_maybe(draw, draw(SANE_NAMES), NAMES)[:100],
+        devmajor=_maybe(draw, 1, FIELD),
+        devminor=_maybe(draw, 3, FIELD),
+        prefix=_maybe(draw, b"", NAMES)[:155],
+        checksum=_maybe(draw, None, st.binary(min_size=8, max_size=8)),
     )
     return out + padded(data)
 
@@ -267,6 +280,97 @@ def tar_archives(draw: st.DrawFn) -> bytes:
     body = b"".join(draw(st.lists(_member(), min_size=1, max_size=6)))
     end = draw(st.sampled_from([b"\0" * 1024, b"", b"\0" * 512, b"junk"]))
     return body + end
+
+
+# -- cheap mutations (the benchmark's bulk: hypothesis draws the seeds) --------------------------
+HOSTILE: list[Any] = [
+    None, True, False, 0, -1, 2**63, -(2**63) - 1, 10**30, float("inf"), float("-inf"), float("nan"), 1e308,
+    "", "1e400s", "99999999999999999999h", "${A:-${B}}", "${A:?}", "$$", "65536:1", "512Q", "-1s", "a" * 300,
+    [], {}, [None], {"a": None}, ["${A"], {"": 1},
+]  # fmt: skip
+
+
+def _slots(doc: Any) -> list[tuple[Any, Any]]:
+    """(container, key) of every value inside ``doc``, without recursion."""
+    out: list[tuple[Any, Any]] = []
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            out.append((node, key))
+            if isinstance(value, dict | list):
+                stack.append(value)
+    return out
+
+
+def mutate_document(doc: Any, rng: Any, rounds: int = 3) -> Any:
+    """``doc`` (a deep copy) with a few values replaced, removed or added, hostile ones first."""
+    doc = copy.deepcopy(doc)
+    for _ in range(rounds):
+        slots = _slots(doc)
+        if not slots:
+            return rng.choice(HOSTILE) if rng.random() < 0.5 else doc
+        container, key = rng.choice(slots)
+        action = rng.random()
+        if action < 0.6:
+            container[key] = copy.deepcopy(rng.choice(HOSTILE))
+        elif action < 0.75 and isinstance(container, dict):
+            del container[key]
+        elif isinstance(container, dict):
+            container[rng.choice(KEYS)] = copy.deepcopy(rng.choice(HOSTILE))
+        else:
+            container.append(copy.deepcopy(rng.choice(HOSTILE)))
+    return doc
+
+
+def mutate_text(doc: Any, rng: Any) -> str:
+    """A mutated document as YAML, sometimes replaced by one of the text-level attacks."""
+    trick = rng.randrange(50)
+    if trick == 0:
+        return laughs(rng.randint(2, 10), rng.randint(2, 12))
+    if trick == 1:
+        depth = rng.randint(50, 3000)
+        return "services:\n  web:\n    image: x\n    x-deep: " + "[" * depth + "]" * depth + "\n"
+    if trick == 2:
+        depth = rng.randint(10, 600)
+        return 'services:\n  web:\n    image: "' + "${A:-" * depth + "x" + "}" * depth + '"\n'
+    text = _dump(mutate_document(doc, rng, rng.randint(1, 4)))
+    if trick == 3:
+        return text + "\nx-big: " + "9" * rng.randint(19, 6000) + "\n"
+    return text
+
+
+def mutate_tar(data: bytes, rng: Any) -> bytes:
+    """Overwrite one header field of an archive with junk, the checksum mostly recomputed."""
+    blocks = [i for i in range(0, len(data) - 511, 512) if data[i + 257 : i + 262] == b"ustar"]
+    if not blocks:
+        return data
+    out = bytearray(data)
+    at = rng.choice(blocks)
+    start, width = rng.choice(
+        [
+            (0, 100),
+            (100, 8),
+            (108, 8),
+            (116, 8),
+            (124, 12),
+            (136, 12),
+            (156, 1),
+            (157, 100),
+            (329, 8),
+            (337, 8),
+            (345, 155),
+        ]
+    )
+    junk = bytes(rng.randrange(256) for _ in range(rng.randint(1, width)))
+    if rng.random() < 0.3:
+        junk = b"\x80" + junk[1:] if rng.random() < 0.5 else b"\xff" + junk[1:]
+    out[at + start : at + start + len(junk)] = junk
+    if rng.random() < 0.85:
+        out[at + 148 : at + 156] = b" " * 8
+        out[at + 148 : at + 156] = b"%06o\0 " % sum(out[at : at + 512])
+    return bytes(out)
 
 
 # -- the harness ---------------------------------------------------------------------------------
@@ -329,10 +433,18 @@ def unpack_bytes(data: bytes, scratch: Path) -> Outcome:
     return Outcome(kind, seconds, detail)
 
 
+DOCUMENTS: dict[str, st.SearchStrategy[Any]] = {
+    "compose": COMPOSE,
+    "kubernetes": KUBERNETES,
+    "native": NATIVE,
+}
 COMPONENTS: dict[str, st.SearchStrategy[Any]] = {
     "compose": yaml_texts(COMPOSE),
     "kubernetes": yaml_texts(KUBERNETES),
     "native": yaml_texts(NATIVE),
     "tar": tar_archives(),
 }
-__all__ = ["COMPONENTS", "Outcome", "laughs", "pax_record", "translate_text", "unpack_bytes"]
+__all__ = [
+    "COMPONENTS", "DOCUMENTS", "Outcome", "laughs", "mutate_tar", "mutate_text", "pax_record", "translate_text",
+    "unpack_bytes",
+]  # fmt: skip

@@ -259,12 +259,15 @@ class Findings:
     """What ``--repair`` finished before checking."""
 
 
-def _run(step: Callable[[Store], list[str]], store: Store) -> list[str]:
-    """One step; a failure to read the store is itself a problem, never a traceback."""
+def _run(step: Callable[[Store], list[str]], store: Store, failures: list[str]) -> list[str]:
+    """One step; a failure to read the store is itself a problem (in ``failures``), never a traceback."""
     try:
         return step(store)
     except (BerthError, OSError, ValueError, KeyError, TypeError) as exc:
-        return [f"{step.__name__.removeprefix('check_')}: cannot be checked: {unpacking.describe(exc)}"]
+        failures.append(
+            f"{step.__name__.removeprefix('check_')}: cannot be checked: {unpacking.describe(exc)}"
+        )
+        return []
 
 
 def examine(root: Path, *, repair: bool = False) -> Findings:
@@ -273,12 +276,13 @@ def examine(root: Path, *, repair: bool = False) -> Findings:
     if repair:
         findings.repaired = deploying.recover(root)
     store = Store.open(root)
+    problems = findings.problems
     with store_lock(store.layout):  # the merged trees are rebuilt under tmp/ for comparison
-        findings.problems += _run(check_merged, store)
+        problems += _run(check_merged, store, problems)
     for step in (check_blobs, check_images, check_layers, check_deployments):
-        findings.problems += _run(step, store)
+        problems += _run(step, store, problems)
     for step in (check_debris, check_metadata):
-        findings.interrupted += _run(step, store)
+        findings.interrupted += _run(step, store, problems)
     return findings
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import os
+import random
 import tempfile
 import time
 import traceback
@@ -304,7 +305,7 @@ def _slots(doc: Any) -> list[tuple[Any, Any]]:
     return out
 
 
-def mutate_document(doc: Any, rng: Any, rounds: int = 3) -> Any:
+def mutate_document(doc: Any, rng: random.Random, rounds: int = 3) -> Any:
     """``doc`` (a deep copy) with a few values replaced, removed or added, hostile ones first."""
     doc = copy.deepcopy(doc)
     for _ in range(rounds):
@@ -324,7 +325,7 @@ def mutate_document(doc: Any, rng: Any, rounds: int = 3) -> Any:
     return doc
 
 
-def mutate_text(doc: Any, rng: Any) -> str:
+def mutate_text(doc: Any, rng: random.Random) -> str:
     """A mutated document as YAML, sometimes replaced by one of the text-level attacks."""
     trick = rng.randrange(50)
     if trick == 0:
@@ -341,7 +342,7 @@ def mutate_text(doc: Any, rng: Any) -> str:
     return text
 
 
-def mutate_tar(data: bytes, rng: Any) -> bytes:
+def mutate_tar(data: bytes, rng: random.Random) -> bytes:
     """Overwrite one header field of an archive with junk, the checksum mostly recomputed."""
     blocks = [i for i in range(0, len(data) - 511, 512) if data[i + 257 : i + 262] == b"ustar"]
     if not blocks:

@@ -289,3 +289,25 @@ def test_check_tells_interrupted_work_from_corruption(store_root: Path) -> None:
     (rootfs / "v").write_bytes(b"changed")
     failed = run(store_root, "store", "check", code=1)
     assert "problem: layer sha256:" in failed.stderr and "content differs from the blob" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("BERTH_MAX_DEPTH", "3", "entry 'a/b/c/d': path is 4 levels deep, more than 3 (BERTH_MAX_DEPTH)"),
+        ("BERTH_MAX_PATH_BYTES", "6", "entry 'a/b/c/d': path of 7 bytes is longer than 6"),
+        ("BERTH_MAX_LAYER_ENTRIES", "1", "entry 'a/b/c/d': more than 1 entries (BERTH_MAX_LAYER_ENTRIES)"),
+        ("BERTH_MAX_LAYER_BYTES", "1000", "layer decompresses to more than 1000 bytes"),
+        ("BERTH_MAX_DEPTH", "deep", "error: BERTH_MAX_DEPTH must be a positive integer, got 'deep'"),
+    ],
+)
+def test_limits_are_overridable(
+    variable: str, value: str, message: str, store_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_image(store_root, IMG, [layer([Entry("top", data=b"t"), Entry("a/b/c/d", data=b"x" * 2000)])])
+    monkeypatch.setenv(variable, value)
+    result = run(store_root, "container", "deploy", IMG, "--name", "web", code=1)
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    monkeypatch.delenv(variable)
+    assert_intact(store_root)
+    run(store_root, "container", "deploy", IMG, "--name", "web")

@@ -1,6 +1,7 @@
 """Hostile translator input through ``berth translate``: a validation error at its path, never a crash.
 
 We test these aspects, one input per class of the attack report (issue 11):
+- a 254-character project name is an error at ``name`` (a pydantic error escaped);
 - a wrongly typed top-level key (``services: 1``) and service key (``profiles: 1``) are schema
   errors at their path, and nothing is built from them;
 - an integer of 5,000 digits is refused at its line (Python would stop at 4,300 with ValueError);
@@ -57,6 +58,10 @@ CASES = {
     "interpolation-depth": (
         'services:\n  web:\n    image: "' + "${A:-" * 500 + "x" + "}" * 500 + '"\n',
         "services.web.image: variables nested more than 50 levels deep",
+    ),
+    "project-name": (
+        "name: " + "a" * 254 + "\nservices: {}\n",
+        "input.yaml:1: name: string should match pattern '^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$'",
     ),
     "recursive-anchor": (
         "a: &a [*a]\n",

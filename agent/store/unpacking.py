@@ -63,8 +63,15 @@ class LayerError(BerthError):
 
     def __str__(self) -> str:
         where = f"layer {self.layer}: " if self.layer else "layer "
-        entry = f"entry {self.entry!r}: " if self.entry else ""
+        entry = f"entry {shown(self.entry)}: " if self.entry else ""
         return f"{where}{entry}{self.message}"
+
+
+def shown(name: str) -> str:
+    """A tar name quoted for a one-line message; a hostile 4,000-byte name is shortened."""
+    if len(name) <= 160:
+        return repr(name)
+    return f"{name[:100]!r}...{name[-40:]!r} ({len(name)} characters)"
 
 
 def describe(exc: BaseException) -> str:

@@ -30,7 +30,7 @@ import zstandard
 from click.testing import CliRunner, Result
 
 from agent.cli.main import cli
-from agent.store import deploying, streams
+from agent.store import deploying, streams, unpacking
 from agent.store.blobs import BlobStore
 from agent.store.images import ImageRecord, ImageStore
 from agent.store.layout import Layout
@@ -196,7 +196,7 @@ def test_hostile_layer_is_one_line_and_leaves_the_store_intact(case: Case, store
     if case.entry is None:
         assert ": entry '" in line, line
     else:
-        assert f": entry {case.entry!r}: " in line, line
+        assert f": entry {unpacking.shown(case.entry)}: " in line, line
     assert case.message in line
     assert record.digest  # the image stays recorded: only its layer was refused
     assert_intact(store_root)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import json
 import random
 import resource
@@ -159,7 +160,9 @@ def main() -> None:
                 )
                 for detail, n in r["crashes"].items():
                     print(f"    {n} x {detail}")
-        if args.atheris:
+        if args.atheris and importlib.util.find_spec("atheris") is None:
+            print("atheris is not installed (pip install atheris): skipped")
+        elif args.atheris:
             for name in PREFIXES:
                 report[f"atheris-{name}"] = result = run_atheris(name, args.atheris)
                 if not args.json:

@@ -143,6 +143,11 @@ CASES = {
         "a/" * 1100 + "f",
         "1101 levels deep, more than 1024 (BERTH_MAX_DEPTH)",
     ),
+    "too-deep-partial": Case(  # refused at level 1,025 after building 1,024: the partial tree goes
+        lambda: _gzip(tar_bytes([Entry("d/" * n, "dir") for n in range(1, 1100)])),
+        "d/" * 1025,
+        "1025 levels deep, more than 1024 (BERTH_MAX_DEPTH)",
+    ),
     "gzip-crc": Case(
         lambda: _bad_crc(archive(member(b"crc", b"x" * 4000))), None, "corrupt gzip stream: CRC"
     ),

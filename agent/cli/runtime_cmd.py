@@ -186,9 +186,8 @@ def exec_(
     command: tuple[str, ...],
 ) -> None:
     """Run COMMAND in the running container NAME; exits with COMMAND's exit code."""
-    from agent.runtime.execing import Exec
-
     from agent.runtime.errors import ContainerStateError
+    from agent.runtime.execing import Exec
 
     engine = _engine(root, run_root)
     state = engine.status(name).state

@@ -9,7 +9,17 @@ from pathlib import Path
 import click
 
 from agent.cli import output
-from translators.errors import InvalidSpec
+from translators.errors import BerthError, InvalidSpec
+
+
+def internal_error(exc: BaseException) -> str:
+    """One line for an exception no translator should raise: it is a bug, never the user's fault."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return (
+        f"error: internal error in the translator: {type(exc).__name__}"
+        + (f": {text}" if text else "")
+        + " (a bug in Berth: please report it, with the input that caused it)"
+    )
 
 
 @click.command()
@@ -57,6 +67,12 @@ def translate(
         result = dispatch.translate(inputs, options)
     except InvalidSpec as exc:
         output.fail_invalid(exc)
+    except BerthError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a bug (RecursionError, MemoryError too): one line, never a traceback
+        click.echo(internal_error(exc), err=True)
+        sys.exit(1)
     output.warn(result.warnings)
     if target == "crd":
         from translators.crd import convert

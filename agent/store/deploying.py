@@ -250,6 +250,7 @@ def _state(image: ImageRecord, reference: str) -> dict[str, Any]:
     digests = [layer.digest for layer in image.layers]
     return {
         "image": reference,
+        "image_record": image.reference,  # where the store keeps it (oci:/x/web:1 -> localhost/web:1)
         "image_digest": image.digest,
         "config_digest": image.config_digest,
         "layers": digests,
@@ -340,7 +341,7 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
     removed: list[str] = []
     with store.writing():
         version = store.deployments.current(name)
-        image_ref = str(version.state.get("image", ""))
+        image_ref = str(version.state.get("image_record") or version.state.get("image", ""))
         store.deployments.remove(name)
         if cleanup:
             used = {

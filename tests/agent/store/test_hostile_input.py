@@ -192,7 +192,7 @@ def test_hostile_layer_is_one_line_and_leaves_the_store_intact(case: Case, store
     blob = case.blob()
     digest = "sha256:" + hashlib.sha256(blob).hexdigest()
     record = _put(store_root, [blob], ["sha256:" + "0" * 64])  # the content fails before any diff_id test
-    result = run(store_root, "container", "deploy", IMG, "--name", "web", code=1)
+    result = run(store_root, "container", "deploy", "--no-start", IMG, "--name", "web", code=1)
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     line = lines[0]
@@ -241,19 +241,19 @@ def test_diff_id_mismatch_is_refused_before_the_layer_is_used(store_root: Path) 
     digest = "sha256:" + hashlib.sha256(blob).hexdigest()
     real = "sha256:" + hashlib.sha256(tar).hexdigest()
     _put(store_root, [blob], ["sha256:" + "0" * 64])
-    result = run(store_root, "container", "deploy", IMG, "--name", "web", code=1)
+    result = run(store_root, "container", "deploy", "--no-start", IMG, "--name", "web", code=1)
     assert result.stderr == (
         f"error: layer {digest}: uncompressed content hashes to {real}, "
         f"not to the image config's diff_id sha256:{'0' * 64}\n"
     )
     assert_intact(store_root)
     _put(store_root, [blob], [real])  # the same layer with the right diff_id deploys
-    run(store_root, "container", "deploy", IMG, "--name", "web")
+    run(store_root, "container", "deploy", "--no-start", IMG, "--name", "web")
 
 
 def test_missing_diff_ids_are_refused(store_root: Path) -> None:
     _put(store_root, [layer([Entry("a", data=b"1")])], [])
-    result = run(store_root, "container", "deploy", IMG, "--name", "web", code=1)
+    result = run(store_root, "container", "deploy", "--no-start", IMG, "--name", "web", code=1)
     assert result.stderr == f"error: image {IMG}: its config lists 0 diff_ids for 1 layers\n"
     assert_intact(store_root)
 
@@ -262,7 +262,7 @@ def test_a_deep_tree_deploys_checks_and_is_collected(store_root: Path) -> None:
     """990 levels: more than Python's recursion limit, within the store's; every walk copes."""
     deep = "d/" * 990 + "leaf"
     put_image(store_root, IMG, [layer([Entry(deep, data=b"deep\n"), Entry("top", data=b"t")])])
-    run(store_root, "container", "deploy", IMG, "--name", "web")
+    run(store_root, "container", "deploy", "--no-start", IMG, "--name", "web")
     rootfs = Path(os.path.realpath(store_root / "deployments" / "web" / "rootfs"))
     assert len(str(rootfs / deep)) < 4096 and (rootfs / deep).read_bytes() == b"deep\n"
     assert json.loads(run(store_root, "store", "check", "-o", "json").stdout)["ok"] is True
@@ -276,7 +276,7 @@ def test_a_deep_tree_deploys_checks_and_is_collected(store_root: Path) -> None:
 
 def test_check_tells_interrupted_work_from_corruption(store_root: Path) -> None:
     put_image(store_root, IMG, [layer([Entry("v", data=b"1")])])
-    run(store_root, "container", "deploy", IMG, "--name", "web")
+    run(store_root, "container", "deploy", "--no-start", IMG, "--name", "web")
     layout = Layout(store_root)
     (layout.tmp / "layer.123.abcd").mkdir()  # what a killed unpack leaves
     os.symlink(".versions/web/1", layout.deployments / ".web.new")  # a killed switch
@@ -311,8 +311,8 @@ def test_limits_are_overridable(
 ) -> None:
     put_image(store_root, IMG, [layer([Entry("top", data=b"t"), Entry("a/b/c/d", data=b"x" * 2000)])])
     monkeypatch.setenv(variable, value)
-    result = run(store_root, "container", "deploy", IMG, "--name", "web", code=1)
+    result = run(store_root, "container", "deploy", "--no-start", IMG, "--name", "web", code=1)
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     monkeypatch.delenv(variable)
     assert_intact(store_root)
-    run(store_root, "container", "deploy", IMG, "--name", "web")
+    run(store_root, "container", "deploy", "--no-start", IMG, "--name", "web")

@@ -37,11 +37,14 @@ def _version_row(version: Version, *, verbose: bool = False) -> dict[str, Any]:
     return row
 
 
-def _progress(stack: contextlib.ExitStack) -> Any:
-    """Pulls started by deploy and update report like ``berth pull`` does."""
-    from agent.cli.pull_cmd import progress_sink
+def _puller(stack: contextlib.ExitStack) -> deploying.Puller:
+    """The registry client for pulls started by deploy and update, reporting like ``berth pull``."""
+    import functools
 
-    return progress_sink(stack)
+    from agent.cli.pull_cmd import progress_sink
+    from agent.registry import pulling
+
+    return functools.partial(pulling.pull_image, progress=progress_sink(stack))
 
 
 @click.group()
@@ -77,7 +80,7 @@ def deploy(
     data["name"] = name or data.get("name") or deploying.default_name(image)
     spec = deploying.build_spec(data, source=config_file or "", lines=lines)
     with contextlib.ExitStack() as stack:
-        version = deploying.deploy(root_of(root), spec, keep_previous=keep, progress=_progress(stack))
+        version = deploying.deploy(root_of(root), spec, keep_previous=keep, puller=_puller(stack))
     emit(output, _version_row(version))
 
 
@@ -93,7 +96,7 @@ def update(name: str, back: bool, pull: bool, root: Path | None, output: str) ->
         emit(output, {**_version_row(deploying.rollback(root_of(root), name)), "changed": True})
         return
     with contextlib.ExitStack() as stack:
-        changed, version = deploying.update(root_of(root), name, pull_image=pull, progress=_progress(stack))
+        changed, version = deploying.update(root_of(root), name, pull_image=pull, puller=_puller(stack))
     emit(output, {**_version_row(version), "changed": changed})
 
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import click
 
-from agent.registry import errors, pulling, references
+from agent.oci import references
+from agent.registry import errors, pulling
 from agent.store import images
 
 DEFAULT_ROOT = Path("/var/lib/rpm-ostree/containers")

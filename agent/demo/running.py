@@ -41,7 +41,7 @@ def run(root: Path, say: Callable[[str], None]) -> list[Version]:
     for name in translation.project.order:
         spec = by_name[name]
         say(f"$ berth container deploy --root {root} --name {name} {spec.image}")
-        version = deploying.deploy(root, spec, keep_previous=True)
+        version = deploying.deploy(root, spec, keep_previous=True, puller=pulling.pull_image)
         say(f"  version {version.serial}, rootfs {version.rootfs}")
         versions.append(version)
     return versions

@@ -7,6 +7,12 @@ digest, so a failed pull says where and what. Causes are chained with ``raise ..
 
 from __future__ import annotations
 
+from agent.oci import references
+
+# A bad reference is found below the registry client too (the store parses references), so its
+# class is defined there and only named here.
+InvalidReference = references.InvalidReference
+
 
 class RegistryError(Exception):
     """A pull failed; ``source`` is the registry host or the local path it was reading."""
@@ -15,10 +21,6 @@ class RegistryError(Exception):
         super().__init__(f"{source}: {message}" if source else message)
         self.source = source
         self.message = message
-
-
-class InvalidReference(RegistryError):
-    """An image reference or transport string that cannot be parsed."""
 
 
 class AuthError(RegistryError):

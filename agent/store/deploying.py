@@ -2,21 +2,21 @@
 
 Each writer operation takes the store lock, runs recovery first (an interrupted transaction of
 another process is cleared or completed before anything new starts), does its transaction, and
-rewrites the metadata indexes. Images missing from the store are pulled through
-``agent.registry.pulling``, imported only when needed: the registry client is a separate part.
+rewrites the metadata indexes. Images missing from the store are pulled by a ``Puller`` the
+caller passes in (the CLI and the demo pass ``agent.registry.pulling.pull_image``): the registry
+client sits above the store and writes into it, so the store never imports it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from agent.registry import errors, references
+from agent.oci import references
 from agent.store import layers
 from agent.store.blobs import BlobStore
 from agent.store.deployments import DeploymentError, Deployments, Version
@@ -30,7 +30,14 @@ from translators.validation import bind
 
 
 class PullUnavailable(DeploymentError):
-    """The image is not in the store and the registry client is not installed."""
+    """The image is not in the store and no puller was given to fetch it."""
+
+
+class Puller(Protocol):
+    """Fetches ``reference`` into the store at ``root`` and returns its record (the registry
+    client's ``pull_image``, with the caller's progress display and credentials bound)."""
+
+    def __call__(self, reference: str, root: Path, /, *, transport: str) -> ImageRecord: ...
 
 
 @dataclass
@@ -91,25 +98,19 @@ def find_image(store: Store, reference: str) -> ImageRecord:
     return record
 
 
-def pull(store: Store, reference: str, transport: str = "docker", progress: Any = None) -> ImageRecord:
-    """Pull through the registry client, which records the image in the store.
-
-    ``progress`` is a registry ``ProgressSink`` (the CLI passes a progress bar or plain lines).
-    """
-    try:
-        pulling = importlib.import_module("agent.registry.pulling")
-    except ModuleNotFoundError as exc:
+def pull(
+    store: Store, reference: str, transport: str = "docker", puller: Puller | None = None
+) -> ImageRecord:
+    """Pull through the caller's ``puller``, which records the image in the store."""
+    if puller is None:
         raise PullUnavailable(
-            f"image {reference} is not in the store and the registry client (agent.registry.pulling) "
-            "is not installed; put the image in the store first"
-        ) from exc
-    record: ImageRecord = pulling.pull_image(
-        reference, store.layout.root, transport=transport, progress=progress
-    )
-    return record
+            f"image {reference} has to be pulled ({transport} transport) and this caller gave no registry "
+            "client; pull it first with berth pull"
+        )
+    return puller(reference, store.layout.root, transport=transport)
 
 
-def resolve_image(store: Store, spec: DeploymentSpec, progress: Any = None) -> ImageRecord:
+def resolve_image(store: Store, spec: DeploymentSpec, puller: Puller | None = None) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
     Images from local layouts and archives (transport oci, oci-archive, docker-archive) are always
@@ -118,13 +119,13 @@ def resolve_image(store: Store, spec: DeploymentSpec, progress: Any = None) -> I
     """
     policy = spec.config.pull_policy
     if policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport, progress)
+        return pull(store, spec.image, spec.transport, puller)
     try:
         return find_image(store, spec.image)
     except ImageNotFound:
         if policy == "never":
             raise
-        return pull(store, spec.image, spec.transport, progress)
+        return pull(store, spec.image, spec.transport, puller)
 
 
 def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -> DeploymentSpec:
@@ -167,22 +168,26 @@ def deploy_locked(store: Store, spec: DeploymentSpec, image: ImageRecord, *, kee
     )
 
 
-def deploy(root: Path, spec: DeploymentSpec, *, keep_previous: bool = False, progress: Any = None) -> Version:
+def deploy(
+    root: Path, spec: DeploymentSpec, *, keep_previous: bool = False, puller: Puller | None = None
+) -> Version:
     """Deploy ``spec`` (pulling its image if needed); ``keep_previous`` keeps a rollback."""
     store = Store.open(root)
     with store.writing():
-        image = resolve_image(store, spec, progress)
+        image = resolve_image(store, spec, puller)
         return deploy_locked(store, spec, image, keep_previous=keep_previous)
 
 
-def update(root: Path, name: str, *, pull_image: bool = True, progress: Any = None) -> tuple[bool, Version]:
+def update(
+    root: Path, name: str, *, pull_image: bool = True, puller: Puller | None = None
+) -> tuple[bool, Version]:
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged."""
     store = Store.open(root)
     with store.writing():
         current = store.deployments.current(name)
         spec = build_spec(current.spec())
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport, progress)
+            image = pull(store, spec.image, spec.transport, puller)
         else:
             image = find_image(store, spec.image)
         if image.digest == current.state.get("image_digest"):
@@ -208,7 +213,7 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
         store.deployments.remove(name)
         if cleanup:
             used = {store.deployments.current(n).state.get("image_digest") for n in store.deployments.names()}
-            with contextlib.suppress(ImageNotFound, ValueError, errors.InvalidReference):
+            with contextlib.suppress(ImageNotFound, ValueError, references.InvalidReference):
                 image = find_image(store, image_ref)
                 if image.digest not in used:
                     store.images.remove(*image_key(image_ref))

@@ -7,34 +7,33 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
 
-from agent.cli.store_output import emit, handle_errors, root_of, store_options
+from agent.cli.store_output import emit, handle_errors, root_of, store_options, timestamp
 from agent.store import deploying
 from agent.store.deployments import DeploymentError, Version
 from agent.store.redaction import redact_spec
 
 
-def _version_row(version: Version, *, verbose: bool = False) -> dict[str, Any]:
+def _version_row(version: Version) -> dict[str, Any]:
+    """A deployment as a record with every field always present, so scripts see one shape (field
+    names as in the README; ``-o table`` shortens them for people and ``--verbose`` adds columns)."""
     st = version.state
-    row: dict[str, Any] = {
+    created = st.get("created")
+    return {
         "name": version.name,
         "image": st.get("image"),
-        "digest": str(st.get("image_digest", ""))[:19],
+        "digest": st.get("image_digest"),
         "version": version.serial,
-        "rollback": version.rollback if version.rollback is not None else "-",
-        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(st.get("created", 0)))),
+        "rollback": version.rollback,
+        "created": timestamp(float(created)) if created is not None else None,
+        "rootfs": str(version.rootfs),
+        "layers": len(st.get("layers", [])),
     }
-    if verbose:
-        row["digest"] = st.get("image_digest")
-        row["rootfs"] = str(version.rootfs)
-        row["layers"] = len(st.get("layers", []))
-    return row
 
 
 def _puller(stack: contextlib.ExitStack) -> deploying.Puller:
@@ -127,7 +126,7 @@ def remove(name: str, cleanup: bool, root: Path | None, output: str) -> None:
 def list_(verbose: bool, root: Path | None, output: str) -> None:
     """List deployments."""
     store = deploying.Store.open(root_of(root))
-    rows = [_version_row(store.deployments.current(n), verbose=verbose) for n in store.deployments.names()]
+    rows = [_version_row(store.deployments.current(n)) for n in store.deployments.names()]
     columns = ["name", "image", "digest", "version", "rollback", "created"]
     emit(output, rows, columns + (["rootfs", "layers"] if verbose else []))
 
@@ -142,8 +141,8 @@ def info(name: str, root: Path | None, output: str) -> None:
     current = store.deployments.current(name)
     previous = store.deployments.previous(name)
     data = {
-        **_version_row(current, verbose=True),
-        "previous": _version_row(previous, verbose=True) if previous else None,
+        **_version_row(current),
+        "previous": _version_row(previous) if previous else None,
         "spec": redact_spec(current.spec()),
     }
     emit(output, data)
@@ -160,7 +159,7 @@ def _images(root: Path) -> list[dict[str, Any]]:
             "digest": image.digest,
             "layers": len(image.layers),
             "size": sum(layer.size for layer in image.layers),
-            "used_by": ",".join(used.get(image.digest, [])) or "-",
+            "used_by": used.get(image.digest, []),
         }
         for image in store.images.list()
     ]
@@ -230,7 +229,7 @@ def config_(
     if action == "get":
         if last not in node:
             raise DeploymentError(f"{name}: no key {key!r} in the spec")
-        if output == "json":
+        if output != "table":
             emit(output, node[last])
         else:
             click.echo(json.dumps(node[last]))

@@ -23,7 +23,7 @@ def check(root: Path | None, output: str) -> None:
     from agent.store import checking
 
     problems = checking.check(root_of(root))
-    if output == "json":
+    if output != "table":
         emit(output, {"ok": not problems, "problems": problems})
     elif problems:
         for problem in problems:

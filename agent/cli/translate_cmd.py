@@ -20,7 +20,15 @@ from translators.errors import InvalidSpec
 @click.option("--project-directory", type=click.Path(path_type=Path), default=None)
 @click.option("--per-replica", is_flag=True, help="One spec per replica instead of a replica count.")
 @click.option("--to", "target", type=click.Choice(["spec", "crd"]), default="spec", show_default=True)
-@click.option("-o", "--output", "fmt", type=click.Choice(["json", "yaml"]), default="yaml", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="yaml",
+    show_default=True,
+    help="yaml or json: the documents; table: one line per spec, for people.",
+)
 @click.option("-n", "--namespace", default=None, help="Namespace of the ContainerDeployments (--to crd).")
 def translate(
     files: tuple[str, ...],
@@ -64,7 +72,26 @@ def translate(
         docs = [convert.to_resource(s, namespace=namespace) for s in result.specs]
     else:
         docs = [s.model_dump(mode="json") for s in result.specs]
-    if fmt == "json" and target == "spec":
+    if fmt == "table":
+        from agent.cli.store_output import emit
+
+        rows = [
+            {
+                "name": s.name,
+                "image": s.image,
+                "role": s.config.role,
+                "replicas": s.config.replicas,
+                "ports": [
+                    f"{p.host_ip + ':' if p.host_ip else ''}{p.host}:{p.container}/{p.protocol}"
+                    if p.host
+                    else f"{p.container}/{p.protocol}"
+                    for p in s.config.ports
+                ],
+            }
+            for s in result.specs
+        ]
+        emit("table", rows, ["name", "image", "role", "replicas", "ports"])
+    elif fmt == "json" and target == "spec":
         click.echo(output.dump(docs[0] if len(docs) == 1 else docs, "json"), nl=False)
     else:
         click.echo(output.dump_all(docs, fmt), nl=False)

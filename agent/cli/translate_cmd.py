@@ -99,8 +99,23 @@ def translate(
 
 @click.command()
 @click.option("--crd", "as_crd", is_flag=True, help="Print the ContainerDeployment CRD instead.")
-def schema(as_crd: bool) -> None:
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="table: as published (the schema as JSON, the CRD as YAML); json or yaml: that format.",
+)
+def schema(as_crd: bool, fmt: str) -> None:
     """Print the JSON Schema of the native deployment spec (or the CRD), generated from the models."""
+    import yaml
+
     from translators.crd import schema as generated
 
-    click.echo(generated.crd_yaml() if as_crd else generated.json_schema_text(), nl=False)
+    text = generated.crd_yaml() if as_crd else generated.json_schema_text()
+    if fmt in ("table", "yaml" if as_crd else "json"):
+        click.echo(text, nl=False)
+    else:
+        click.echo(output.dump(yaml.safe_load(text), fmt), nl=False)

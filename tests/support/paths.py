@@ -2,16 +2,18 @@
 
 The test data that is not in the repository has one setting per data set, read here and nowhere
 else: ``BERTH_CORPUS`` (default ``<project root>/../shared/corpus``) for the corpus of compose files
-and Kubernetes manifests. Tests that need it carry the ``corpus`` mark: when the corpus is absent they
-are skipped with one reason naming the setting, and under ``CI=true`` they fail instead (a CI run
-must not pass by skipping). ``corpus_cases`` keeps a parametrized test from collecting an empty
-parameter set.
+and Kubernetes manifests, ``BERTH_SEED`` (default ``<project root>/../shared/seed``) for the product
+document and the examples taken from it. Tests that need one carry its mark (``corpus``, ``seed``):
+when the data set is absent they are skipped with one reason naming the setting, and under
+``CI=true`` they fail instead (a CI run must not pass by skipping). ``DataSet.cases`` keeps a
+parametrized test from collecting an empty parameter set.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,30 +23,59 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 WORK = ROOT / ".work"
 
-ENV_CORPUS = "BERTH_CORPUS"
-CORPUS = Path(os.environ.get(ENV_CORPUS) or SHARED / "corpus")
-MISSING_CORPUS = (
-    f"no test corpus at {CORPUS}: set {ENV_CORPUS} to the corpus directory "
-    "(default <repository>/../shared/corpus)"
-)
+
+@dataclass(frozen=True)
+class DataSet:
+    """Shared test data outside the repository, found through one environment setting."""
+
+    setting: str
+    name: str
+    must_hold: tuple[str, ...] = ()
+    """Entries the directory must have to count as present."""
+
+    @property
+    def path(self) -> Path:
+        return Path(os.environ.get(self.setting) or SHARED / self.name)
+
+    @property
+    def missing(self) -> str:
+        return (
+            f"no test {self.name} at {self.path}: set {self.setting} to the {self.name} directory "
+            f"(default <repository>/../shared/{self.name})"
+        )
+
+    def present(self) -> bool:
+        return self.path.is_dir() and all((self.path / entry).exists() for entry in self.must_hold)
+
+    def need(self) -> None:
+        """Skip the running test when the data set is absent; under ``CI=true``, fail it."""
+        if self.present():
+            return
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{self.missing} (CI=true: the {self.name} tests must run)", pytrace=False)
+        pytest.skip(self.missing)
+
+    def cases(self, cases: Sequence[Any], argnames: int) -> list[Any]:
+        """``cases`` for ``parametrize``, or one placeholder when the data set is absent, so the
+        test is collected and skipped (or failed under CI) for the named reason, never for an
+        empty parameter set."""
+        if self.present():
+            return list(cases)
+        return [pytest.param(*([None] * argnames), id=f"{self.name}-missing")]
 
 
-def corpus_present() -> bool:
-    return (CORPUS / "compose").is_dir() and (CORPUS / "k8s").is_dir()
+CORPUS_DATA = DataSet("BERTH_CORPUS", "corpus", ("compose", "k8s"))
+SEED_DATA = DataSet("BERTH_SEED", "seed")
+DATA_SETS = {"corpus": CORPUS_DATA, "seed": SEED_DATA}  # mark name -> data set (tests/conftest.py)
+
+CORPUS = CORPUS_DATA.path
+SEED = SEED_DATA.path
+MISSING_CORPUS = CORPUS_DATA.missing
 
 
 def need_corpus() -> None:
-    """Skip the running test when the corpus is absent; under ``CI=true``, fail it."""
-    if corpus_present():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{MISSING_CORPUS} (CI=true: the corpus tests must run)", pytrace=False)
-    pytest.skip(MISSING_CORPUS)
+    CORPUS_DATA.need()
 
 
 def corpus_cases(cases: Sequence[Any], argnames: int) -> list[Any]:
-    """``cases`` for ``parametrize``, or one placeholder when the corpus is absent, so the test is
-    collected and skipped (or failed under CI) for the named reason, never for an empty set."""
-    if corpus_present():
-        return list(cases)
-    return [pytest.param(*([None] * argnames), id="corpus-missing")]
+    return CORPUS_DATA.cases(cases, argnames)

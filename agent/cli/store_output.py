@@ -57,13 +57,20 @@ def timestamp(seconds: float | None) -> str | None:
 
 
 def human(key: str, value: Any) -> str:
-    """One value as a table cell: short digests, ``-`` for nothing, lists joined, times in UTC."""
+    """One value as a table cell: short digests, ``-`` for nothing, lists joined, times in UTC,
+    sizes in decimal units."""
     if value is None or value == []:
         return "-"
     if isinstance(value, list):
         return ",".join(human(key, v) for v in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if key == "size" and isinstance(value, int):  # decimal units, as docker prints sizes
+        return next(
+            f"{value / 10**e:.1f}{u}"
+            for e, u in ((9, "GB"), (6, "MB"), (3, "kB"), (0, "B"))
+            if value >= 10**e or e == 0
+        )
     text = str(value)
     if (key == "digest" or key.endswith("_digest")) and text.startswith("sha256:"):
         return text[:SHORT_DIGEST]

@@ -137,6 +137,7 @@ def test_table_in_a_pipe_is_for_people(root: Path) -> None:
     images = _berth(root, "container", "images").splitlines()
     assert images[0].split("\t") == ["REFERENCE", "DIGEST", "LAYERS", "SIZE", "USED_BY"]
     assert sorted(line.split("\t")[-1] for line in images[1:]) == ["-", "other,web"]
+    assert all(line.split("\t")[3].endswith("B") for line in images[1:])  # 1.2kB, not bytes
 
 
 def test_info_is_readable_yaml(root: Path) -> None:

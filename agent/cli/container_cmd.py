@@ -15,24 +15,24 @@ import yaml
 
 from agent.cli.store_output import emit, handle_errors, root_of, store_options, timestamp
 from agent.store import deploying
-from agent.store.deployments import DeploymentError, Version
+from agent.store.deployments import DeploymentError
+from agent.store.records import Deployment, Owner
 from agent.store.redaction import redact_spec
 
 
-def _version_row(version: Version) -> dict[str, Any]:
+def _version_row(version: Deployment) -> dict[str, Any]:
     """A deployment as a record with every field always present, so scripts see one shape (field
     names as in the README; ``-o table`` shortens them for people and ``--verbose`` adds columns)."""
     st = version.state
-    created = st.get("created")
     return {
         "name": version.name,
-        "image": st.get("image"),
-        "digest": st.get("image_digest"),
+        "image": st.image,
+        "digest": st.image_digest,
         "version": version.serial,
         "rollback": version.rollback,
-        "created": timestamp(float(created)) if created is not None else None,
-        "rootfs": str(version.rootfs),
-        "layers": len(st.get("layers", [])),
+        "created": timestamp(st.created),
+        "rootfs": str(version.path / "rootfs"),
+        "layers": len(st.layers),
     }
 
 
@@ -58,14 +58,20 @@ def container() -> None:
     "--config", "config_file", type=click.Path(dir_okay=False), help="A native spec (JSON or YAML)."
 )
 @click.option(
-    "--rollback", "keep", is_flag=True, help="Replace an existing deployment, keeping it for rollback."
+    "--rollback",
+    "keep",
+    is_flag=True,
+    help="Keep the deployment it replaces for rollback (the default now; accepted for scripts).",
 )
 @store_options
 @handle_errors
 def deploy(
     *, image: str, name: str | None, config_file: str | None, keep: bool, root: Path | None, output: str
 ) -> None:
-    """Deploy IMAGE atomically (pulled first if the store does not have it)."""
+    """Deploy IMAGE atomically (pulled first if the store does not have it).
+
+    A deployment of that name already there is kept for `container rollback`, as ostree keeps
+    its rollback deployment."""
     data: dict[str, Any] = {}
     lines: Any = None
     if config_file:
@@ -79,7 +85,7 @@ def deploy(
     data["name"] = name or data.get("name") or deploying.default_name(image)
     spec = deploying.build_spec(data, source=config_file or "", lines=lines)
     with contextlib.ExitStack() as stack:
-        version = deploying.deploy(root_of(root), spec, keep_previous=keep, puller=_puller(stack))
+        version = deploying.deploy(root_of(root), spec, owner=Owner(kind="cli"), puller=_puller(stack))
     emit(output, _version_row(version))
 
 
@@ -125,8 +131,8 @@ def remove(name: str, cleanup: bool, root: Path | None, output: str) -> None:
 @handle_errors
 def list_(verbose: bool, root: Path | None, output: str) -> None:
     """List deployments."""
-    store = deploying.Store.open(root_of(root))
-    rows = [_version_row(store.deployments.current(n)) for n in store.deployments.names()]
+    store = deploying.Store.open(root_of(root), create=False)
+    rows = [_version_row(d) for d in store.list()]
     columns = ["name", "image", "digest", "version", "rollback", "created"]
     emit(output, rows, columns + (["rootfs", "layers"] if verbose else []))
 
@@ -137,22 +143,22 @@ def list_(verbose: bool, root: Path | None, output: str) -> None:
 @handle_errors
 def info(name: str, root: Path | None, output: str) -> None:
     """Everything about deployment NAME: version, image, rollback target, spec."""
-    store = deploying.Store.open(root_of(root))
-    current = store.deployments.current(name)
-    previous = store.deployments.previous(name)
+    store = deploying.Store.open(root_of(root), create=False)
+    current = store.get(name)
+    previous = store.get_version(name, current.rollback) if current.rollback is not None else None
     data = {
         **_version_row(current),
         "previous": _version_row(previous) if previous else None,
-        "spec": redact_spec(current.spec()),
+        "spec": redact_spec(current.spec.model_dump(mode="json")),
     }
     emit(output, data)
 
 
 def _images(root: Path) -> list[dict[str, Any]]:
-    store = deploying.Store.open(root)
+    store = deploying.Store.open(root, create=False)
     used: dict[str, list[str]] = {}
-    for name in store.deployments.names():
-        used.setdefault(str(store.deployments.current(name).state.get("image_digest")), []).append(name)
+    for deployment in store.list():
+        used.setdefault(deployment.state.image_digest, []).append(deployment.name)
     return [
         {
             "reference": image.reference,
@@ -218,8 +224,8 @@ def config_(
     VALUE is parsed as YAML (``[a, b]`` is a list, ``3`` a number); the edited spec is validated
     before it is stored.
     """
-    store = deploying.Store.open(root_of(root))
-    spec = store.deployments.current(name).spec()
+    store = deploying.Store.open(root_of(root), create=False)
+    spec = store.get(name).spec.model_dump(mode="json")
     if action == "list":
         emit(output, _flatten(redact_spec(spec)))
         return

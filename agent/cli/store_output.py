@@ -5,8 +5,9 @@ digests, ``None`` for nothing, RFC 3339 times with their zone, lists as lists) u
 names the README lists; ``-o json`` and ``-o yaml`` print exactly those. ``-o table`` (the
 default) is for people: a list as columns (a rich table on a terminal, tab-separated columns in a
 pipe) with digests shortened, nothing as ``-`` and times in UTC without the ``T``; a single record
-as readable YAML. Errors Berth raises on purpose become one ``error:`` line and exit status 1 (2
-for an invalid spec, as everywhere in Berth), never a traceback.
+as readable YAML. Errors Berth raises on purpose (every :class:`BerthError`) become one ``error:``
+line and exit status 1 (2 for an invalid spec, as everywhere in Berth); anything else is reported
+as an internal error in one line, never a traceback (unless ``BERTH_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +24,10 @@ from typing import Any, TypeVar, cast
 import click
 
 from agent.store.layout import ENV_ROOT, resolve_root
+from translators.errors import BerthError, InvalidSpec
+
+DEBUG_ENV = "BERTH_DEBUG"
+"""Set to 1 to see the traceback of an internal error."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,25 +121,38 @@ def emit(output: str, data: Any, columns: list[str] | None = None, title: str = 
 
 
 def handle_errors(func: F) -> F:
-    """Turn Berth's own errors into an ``error:`` line and a non-zero exit."""
+    """The one error handler of store commands: no traceback reaches a user.
+
+    Every error Berth raises on purpose derives from :class:`BerthError`: an invalid spec lists
+    every diagnostic and exits 2; any other is one ``error:`` line, exit 1. An OSError (disk full,
+    permission denied) is the system's answer, not a bug: one line too. Anything else is a bug:
+    one line asking for a report, exit 1, and the traceback only with ``BERTH_DEBUG=1``.
+    click's own exceptions (usage errors, exit, abort) pass through to click.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from agent.registry.errors import RegistryError
-        from agent.store.deployments import DeploymentError
-        from agent.store.images import ImageNotFound
-        from agent.store.streams import LayerTooLarge
-        from agent.store.unpacking import LayerError
-        from translators.errors import InvalidSpec
-
         try:
             return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except InvalidSpec as exc:
             for diag in exc.diagnostics:
                 click.echo(f"error: {diag}", err=True)
             sys.exit(2)
-        except (DeploymentError, ImageNotFound, LayerError, LayerTooLarge, RegistryError, ValueError) as exc:
+        except BerthError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            message = " ".join(str(exc).split()) or "(no message)"
+            click.echo(
+                f"error: internal error: {type(exc).__name__}: {message} (please report this)", err=True
+            )
             sys.exit(1)
 
     return cast(F, wrapper)

@@ -19,7 +19,7 @@ from agent.demo import COMPOSE_FILE
 from agent.demo import image as demo_image
 from agent.registry import pulling
 from agent.store import deploying
-from agent.store.deployments import Version
+from agent.store.records import Deployment
 from translators import dispatch
 from translators.result import Translation
 
@@ -31,7 +31,7 @@ def files_dir(root: Path) -> Path:
     return root.with_name(f"{root.name}.demo")
 
 
-def run(root: Path, say: Callable[[str], None]) -> list[Version]:
+def run(root: Path, say: Callable[[str], None]) -> list[Deployment]:
     """Deploy the demo project into the store at ``root``; returns the deployments made."""
     files = files_dir(root)
     layout = files / LAYOUT_NAME
@@ -57,7 +57,7 @@ def run(root: Path, say: Callable[[str], None]) -> list[Version]:
             yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
         )
         say(f"$ berth container deploy --root {root} --config {spec_file} {spec.image}")
-        version = deploying.deploy(root, spec, keep_previous=True, puller=pulling.pull_image)
+        version = deploying.deploy(root, spec, puller=pulling.pull_image)  # keeps the previous version
         say(f"  version {version.serial}, rootfs {version.rootfs}")
         versions.append(version)
     return versions

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from translators.errors import BerthError
+
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -23,7 +25,7 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$")
 
 
-class InvalidReference(ValueError):
+class InvalidReference(BerthError, ValueError):
     """An image reference (or a transport, platform or credential string) that cannot be parsed.
 
     It lives here, below the registry client, because the store parses references too (its images

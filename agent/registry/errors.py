@@ -8,13 +8,14 @@ digest, so a failed pull says where and what. Causes are chained with ``raise ..
 from __future__ import annotations
 
 from agent.oci import references
+from translators.errors import BerthError
 
 # A bad reference is found below the registry client too (the store parses references), so its
 # class is defined there and only named here.
 InvalidReference = references.InvalidReference
 
 
-class RegistryError(Exception):
+class RegistryError(BerthError):
     """A pull failed; ``source`` is the registry host or the local path it was reading."""
 
     def __init__(self, source: str, message: str) -> None:

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from agent.store import atomic
+from translators.errors import BerthError
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 CHUNK = 1 << 20
 
 
-class DigestMismatch(Exception):
+class DigestMismatch(BerthError):
     """Data did not hash to the digest it was announced with."""
 
     def __init__(self, expected: str, actual: str, what: str = "blob") -> None:
@@ -29,7 +30,7 @@ class DigestMismatch(Exception):
         self.actual = actual
 
 
-class SizeMismatch(Exception):
+class SizeMismatch(BerthError):
     """Data was longer or shorter than announced (truncated download, lying registry)."""
 
     def __init__(self, expected: int, actual: int, what: str = "blob") -> None:
@@ -38,23 +39,28 @@ class SizeMismatch(Exception):
         self.actual = actual
 
 
+class InvalidDigest(BerthError, ValueError):
+    """A digest that is not ``sha256:<64 hex>``: it would become a file name."""
+
+
 def check_digest(digest: str) -> str:
     """Only sha256 digests in canonical form are accepted: they become file names."""
     if not _DIGEST.match(digest):
-        raise ValueError(f"unsupported or malformed digest {digest!r} (expected sha256:<64 hex>)")
+        raise InvalidDigest(f"unsupported or malformed digest {digest!r} (expected sha256:<64 hex>)")
     return digest
 
 
 class BlobStore:
     """Blobs under ``<root>/blobs``. Safe for concurrent writers: the final rename is atomic."""
 
-    def __init__(self, root: Path) -> None:
-        Path(root).mkdir(mode=0o700, parents=True, exist_ok=True)  # a new store is private
+    def __init__(self, root: Path, *, create: bool = True) -> None:
         self.root = Path(root) / "blobs"
         self.final_dir = self.root / "sha256"
         self.partial_dir = self.root / ".partial"
-        self.final_dir.mkdir(parents=True, exist_ok=True)
-        self.partial_dir.mkdir(parents=True, exist_ok=True)
+        if create:
+            Path(root).mkdir(mode=0o700, parents=True, exist_ok=True)  # a new store is private
+            self.final_dir.mkdir(parents=True, exist_ok=True)
+            self.partial_dir.mkdir(parents=True, exist_ok=True)
 
     def path(self, digest: str) -> Path:
         return self.final_dir / check_digest(digest).split(":", 1)[1]
@@ -132,4 +138,6 @@ class BlobStore:
         return final
 
     def digests(self) -> list[str]:
+        if not self.final_dir.is_dir():
+            return []
         return sorted("sha256:" + p.name for p in self.final_dir.iterdir() if p.is_file())

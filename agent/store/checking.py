@@ -5,8 +5,10 @@ its config and layers are in the blob store; every unpacked layer holds what its
 and, read again from its blob, the same data, modes, owners and link targets;
 every merged tree is rebuilt from its layers and must match (same paths, same inodes, directories
 with the same owner and mode); every deployment version's spec is valid, its manifest matches its
-image digest, and its rootfs leads to its image's merged tree; rollback targets exist; no debris of
-an unfinished transaction is left; the metadata indexes match the deployments.
+image digest, its image config is there (and hashes to its digest), and its rootfs leads to its
+image's merged tree; rollback targets exist; no debris of an unfinished transaction is left, nor
+a container directory of a version that is gone; the metadata indexes match the deployments.
+Reading only: a store that does not exist is reported (StoreNotFound), not created.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import shutil
 from pathlib import Path
 
 from agent.store import atomic, layers, merging, streams, tarreading, unpacking
-from agent.store.deploying import Store, build_spec
-from agent.store.deployments import PARTIAL, DeploymentError
+from agent.store.deploying import Store
+from agent.store.deployments import IMAGE_CONFIG, PARTIAL, DeploymentError
 from agent.store.locking import store_lock
 from agent.store.unpacking import LayerDescription, LayerError
 from translators.errors import InvalidSpec
@@ -32,6 +34,11 @@ _KIND_OF_MODE = {
     0o060000: "block",
     0o010000: "fifo",
 }
+
+
+def _children(path: Path) -> list[Path]:
+    """The entries of ``path``, sorted; none when it does not exist (a store with pulls only)."""
+    return sorted(path.iterdir()) if path.is_dir() else []
 
 
 def _sha256_file(path: Path) -> str:
@@ -80,7 +87,7 @@ def check_blobs(store: Store) -> list[str]:
 
 def check_images(store: Store) -> list[str]:
     problems = []
-    for info_path in sorted(store.layout.images.rglob("image.json")):
+    for info_path in sorted(store.layout.images.rglob("image.json")) if store.layout.images.is_dir() else []:
         where = info_path.parent.relative_to(store.layout.root)
         info = atomic.read_json(info_path)
         manifest = info_path.parent / "manifest.json"
@@ -97,7 +104,7 @@ def check_images(store: Store) -> list[str]:
 
 def check_layers(store: Store) -> list[str]:
     problems = []
-    for path in sorted(store.layout.layers.iterdir()):
+    for path in _children(store.layout.layers):
         data = atomic.read_json(path / "layer.json")
         if data is None:
             problems.append(f"layer sha256:{path.name}: layer.json is missing")
@@ -161,7 +168,7 @@ def check_merged(store: Store) -> list[str]:
     """
     problems = []
     layout = store.layout
-    for path in sorted(layout.merged.iterdir()):
+    for path in _children(layout.merged):
         what = f"merged sha256:{path.name}"
         data = atomic.read_json(path / "merged.json")
         if data is None:
@@ -200,9 +207,17 @@ def check_deployments(store: Store) -> list[str]:
                 continue
             where = f"deployment {name} (version {version.serial})"
             try:
-                build_spec(version.spec())
-            except (InvalidSpec, OSError, json.JSONDecodeError) as exc:
+                store.record(version)  # the typed view the runtime reads: spec, state, image config
+            except InvalidSpec as exc:
                 problems.append(f"{where}: config.json is not a valid spec: {exc}")
+            except DeploymentError as exc:
+                problems.append(str(exc))  # names the deployment and version itself
+            except (OSError, json.JSONDecodeError) as exc:
+                problems.append(f"{where}: {exc}")
+            image_config = version.path / IMAGE_CONFIG
+            digest = version.state.get("config_digest")
+            if image_config.is_file() and _sha256_file(image_config) != digest:
+                problems.append(f"{where}: {IMAGE_CONFIG} does not hash to its config digest {digest}")
             manifest = version.path / "manifest.json"
             if not manifest.is_file() or _sha256_file(manifest) != version.state.get("image_digest"):
                 problems.append(f"{where}: manifest.json does not match image digest")
@@ -217,9 +232,9 @@ def check_deployments(store: Store) -> list[str]:
 
 def check_debris(store: Store) -> list[str]:
     layout = store.layout
-    problems = [f"unfinished work tmp/{p.name} (run berth store recover)" for p in layout.tmp.iterdir()]
+    problems = [f"unfinished work tmp/{p.name} (run berth store recover)" for p in _children(layout.tmp)]
     problems += [f"unfinished switch deployments/{p.name}" for p in layout.deployments.glob(".*.new")]
-    for base in layout.versions.iterdir():
+    for base in _children(layout.versions):
         keep: set[str] = set()
         serial = store.deployments.current_serial(base.name)
         if serial is not None:
@@ -232,6 +247,22 @@ def check_debris(store: Store) -> list[str]:
                 kind = "unfinished version" if child.name.endswith(PARTIAL) else "stray version"
                 problems.append(
                     f"{kind} deployments/.versions/{base.name}/{child.name} (run berth store recover)"
+                )
+    for base in _children(layout.containers):
+        if base.name.startswith("."):
+            continue  # the runtime's own (names of deployments never start with a dot)
+        keep = store.deployments.kept_serials(base.name)
+        if not keep:
+            problems.append(
+                f"stray container directory containers/{base.name}: no such deployment "
+                "(run berth store recover)"
+            )
+            continue
+        for child in base.iterdir():
+            if child.name.isdigit() and child.name not in keep:
+                problems.append(
+                    f"stray container directory containers/{base.name}/{child.name}: the version is gone "
+                    "(run berth store recover)"
                 )
     return problems
 
@@ -247,7 +278,7 @@ def check_metadata(store: Store) -> list[str]:
 
 def check(root: Path) -> list[str]:
     """Every problem of the store at ``root``; empty when it is sound."""
-    store = Store.open(root)
+    store = Store.open(root, create=False)
     problems: list[str] = []
     with store_lock(store.layout):  # the merged trees are rebuilt under tmp/ for comparison
         problems += check_merged(store)

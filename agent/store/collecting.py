@@ -1,7 +1,11 @@
 """Garbage collection: blobs, layers and merged trees that nothing refers to.
 
-Blobs are needed by images; unpacked layers and merged trees by images and by deployments (a
-deployment keeps its layers even when its image is gone, so the checker can verify its rootfs).
+Blobs are needed by images; unpacked layers and merged trees by images and by every kept version
+of a deployment, current or rollback (a deployment keeps its layers even when its image is gone,
+so the checker can verify its rootfs), and a kept version's image config blob as well. Container
+directories (``containers/``) and named volumes (``volumes/``) are never collected here: a
+version's container directory goes to the trash with its version, and volumes only by
+:func:`agent.store.volumes.remove`.
 Everything unreferenced is first renamed into ``trash/`` (cheap, atomic), then the trash is
 deleted in one pass at the end: deletions are batched, never interleaved with file creation, which
 this kind of disk punishes (see shared/peers-here.md).
@@ -11,14 +15,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.store import layers, locking
 from agent.store.locking import store_lock
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from agent.store.deploying import Store
 
 
@@ -35,11 +38,11 @@ def referenced(store: Store) -> tuple[set[str], set[str], set[str]]:
         chains.add(layers.chain_key(digests))
     deployments = store.deployments
     for name in deployments.names():
-        current = deployments.current(name)
-        for version in (current, deployments.previous(name)):
-            if version is not None:
-                layer_set.update(version.state.get("layers", []))
-                chains.add(str(version.state.get("chain")))
+        for version in deployments.kept(name):
+            layer_set.update(version.state.get("layers", []))
+            chains.add(str(version.state.get("chain")))
+            # versions deployed before image-config.json was kept still read the blob
+            blobs.add(str(version.state.get("config_digest")))
     return blobs, layer_set, chains
 
 
@@ -77,21 +80,27 @@ def purge_trash(store: Store) -> None:
     """Delete everything in ``trash/`` in one pass."""
     for child in list(store.layout.trash.iterdir()):
         if child.is_dir() and not child.is_symlink():
-            # read-only directories (mode 0555 from an image) must be opened up before rmtree
-            for dirpath, dirnames, _ in os.walk(child):
-                for d in dirnames:
-                    full = os.path.join(dirpath, d)
-                    if not os.path.islink(full):
-                        os.chmod(full, 0o700)
-            shutil.rmtree(child)
+            delete_tree(child)
         else:
             child.unlink()
+
+
+def delete_tree(path: Path) -> None:
+    """``rmtree`` that also gets through read-only directories (mode 0555 from an image, or made
+    so by a container): they are opened up first."""
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if not os.path.islink(full):
+                os.chmod(full, 0o700)
+    shutil.rmtree(path)
 
 
 def collect(root: Path) -> list[str]:
     from agent.store.deploying import Store, recover_locked  # avoids an import cycle
 
-    store = Store.open(root)
+    store = Store.open(root, create=False)
+    store.layout.ensure()
     with store_lock(store.layout):
         recover_locked(store)
         return collect_locked(store)

@@ -5,24 +5,33 @@ another process is cleared or completed before anything new starts), does its tr
 rewrites the metadata indexes. Images missing from the store are pulled by a ``Puller`` the
 caller passes in (the CLI and the demo pass ``agent.registry.pulling.pull_image``): the registry
 client sits above the store and writes into it, so the store never imports it.
+
+Readers get typed records (:class:`agent.store.records.Deployment`) from :meth:`Store.get`,
+:meth:`Store.get_version` and :meth:`Store.list`, never the store's raw files; a reader opens the
+store with ``create=False`` and creates nothing, not even the store root.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.oci import references
+from agent.oci import imageconfig, references
 from agent.store import layers
 from agent.store.blobs import BlobStore
 from agent.store.deployments import DeploymentError, Deployments, Version
-from agent.store.images import ImageNotFound, ImageRecord, ImageStore
+from agent.store.errors import StoreNotFound
+from agent.store.images import ImageNotFound, ImageRecord, ImageStore, InvalidImageRecord
 from agent.store.layout import Layout
 from agent.store.locking import store_lock
+from agent.store.records import Deployment, DeploymentState, Owner, OwnerKind
+from agent.store.volumes import Volumes
 from translators.errors import Diagnostics, LineIndex
 from translators.paths import ROOT
 from translators.spec import DeploymentSpec
@@ -48,16 +57,83 @@ class Store:
     blobs: BlobStore
     images: ImageStore
     deployments: Deployments
+    volumes: Volumes
 
     @classmethod
-    def open(cls, root: Path) -> Store:
-        layout = Layout(root)
-        blobs = BlobStore(layout.root)
-        return cls(layout, blobs, ImageStore(layout.root, blobs), Deployments(layout))
+    def open(cls, root: Path, *, create: bool = True) -> Store:
+        """Open the store at ``root``; with ``create=False`` (readers) a missing store is an error
+        (StoreNotFound) and nothing is created."""
+        layout = Layout(root, create=create)
+        if not create and not layout.exists():
+            raise StoreNotFound(layout.root)
+        blobs = BlobStore(layout.root, create=create)
+        deployments = Deployments(layout)
+        images = ImageStore(layout.root, blobs, create=create)
+        return cls(layout, blobs, images, deployments, Volumes(layout, deployments))
+
+    # -- typed reading (no lock needed) ---------------------------------------------------
+    def get(self, name: str) -> Deployment:
+        """The current version of deployment ``name`` (DeploymentError if there is none)."""
+        return self.record(self.deployments.current(name))
+
+    def get_version(self, name: str, serial: int) -> Deployment:
+        """Version ``serial`` of ``name``, current or kept for rollback."""
+        if self.deployments.current_serial(name) is None:
+            raise DeploymentError(f"no deployment named {name!r}")
+        return self.record(self.deployments.version(name, serial))
+
+    def list(
+        self, *, owner_kind: OwnerKind | None = None, project: str | None = None
+    ) -> builtins.list[Deployment]:
+        """Current versions of every deployment, by name; ``owner_kind`` and ``project`` keep
+        only those made by that kind of owner (``cli``, ``compose``, ...) and project."""
+        found = []
+        for name in self.deployments.names():
+            try:
+                record = self.get(name)
+            except DeploymentError:
+                if name in self.deployments.names():
+                    raise
+                continue  # removed while we listed
+            owner = record.state.owner
+            if owner_kind is not None and owner.kind != owner_kind:
+                continue
+            if project is not None and owner.project != project:
+                continue
+            found.append(record)
+        return found
+
+    def record(self, version: Version) -> Deployment:
+        """The typed view of one version directory."""
+        where = f"deployment {version.name!r} version {version.serial}"
+        try:
+            state = DeploymentState.from_json(version.state)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DeploymentError(f"{where}: state.json is malformed ({type(exc).__name__}: {exc})") from exc
+        try:
+            data = version.spec()
+        except (OSError, ValueError) as exc:
+            raise DeploymentError(f"{where}: config.json cannot be read: {exc}") from exc
+        spec = build_spec(data, source=str(version.path / "config.json"))
+        config = imageconfig.parse(version.image_config_bytes(self.layout))
+        container = self.layout.container_dir(version.name, version.serial)
+        return Deployment(
+            name=version.name,
+            serial=version.serial,
+            spec=spec,
+            state=state,
+            image_config=config,
+            path=version.path,
+            rootfs=version.rootfs.resolve(),
+            upper=container / "upper",
+            work=container / "work",
+            versions=tuple(self.deployments.serials(version.name)),
+        )
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """The lock, with recovery first and the metadata indexes brought up to date last."""
+        self.layout.ensure()  # a store that only had pulls gets its deployment directories
         with store_lock(self.layout):
             recover_locked(self)
             yield
@@ -75,7 +151,8 @@ def recover_locked(store: Store) -> list[str]:
 
 
 def recover(root: Path) -> list[str]:
-    store = Store.open(root)
+    store = Store.open(root, create=False)
+    store.layout.ensure()
     with store_lock(store.layout):
         done = recover_locked(store)
         if store.deployments.write_index():
@@ -155,65 +232,94 @@ def _state(image: ImageRecord, reference: str) -> dict[str, Any]:
     }
 
 
-def deploy_locked(store: Store, spec: DeploymentSpec, image: ImageRecord, *, keep_previous: bool) -> Version:
+def _image_config(store: Store, image: ImageRecord) -> bytes:
+    """The image's config blob, byte for byte (the image directory keeps a copy of the blob)."""
+    data = (image.path / "config.json").read_bytes()
+    if "sha256:" + hashlib.sha256(data).hexdigest() != image.config_digest:
+        raise DeploymentError(
+            f"image {image.reference}: config.json does not hash to {image.config_digest} (run berth store check)"
+        )
+    return data
+
+
+def deploy_locked(
+    store: Store, spec: DeploymentSpec, image: ImageRecord, *, owner: Owner, keep_previous: bool = True
+) -> Deployment:
     merged = layers.ensure_merged(store.layout, store.blobs, image)
     manifest = (image.path / "manifest.json").read_bytes()
-    return store.deployments.deploy(
+    version = store.deployments.deploy(
         spec.name,
         merged_rootfs=merged,
         spec=spec.model_dump(mode="json"),
         manifest=manifest,
-        state=_state(image, spec.image),
+        image_config=_image_config(store, image),
+        state={**_state(image, spec.image), "owner": owner.to_json()},
         keep_previous=keep_previous,
     )
+    return store.record(version)
 
 
 def deploy(
-    root: Path, spec: DeploymentSpec, *, keep_previous: bool = False, puller: Puller | None = None
-) -> Version:
-    """Deploy ``spec`` (pulling its image if needed); ``keep_previous`` keeps a rollback."""
+    root: Path,
+    spec: DeploymentSpec,
+    *,
+    owner: Owner = Owner(),  # noqa: B008 - frozen, so one shared default is safe
+    keep_previous: bool = True,
+    puller: Puller | None = None,
+) -> Deployment:
+    """Deploy ``spec`` (pulling its image if needed) for ``owner``.
+
+    A deployment of that name already there is kept as the rollback target, as ostree keeps its
+    rollback deployment (``keep_previous=False`` drops it, for callers that must not keep one).
+    """
     store = Store.open(root)
     with store.writing():
         image = resolve_image(store, spec, puller)
-        return deploy_locked(store, spec, image, keep_previous=keep_previous)
+        return deploy_locked(store, spec, image, owner=owner, keep_previous=keep_previous)
 
 
 def update(
     root: Path, name: str, *, pull_image: bool = True, puller: Puller | None = None
-) -> tuple[bool, Version]:
-    """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged."""
-    store = Store.open(root)
+) -> tuple[bool, Deployment]:
+    """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged.
+
+    The new version keeps the spec and the owner of the current one."""
+    store = Store.open(root, create=False)
     with store.writing():
-        current = store.deployments.current(name)
-        spec = build_spec(current.spec())
+        current = store.get(name)
+        spec = current.spec
         if pull_image or spec.transport != "docker":
             image = pull(store, spec.image, spec.transport, puller)
         else:
             image = find_image(store, spec.image)
-        if image.digest == current.state.get("image_digest"):
+        if image.digest == current.state.image_digest:
             return False, current
-        return True, deploy_locked(store, spec, image, keep_previous=True)
+        return True, deploy_locked(store, spec, image, owner=current.state.owner)
 
 
-def rollback(root: Path, name: str) -> Version:
-    store = Store.open(root)
+def rollback(root: Path, name: str) -> Deployment:
+    store = Store.open(root, create=False)
     with store.writing():
-        return store.deployments.rollback(name)
+        return store.record(store.deployments.rollback(name))
 
 
 def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
     """Remove a deployment; with ``cleanup``, also its image when nothing else uses it, then gc."""
     from agent.store import collecting  # gc is only needed with --cleanup
 
-    store = Store.open(root)
+    store = Store.open(root, create=False)
     removed: list[str] = []
     with store.writing():
         version = store.deployments.current(name)
         image_ref = str(version.state.get("image", ""))
         store.deployments.remove(name)
         if cleanup:
-            used = {store.deployments.current(n).state.get("image_digest") for n in store.deployments.names()}
-            with contextlib.suppress(ImageNotFound, ValueError, references.InvalidReference):
+            used = {
+                str(v.state.get("image_digest"))
+                for n in store.deployments.names()
+                for v in store.deployments.kept(n)
+            }
+            with contextlib.suppress(ImageNotFound, InvalidImageRecord, references.InvalidReference):
                 image = find_image(store, image_ref)
                 if image.digest not in used:
                     store.images.remove(*image_key(image_ref))
@@ -225,14 +331,14 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
 def edit_spec(root: Path, name: str, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DeploymentSpec:
     """Read, edit, validate and store the spec of ``name`` under one lock, so a deploy or another
     edit between the read and the write cannot be undone silently."""
-    store = Store.open(root)
+    store = Store.open(root, create=False)
     with store.writing():
         return _store_spec(store, name, edit(store.deployments.current(name).spec()))
 
 
 def set_spec(root: Path, name: str, data: dict[str, Any]) -> DeploymentSpec:
     """Validate and store a new spec for ``name`` (the name itself cannot change)."""
-    store = Store.open(root)
+    store = Store.open(root, create=False)
     with store.writing():
         return _store_spec(store, name, data)
 
@@ -243,3 +349,10 @@ def _store_spec(store: Store, name: str, data: dict[str, Any]) -> DeploymentSpec
         raise DeploymentError(f"the spec's name {spec.name!r} must stay {name!r}")
     store.deployments.set_spec(name, spec.model_dump(mode="json"))
     return spec
+
+
+def remove_volume(root: Path, name: str, *, force: bool = False) -> None:
+    """Remove named volume ``name`` under the store lock (see :meth:`Volumes.remove`)."""
+    store = Store.open(root, create=False)
+    with store.writing():
+        store.volumes.remove(name, force=force)

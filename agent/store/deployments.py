@@ -2,7 +2,11 @@
 
 ``deployments/<name>`` is a symlink to ``deployments/.versions/<name>/<serial>/``, a version
 directory holding ``config.json`` (the DeploymentSpec), ``manifest.json`` (the image manifest),
-``state.json`` (image, layers, which version to roll back to) and ``rootfs/``.
+``image-config.json`` (the image config blob, byte for byte: the runtime's defaults must outlive
+the image's tag and its blobs), ``state.json`` (image, layers, owner, which version to roll back
+to) and ``rootfs/``. What a running version writes lives beside the store's versions, in
+``containers/<name>/<serial>/`` (its overlay upper and work directories), and goes to the trash
+with its version; ``containers/<name>/`` goes with the deployment.
 
 A transaction builds the new version as ``<serial>.partial`` next to the current one, flushes the
 filesystem (one ``syncfs``), renames it to ``<serial>`` and then switches the symlink with a single
@@ -35,14 +39,16 @@ from typing import Any
 
 from agent.store import atomic, crashpoints, syncing
 from agent.store.layout import Layout
+from translators.errors import BerthError
 
 SPEC_MODE = 0o600
 """config.json may hold secrets (secret env values, secret files): readable by root only."""
 
 PARTIAL = ".partial"
+IMAGE_CONFIG = "image-config.json"
 
 
-class DeploymentError(Exception):
+class DeploymentError(BerthError):
     """A deployment operation cannot be done (unknown name, nothing to roll back to, ...)."""
 
 
@@ -68,6 +74,27 @@ class Version:
         data: dict[str, Any] = json.loads((self.path / "config.json").read_bytes())
         return data
 
+    def image_config_bytes(self, layout: Layout) -> bytes:
+        """The image config this version was deployed with.
+
+        Versions deployed before ``image-config.json`` was kept fall back to the config blob while
+        garbage collection has left it (it keeps the blobs of kept versions from now on).
+        """
+        try:
+            return (self.path / IMAGE_CONFIG).read_bytes()
+        except FileNotFoundError:
+            pass
+        digest = str(self.state.get("config_digest", ""))
+        if digest.startswith("sha256:"):
+            try:
+                return (layout.blobs / "sha256" / digest.split(":", 1)[1]).read_bytes()
+            except FileNotFoundError:
+                pass
+        raise DeploymentError(
+            f"deployment {self.name!r} version {self.serial}: its image config is missing "
+            f"(no {IMAGE_CONFIG}, and blob {digest or '?'} is not in the store): deploy it again"
+        )
+
 
 def _link_target(name: str, serial: int) -> str:
     return f".versions/{name}/{serial}"
@@ -81,9 +108,24 @@ class Deployments:
 
     # -- reading (no lock needed) -------------------------------------------------------
     def names(self) -> list[str]:
+        if not self.layout.deployments.is_dir():
+            return []
         return sorted(
             p.name for p in self.layout.deployments.iterdir() if p.is_symlink() and not p.name.startswith(".")
         )
+
+    def serials(self, name: str) -> list[int]:
+        """The complete versions of ``name`` on disk, ascending."""
+        base = self.layout.versions / name
+        if not base.is_dir():
+            return []
+        return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit())
+
+    def kept(self, name: str) -> list[Version]:
+        """The current version of ``name`` and its rollback target, if any."""
+        current = self.current(name)
+        previous = self.previous(name)
+        return [current] if previous is None else [current, previous]
 
     def current_serial(self, name: str) -> int | None:
         try:
@@ -94,7 +136,12 @@ class Deployments:
 
     def version(self, name: str, serial: int) -> Version:
         path = self.layout.version_dir(name, serial)
-        state = atomic.read_json(path / "state.json")
+        try:
+            state = atomic.read_json(path / "state.json")
+        except ValueError as exc:
+            raise DeploymentError(
+                f"deployment {name!r}: version {serial}: state.json is not JSON: {exc}"
+            ) from exc
         if state is None:
             raise DeploymentError(f"deployment {name!r}: version {serial} is missing")
         return Version(name, serial, path, state)
@@ -125,10 +172,15 @@ class Deployments:
         merged_rootfs: Path,
         spec: dict[str, Any],
         manifest: bytes,
+        image_config: bytes,
         state: dict[str, Any],
-        keep_previous: bool,
+        keep_previous: bool = True,
     ) -> Version:
-        """Build a new version of ``name`` from ``merged_rootfs`` and switch to it."""
+        """Build a new version of ``name`` from ``merged_rootfs`` and switch to it.
+
+        The version it replaces is kept for rollback (as ostree keeps its rollback deployment)
+        unless ``keep_previous`` is False; the one before that goes to the trash.
+        """
         current = self.current_serial(name)
         base = self.layout.versions / name
         base.mkdir(exist_ok=True)
@@ -140,6 +192,7 @@ class Deployments:
         crashpoints.hit("deploy:rootfs-linked")
         atomic.write_json(work / "config.json", spec, mode=SPEC_MODE)
         atomic.write_bytes(work / "manifest.json", manifest)
+        atomic.write_bytes(work / IMAGE_CONFIG, image_config)
         full_state = {
             **state,
             "name": name,
@@ -181,6 +234,7 @@ class Deployments:
         atomic.fsync_dir(self.layout.deployments)
         crashpoints.hit("remove:unlinked")
         self._trash(self.layout.versions / name)
+        self._trash(self.layout.containers / name)
         crashpoints.hit("remove:trashed")
 
     def set_spec(self, name: str, spec: dict[str, Any]) -> None:
@@ -201,37 +255,57 @@ class Deployments:
             os.rename(path, self.layout.trash / f"{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
 
     # -- recovery -------------------------------------------------------------------------
-    def drop_unneeded(self, name: str) -> list[str]:
-        """Move every version of ``name`` that is neither current nor its rollback to the trash."""
-        base = self.layout.versions / name
-        if not base.is_dir():
-            return []
+    def kept_serials(self, name: str) -> set[str]:
+        """Serials (as directory names) of the current version of ``name`` and its rollback."""
         keep: set[str] = set()
         serial = self.current_serial(name)
         if serial is not None:
             keep.add(str(serial))
-            state = atomic.read_json(base / str(serial) / "state.json") or {}
+            state = atomic.read_json(self.layout.version_dir(name, serial) / "state.json") or {}
             if state.get("rollback") is not None:
                 keep.add(str(state["rollback"]))
+        return keep
+
+    def drop_unneeded(self, name: str) -> list[str]:
+        """Move every version of ``name`` that is neither current nor its rollback to the trash,
+        with its container directory (its writable layer); a removed deployment's container
+        directories go entirely, logs included."""
+        base = self.layout.versions / name
+        containers = self.layout.containers / name
+        keep = self.kept_serials(name)
         dropped = []
-        for child in sorted(base.iterdir()):
-            if child.name not in keep:
-                self._trash(child)
-                dropped.append(f"{name}/{child.name}")
-        if serial is None:
+        if base.is_dir():
+            for child in sorted(base.iterdir()):
+                if child.name not in keep:
+                    self._trash(child)
+                    dropped.append(f"version {name}/{child.name}")
+        if containers.is_dir():
+            if not keep:
+                self._trash(containers)
+                dropped.append(f"container directory {name}")
+            else:
+                for child in sorted(containers.iterdir()):
+                    if child.name not in keep and not _is_shared(child.name):
+                        self._trash(child)
+                        dropped.append(f"container directory {name}/{child.name}")
+        if not keep:
             self._trash(base)
         return dropped
 
     def recover(self) -> list[str]:
         """Undo what was not committed and finish what was; returns what was done."""
         done = []
-        for child in self.layout.deployments.iterdir():
-            if child.name.startswith(".") and child.name.endswith(".new"):
-                child.unlink()
-                done.append(f"removed unfinished switch {child.name}")
-        if self.layout.versions.is_dir():
-            for base in sorted(self.layout.versions.iterdir()):
-                done += [f"dropped version {d}" for d in self.drop_unneeded(base.name)]
+        if self.layout.deployments.is_dir():
+            for child in self.layout.deployments.iterdir():
+                if child.name.startswith(".") and child.name.endswith(".new"):
+                    child.unlink()
+                    done.append(f"removed unfinished switch {child.name}")
+        names: set[str] = set()
+        for parent in (self.layout.versions, self.layout.containers):
+            if parent.is_dir():
+                names.update(p.name for p in parent.iterdir() if not p.name.startswith("."))
+        for name in sorted(names):
+            done += [f"dropped {d}" for d in self.drop_unneeded(name)]
         return done
 
     def index(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -268,6 +342,11 @@ class Deployments:
                 changed = True
         crashpoints.hit("metadata:written")
         return changed
+
+
+def _is_shared(entry: str) -> bool:
+    """Entries of ``containers/<name>/`` that belong to the deployment, not to one version."""
+    return not entry.isdigit()
 
 
 def overlay_options(rootfs: Path, upper: Path, work: Path) -> str:

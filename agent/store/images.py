@@ -19,12 +19,18 @@ from typing import Any
 
 from agent.store import atomic
 from agent.store.blobs import BlobStore
+from translators.errors import BerthError
 
 _COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\[\]-]*$")
 
 
-class ImageNotFound(Exception):
+class ImageNotFound(BerthError):
     """No image is stored under that reference."""
+
+
+class InvalidImageRecord(BerthError, ValueError):
+    """An image cannot be recorded as asked (a name that cannot be a directory, a config or
+    layer blob that does not match or is missing); a ValueError too, for the callers of old."""
 
 
 @dataclass(frozen=True)
@@ -69,24 +75,25 @@ def tag_dir_name(tag_or_digest: str) -> str:
     if tag_or_digest.startswith("sha256:"):
         return tag_or_digest.replace(":", "-", 1)
     if _DIGEST_DIR.match(tag_or_digest):
-        raise ValueError(f"tag {tag_or_digest!r} is reserved: it reads as a digest")
+        raise InvalidImageRecord(f"tag {tag_or_digest!r} is reserved: it reads as a digest")
     return tag_or_digest
 
 
 class ImageStore:
     """The ``images/`` tree of a store root."""
 
-    def __init__(self, root: Path, blobs: BlobStore | None = None) -> None:
+    def __init__(self, root: Path, blobs: BlobStore | None = None, *, create: bool = True) -> None:
         self.root = Path(root)
         self.images_dir = self.root / "images"
-        self.images_dir.mkdir(parents=True, exist_ok=True)
-        self.blobs = blobs or BlobStore(self.root)
+        if create:
+            self.images_dir.mkdir(parents=True, exist_ok=True)
+        self.blobs = blobs or BlobStore(self.root, create=create)
 
     def dir_for(self, registry: str, repository: str, tag: str) -> Path:
         parts = [registry, *repository.split("/"), tag_dir_name(tag)]
         for part in parts:
             if not _COMPONENT.match(part) or part in (".", ".."):
-                raise ValueError(f"invalid image reference component {part!r}")
+                raise InvalidImageRecord(f"invalid image reference component {part!r}")
         return self.images_dir.joinpath(*parts)
 
     def put(self, registry: str, repository: str, tag: str, manifest: bytes, config: bytes) -> ImageRecord:
@@ -94,14 +101,14 @@ class ImageStore:
         doc = json.loads(manifest)
         config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
         if doc.get("config", {}).get("digest") != config_digest:
-            raise ValueError("image config does not match the manifest's config digest")
+            raise InvalidImageRecord("image config does not match the manifest's config digest")
         layers = tuple(
             Layer(item["digest"], item.get("mediaType", ""), int(item.get("size", 0)))
             for item in doc.get("layers", [])
         )
         missing = [layer.digest for layer in layers if not self.blobs.has(layer.digest)]
         if missing:
-            raise ValueError(f"layers missing from the blob store: {', '.join(missing)}")
+            raise InvalidImageRecord(f"layers missing from the blob store: {', '.join(missing)}")
         if not self.blobs.has(config_digest):
             self.blobs.write_bytes(config, config_digest)
         path = self.dir_for(registry, repository, tag)
@@ -149,6 +156,8 @@ class ImageStore:
             raise ImageNotFound(f"{registry}/{repository}:{tag} is not in the store") from exc
 
     def list(self) -> list[ImageRecord]:
+        if not self.images_dir.is_dir():
+            return []
         return [self._record(p.parent) for p in sorted(self.images_dir.rglob("image.json"))]
 
     def remove(self, registry: str, repository: str, tag: str) -> None:

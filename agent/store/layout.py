@@ -6,7 +6,7 @@
 <root>/layers/sha256/<hex>/               one unpacked layer: diff/ and layer.json, shared by all
 <root>/merged/sha256/<chain>/             an image's layers flattened as hard links: rootfs/
 <root>/deployments/<name>                 symlink to .versions/<name>/<serial> (the atomic switch)
-<root>/deployments/.versions/<name>/<n>/  config.json, manifest.json, state.json, rootfs/
+<root>/deployments/.versions/<name>/<n>/  config.json, manifest.json, image-config.json, state.json, rootfs/
 <root>/metadata/{containers,deployments}.json
 <root>/containers/<name>/<serial>/{upper,work}/  a running container's writable layer (agent.runtime)
 <root>/containers/<name>/logs/                 its logs
@@ -51,13 +51,24 @@ class Layout:
         self.containers = self.root / "containers"
         self.volumes = self.root / "volumes"
         if create:
-            for path in (self.layers, self.merged, self.versions, self.metadata, self.tmp, self.trash):
-                path.mkdir(parents=True, exist_ok=True)
-            # images may carry private data and setuid binaries (layers, merged trees, files set
-            # aside in trash/ and tmp/): no other user may reach anything in the store
-            os.chmod(self.root, 0o700)
-            for path in (self.layers.parent, self.merged.parent, self.deployments):
-                os.chmod(path, 0o700)
+            self.ensure()
+
+    def exists(self) -> bool:
+        """Whether a store is there: the root holds what a pull or a deploy makes.
+
+        An empty or unrelated directory is no store, so a mistyped ``--root`` is reported.
+        """
+        return self.root.is_dir() and any(p.is_dir() for p in (self.blobs, self.images, self.deployments))
+
+    def ensure(self) -> None:
+        """Make the top-level directories (writers only: readers never create anything)."""
+        for path in (self.layers, self.merged, self.versions, self.metadata, self.tmp, self.trash):
+            path.mkdir(parents=True, exist_ok=True)
+        # images may carry private data and setuid binaries (layers, merged trees, files set
+        # aside in trash/ and tmp/): no other user may reach anything in the store
+        os.chmod(self.root, 0o700)
+        for path in (self.layers.parent, self.merged.parent, self.deployments):
+            os.chmod(path, 0o700)
 
     def layer_dir(self, digest: str) -> Path:
         return self.layers / digest.split(":", 1)[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from agent.oci.imageconfig import ImageConfig
 from translators.spec import DeploymentSpec
@@ -35,6 +35,43 @@ class Owner:
     labels: dict[str, str] = field(default_factory=dict)
     """compose: com.docker.compose.* labels, as docker compose sets them."""
 
+    def to_json(self) -> dict[str, Any]:
+        """The form kept in state.json: only the fields that are set, besides ``kind``."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for key in ("project", "service", "namespace", "resource", "uid"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.labels:
+            out["labels"] = dict(self.labels)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> Owner:
+        """state.json's owner; a version written before owners were recorded was the CLI's."""
+        if not isinstance(data, dict):
+            return cls()
+        kind = data.get("kind", "cli")
+        if kind not in get_args(OwnerKind):
+            raise ValueError(
+                f"unknown owner kind {kind!r} (expected one of {', '.join(get_args(OwnerKind))})"
+            )
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return str(value) if value is not None else None
+
+        labels = data.get("labels")
+        return cls(
+            kind=kind,
+            project=text("project"),
+            service=text("service"),
+            namespace=text("namespace"),
+            resource=text("resource"),
+            uid=text("uid"),
+            labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+        )
+
 
 @dataclass(frozen=True)
 class DeploymentState:
@@ -54,6 +91,24 @@ class DeploymentState:
     created: float
     """Unix time of the deploy."""
     owner: Owner = field(default_factory=Owner)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeploymentState:
+        """Parse state.json; a missing or mistyped field raises KeyError/ValueError/TypeError,
+        which the store turns into an error naming the file."""
+        rollback = data.get("rollback")
+        return cls(
+            name=str(data["name"]),
+            serial=int(data["serial"]),
+            image=str(data["image"]),
+            image_digest=str(data["image_digest"]),
+            config_digest=str(data["config_digest"]),
+            layers=tuple(str(d) for d in data.get("layers", [])),
+            chain=str(data["chain"]),
+            rollback=int(rollback) if rollback is not None else None,
+            created=float(data.get("created", 0)),
+            owner=Owner.from_json(data.get("owner")),
+        )
 
 
 @dataclass(frozen=True)

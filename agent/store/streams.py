@@ -15,6 +15,8 @@ from typing import Any, BinaryIO
 
 import zstandard
 
+from translators.errors import BerthError
+
 try:  # python-isal: ~2x zlib for gunzip; zlib's gzip is the fallback
     from isal import igzip as _gzip
 except ImportError:  # pragma: no cover - depends on the environment
@@ -26,7 +28,7 @@ DEFAULT_LIMIT = 64 << 30
 """Decompressed bytes allowed for one layer; ``BERTH_MAX_LAYER_BYTES`` changes it."""
 
 
-class LayerTooLarge(Exception):
+class LayerTooLarge(BerthError):
     """The layer decompresses to more bytes than allowed."""
 
 

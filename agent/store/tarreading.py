@@ -14,13 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from translators.errors import BerthError
+
 BLOCK = 512
 _ZERO = bytes(BLOCK)
 REGULAR = frozenset(b"0\x007")
 _SUPPORTED = frozenset(b"0\x007123456")
 
 
-class TarFormatError(Exception):
+class TarFormatError(BerthError):
     """The archive is malformed; ``entry`` is the last entry read before the problem."""
 
     def __init__(self, entry: str, message: str) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 
 from agent.store import crashpoints, streams
 from agent.store.tarreading import Reader, TarEntry, TarFormatError, TarReader
+from translators.errors import BerthError
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
@@ -39,7 +40,7 @@ _DEVICES = {0x33: "char", 0x34: "block", 0x36: "fifo"}
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class LayerError(Exception):
+class LayerError(BerthError):
     """A layer is malformed or hostile; ``entry`` names the tar entry at fault."""
 
     def __init__(self, entry: str, message: str) -> None:

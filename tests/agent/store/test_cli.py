@@ -5,7 +5,8 @@ We test these aspects:
   naming the file, line and path; ``-o json`` output parses everywhere;
 - ``--root`` and ``$BERTH_ROOT`` choose the store;
 - deploy --rollback, update (unchanged and changed), rollback, rollback without a previous version
-  (exit 1 with the reason), info, list;
+  (exit 1 with the reason), info, list; a plain redeploy keeps the previous version too, and
+  ``container rollback`` goes back to it;
 - ``config set|get|list`` edits the stored spec, and an invalid value is refused (exit 2) leaving
   the spec unchanged;
 - images, image prune, remove --cleanup, store check (exit 1 naming a problem), store recover.
@@ -107,8 +108,13 @@ def test_deploy_rollback_keeps_the_previous(root: Path) -> None:
         )
     )
     assert isinstance(out, dict) and out["rollback"] == 1
+    # without --rollback the previous version is kept all the same (ostree keeps its rollback)
     replaced = as_json(run(root, "container", "deploy", IMG, "--name", "web", "-o", "json"))
-    assert isinstance(replaced, dict) and replaced["rollback"] is None
+    assert isinstance(replaced, dict) and (replaced["version"], replaced["rollback"]) == (3, 2)
+    assert sorted(p.name for p in (root / "deployments" / ".versions" / "web").iterdir()) == ["2", "3"]
+    back = as_json(run(root, "container", "rollback", "web", "-o", "json"))
+    assert isinstance(back, dict) and (back["version"], back["rollback"]) == (2, 3)
+    assert (root / "deployments" / "web" / "rootfs" / "etc" / "version").read_bytes() == b"2"
 
 
 def test_config_edits_are_validated(root: Path) -> None:
@@ -174,3 +180,50 @@ def test_secrets_are_stored_0600_and_never_shown(root: Path, shm: Path) -> None:
     assert [f["content"] for f in info["spec"]["config"]["files"]] == ["<redacted>", "plain-config"]
     assert "n3w" in stored.read_text()  # the edit kept the real value
     assert stored.stat().st_mode & 0o777 == 0o600
+
+
+READERS = [
+    ["container", "list"],
+    ["container", "list", "-o", "json"],
+    ["container", "info", "web"],
+    ["container", "images"],
+    ["container", "images", "--prune"],
+    ["image", "list"],
+    ["image", "prune"],
+    ["container", "config", "web", "get", "config.cmd"],
+    ["container", "config", "web", "list"],
+    ["container", "config", "web", "set", "config.working_dir", "/srv"],
+    ["container", "rollback", "web"],
+    ["container", "update", "web", "--no-pull"],
+    ["container", "remove", "web"],
+    ["store", "check"],
+    ["store", "check", "-o", "json"],
+    ["store", "gc"],
+    ["store", "recover"],
+]
+
+
+@pytest.mark.parametrize("args", READERS, ids=[" ".join(a) for a in READERS])
+def test_a_missing_store_is_reported_and_never_created(args: list[str], shm: Path) -> None:
+    """A mistyped --root: one line saying so, exit 1, and nothing created (not even the root)."""
+    absent = shm / "typo" / "store"
+    result = run(absent, *args, code=1)
+    assert result.stderr == f"error: no store at {absent}: deploy something first, or give --root\n"
+    assert result.stdout == ""
+    assert not (shm / "typo").exists()
+    empty = shm / "empty"  # an existing directory that holds no store is no store either
+    empty.mkdir()
+    assert run(empty, *args, code=1).stderr.startswith(f"error: no store at {empty}:")
+    assert list(empty.iterdir()) == []
+
+
+def test_deploying_creates_the_store(shm: Path) -> None:
+    root = shm / "new" / "store"
+    oci = shm / "oci"
+    from tests.support.ocilayouts import write_layout
+
+    write_layout(oci, "1", [layer([Entry("etc/", "dir"), Entry("etc/motd", data=b"hi\n")])])
+    out = as_json(run(root, "container", "deploy", f"oci:{oci}:1", "--name", "motd", "-o", "json"))
+    assert isinstance(out, dict) and out["name"] == "motd"
+    assert (root / "deployments" / "motd" / "rootfs" / "etc" / "motd").read_bytes() == b"hi\n"
+    assert run(root, "store", "check").stdout.strip() == "store is consistent"

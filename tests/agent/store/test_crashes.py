@@ -68,7 +68,7 @@ def _prepare(root: Path, state: str | None) -> None:
     spec = deploying.build_spec({"name": "web", "image": IMG1})
     deploying.deploy(root, spec)
     if state == "two":
-        deploying.deploy(root, deploying.build_spec({"name": "web", "image": IMG2}), keep_previous=True)
+        deploying.deploy(root, deploying.build_spec({"name": "web", "image": IMG2}))
     if state == "one-retagged":  # the tag now names another image, as after a push
         put_image(root, IMG1, [layer(e, "zstd") for e in LAYERS2], note="v2")
 

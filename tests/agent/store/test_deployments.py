@@ -226,8 +226,8 @@ def test_concurrent_writers_are_serialised(shm: Path) -> None:
         "import sys; from pathlib import Path; from agent.store import deploying\n"
         "for i in range(4):\n"
         "    spec = deploying.build_spec({'name': f'{sys.argv[1]}{i}', 'image': sys.argv[2]})\n"
-        "    deploying.deploy(Path(sys.argv[3]), spec, keep_previous=True)\n"
-        "    deploying.deploy(Path(sys.argv[3]), spec, keep_previous=True)\n"
+        "    deploying.deploy(Path(sys.argv[3]), spec)\n"
+        "    deploying.deploy(Path(sys.argv[3]), spec)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [

@@ -3,7 +3,7 @@
 We test these aspects:
 - import-linter's contracts in pyproject.toml hold (translators import no agent, kubernetes client,
   requests, subprocess or socket), run through the real tool;
-- the agent's layers hold (cli -> supervisor|kube|demo -> runtime -> registry -> store -> oci);
+- the agent's layers hold (cli -> supervisor|kube|demo -> runtime -> trust -> registry -> store -> oci);
 - a planted violation of each contract is caught, so neither is vacuous.
 """
 

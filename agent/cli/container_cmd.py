@@ -46,6 +46,20 @@ def _puller(stack: contextlib.ExitStack) -> deploying.Puller:
     return functools.partial(pulling.pull_image, progress=progress_sink(stack))
 
 
+def _gate(policy: Path | None) -> deploying.Gate:
+    """The trust policy every deploy and update obeys (``--policy``, else the system's)."""
+    from agent.trust import enforcing
+
+    return enforcing.gate(policy)
+
+
+_policy_option = click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Trust policy (containers-policy.json; default $BERTH_POLICY, /etc/containers/policy.json).",
+)
+
+
 @click.group()
 def container() -> None:
     """Deploy, update, roll back and remove containers in the host store."""
@@ -63,10 +77,18 @@ def container() -> None:
     is_flag=True,
     help="Keep the deployment it replaces for rollback (the default now; accepted for scripts).",
 )
+@_policy_option
 @store_options
 @handle_errors
 def deploy(
-    *, image: str, name: str | None, config_file: str | None, keep: bool, root: Path | None, output: str
+    *,
+    image: str,
+    name: str | None,
+    config_file: str | None,
+    keep: bool,
+    policy: Path | None,
+    root: Path | None,
+    output: str,
 ) -> None:
     """Deploy IMAGE atomically (pulled first if the store does not have it).
 
@@ -85,7 +107,9 @@ def deploy(
     data["name"] = name or data.get("name") or deploying.default_name(image)
     spec = deploying.build_spec(data, source=config_file or "", lines=lines)
     with contextlib.ExitStack() as stack:
-        version = deploying.deploy(root_of(root), spec, owner=Owner(kind="cli"), puller=_puller(stack))
+        version = deploying.deploy(
+            root_of(root), spec, owner=Owner(kind="cli"), puller=_puller(stack), gate=_gate(policy)
+        )
     emit(output, _version_row(version))
 
 
@@ -93,15 +117,18 @@ def deploy(
 @click.argument("name")
 @click.option("--rollback", "back", is_flag=True, help="Go back to the previous deployment instead.")
 @click.option("--pull/--no-pull", default=True, help="Pull the tag first (--no-pull: use the store's image).")
+@_policy_option
 @store_options
 @handle_errors
-def update(name: str, back: bool, pull: bool, root: Path | None, output: str) -> None:
+def update(name: str, back: bool, pull: bool, policy: Path | None, root: Path | None, output: str) -> None:
     """Redeploy NAME from the newest image of its tag; nothing happens if the digest is unchanged."""
     if back:
         emit(output, {**_version_row(deploying.rollback(root_of(root), name)), "changed": True})
         return
     with contextlib.ExitStack() as stack:
-        changed, version = deploying.update(root_of(root), name, pull_image=pull, puller=_puller(stack))
+        changed, version = deploying.update(
+            root_of(root), name, pull_image=pull, puller=_puller(stack), gate=_gate(policy)
+        )
     emit(output, {**_version_row(version), "changed": changed})
 
 
@@ -272,3 +299,13 @@ def image_list(root: Path | None, output: str) -> None:
 def prune(root: Path | None, output: str) -> None:
     """Remove blobs, unpacked layers and merged trees that no image or deployment refers to."""
     _prune(root_of(root), output)
+
+
+def _add_verify() -> None:
+    """``container verify`` lives in its own module (agent.cli.verify_cmd)."""
+    from agent.cli.verify_cmd import verify
+
+    container.add_command(verify)
+
+
+_add_verify()

@@ -21,6 +21,7 @@ import click
 from agent.oci import references
 from agent.registry import errors, pulling
 from agent.store import images
+from agent.trust.errors import TrustError
 
 DEFAULT_ROOT = Path("/var/lib/rpm-ostree/containers")
 
@@ -150,6 +151,11 @@ def record_json(record: images.ImageRecord) -> dict[str, Any]:
     help="Directory of PEM CA certificates (*.crt) to trust, as in containers' certs.d.",
 )
 @click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Trust policy (containers-policy.json; default $BERTH_POLICY, /etc/containers/policy.json).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Choice(["table", "json", "yaml"]),
@@ -167,6 +173,7 @@ def pull(
     insecure_registry: tuple[str, ...],
     ca_file: Path | None,
     cert_dir: Path | None,
+    policy: Path | None,
     output: str,
 ) -> None:
     """Pull IMAGE (a registry reference, or oci:DIR[:REF], oci-archive:FILE[:REF],
@@ -185,6 +192,7 @@ def pull(
             tls_verify=tls_verify,
             insecure=insecure,
             ca_file=ca_file,
+            policy=policy,
         )
     if output != "table":
         from agent.cli.store_output import emit
@@ -216,6 +224,7 @@ def _run(
     tls_verify: bool,
     insecure: list[str],
     ca_file: Path | None,
+    policy: Path | None = None,
 ) -> images.ImageRecord:
     """Pull with progress on stderr; InvalidReference is a usage error (2); a RegistryError (the
     store's own failures included, as StoreError) or an OSError (disk full, permissions while
@@ -224,13 +233,17 @@ def _run(
         transport, text = pulling.split_transport(image)
         if not tls_verify and transport == "docker":
             insecure.append(references.parse(text).api_host)
+        from agent.trust import enforcing
+
+        verdict = enforcing.check(image, policy=policy, creds=creds, insecure=insecure, ca_file=ca_file)
         with contextlib.ExitStack() as stack:
             sink = progress_sink(stack)
             return pulling.pull_image(
-                image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink
-            )
+                image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink,
+                digest=verdict.digest or None,
+            )  # fmt: skip
     except errors.InvalidReference as exc:
         raise click.UsageError(str(exc)) from exc
-    except (errors.RegistryError, OSError) as exc:
+    except (errors.RegistryError, OSError, TrustError) as exc:
         click.echo(f"error: pull of {image} failed: {exc}", err=True)
         sys.exit(1)

@@ -20,6 +20,7 @@ from agent.demo import image as demo_image
 from agent.registry import pulling
 from agent.store import deploying
 from agent.store.records import Deployment
+from agent.trust import enforcing
 from translators import dispatch
 from translators.result import Translation
 
@@ -57,7 +58,9 @@ def run(root: Path, say: Callable[[str], None]) -> list[Deployment]:
             yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
         )
         say(f"$ berth container deploy --root {root} --config {spec_file} {spec.image}")
-        version = deploying.deploy(root, spec, puller=pulling.pull_image)  # keeps the previous version
+        version = deploying.deploy(
+            root, spec, puller=pulling.pull_image, gate=enforcing.gate()
+        )  # keeps the previous
         say(f"  version {version.serial}, rootfs {version.rootfs}")
         versions.append(version)
     return versions

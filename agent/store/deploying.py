@@ -42,11 +42,22 @@ class PullUnavailable(DeploymentError):
     """The image is not in the store and no puller was given to fetch it."""
 
 
+class Gate(Protocol):
+    """The trust policy's verdict on an image before anything is written (the CLI passes
+    ``agent.trust.enforcing.gate(policy)``): the manifest digest it verified ("" when no requirement
+    needed one), or a BerthError when the image is refused. ``verify`` is the spec's own
+    ``security.verify``; ``digest`` that of an image already in the store."""
+
+    def __call__(self, reference: str, transport: str, /, *, verify: Any, digest: str | None) -> str: ...
+
+
 class Puller(Protocol):
     """Fetches ``reference`` into the store at ``root`` and returns its record (the registry
     client's ``pull_image``, with the caller's progress display and credentials bound)."""
 
-    def __call__(self, reference: str, root: Path, /, *, transport: str) -> ImageRecord: ...
+    def __call__(
+        self, reference: str, root: Path, /, *, transport: str, digest: str | None = None
+    ) -> ImageRecord: ...
 
 
 @dataclass
@@ -175,34 +186,65 @@ def find_image(store: Store, reference: str) -> ImageRecord:
     return record
 
 
+def trusted(
+    reference: str, transport: str, verify: Any = None, digest: str | None = None, gate: Gate | None = None
+) -> str:
+    """The caller's trust verdict before anything is written: the digest its gate verified ("" when
+    nothing pins one). ``verify`` is a spec's ``security.verify``, ``digest`` that of an image
+    already stored. Without a gate no policy is evaluated, but a spec's own signature requirement is
+    never skipped silently: it is refused."""
+    if gate is None:
+        if verify is not None:
+            raise PullUnavailable(
+                f"image {reference}: the spec requires a signature (security.verify) and this caller "
+                "checks no trust policy"
+            )
+        return ""
+    return gate(reference, transport, verify=verify, digest=digest)
+
+
 def pull(
-    store: Store, reference: str, transport: str = "docker", puller: Puller | None = None
+    store: Store,
+    reference: str,
+    transport: str = "docker",
+    puller: Puller | None = None,
+    *,
+    verify: Any = None,
+    gate: Gate | None = None,
 ) -> ImageRecord:
-    """Pull through the caller's ``puller``, which records the image in the store."""
+    """Pull through the caller's ``puller``, which records the image in the store.
+
+    The caller's trust gate is asked first and the pull pinned to the digest it verified.
+    """
     if puller is None:
         raise PullUnavailable(
             f"image {reference} has to be pulled ({transport} transport) and this caller gave no registry "
             "client; pull it first with berth pull"
         )
-    return puller(reference, store.layout.root, transport=transport)
+    digest = trusted(reference, transport, verify, gate=gate)
+    return puller(reference, store.layout.root, transport=transport, digest=digest or None)
 
 
-def resolve_image(store: Store, spec: DeploymentSpec, puller: Puller | None = None) -> ImageRecord:
+def resolve_image(
+    store: Store, spec: DeploymentSpec, puller: Puller | None = None, gate: Gate | None = None
+) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
     Images from local layouts and archives (transport oci, oci-archive, docker-archive) are always
     read again through the registry client: their name in the store is the client's to choose, and
     blobs already stored are not copied twice.
     """
-    policy = spec.config.pull_policy
-    if policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport, puller)
+    verify = spec.config.security.verify
+    if spec.config.pull_policy == "always" or spec.transport != "docker":
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
     try:
-        return find_image(store, spec.image)
+        record = find_image(store, spec.image)
     except ImageNotFound:
-        if policy == "never":
+        if spec.config.pull_policy == "never":
             raise
-        return pull(store, spec.image, spec.transport, puller)
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+    trusted(spec.image, spec.transport, verify, record.digest, gate)  # a stored image obeys it too
+    return record
 
 
 def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -> DeploymentSpec:
@@ -266,20 +308,22 @@ def deploy(
     owner: Owner = Owner(),  # noqa: B008 - frozen, so one shared default is safe
     keep_previous: bool = True,
     puller: Puller | None = None,
+    gate: Gate | None = None,
 ) -> Deployment:
     """Deploy ``spec`` (pulling its image if needed) for ``owner``.
 
     A deployment of that name already there is kept as the rollback target, as ostree keeps its
     rollback deployment (``keep_previous=False`` drops it, for callers that must not keep one).
+    ``puller`` fetches an image the store lacks; ``gate`` is the trust policy's verdict (see Gate).
     """
     store = Store.open(root)
     with store.writing():
-        image = resolve_image(store, spec, puller)
+        image = resolve_image(store, spec, puller, gate)
         return deploy_locked(store, spec, image, owner=owner, keep_previous=keep_previous)
 
 
 def update(
-    root: Path, name: str, *, pull_image: bool = True, puller: Puller | None = None
+    root: Path, name: str, *, pull_image: bool = True, puller: Puller | None = None, gate: Gate | None = None
 ) -> tuple[bool, Deployment]:
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged.
 
@@ -288,10 +332,12 @@ def update(
     with store.writing():
         current = store.get(name)
         spec = current.spec
+        verify = spec.config.security.verify
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport, puller)
+            image = pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
         else:
             image = find_image(store, spec.image)
+            trusted(spec.image, spec.transport, verify, image.digest, gate)
         if image.digest == current.state.image_digest:
             return False, current
         return True, deploy_locked(store, spec, image, owner=current.state.owner)

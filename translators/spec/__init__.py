@@ -13,7 +13,7 @@ from translators.spec.network import DnsConfig, NetworkAttachment, NetworkConfig
 from translators.spec.ports import PortMapping
 from translators.spec.probes import HttpGetAction, Probe, TcpSocketAction
 from translators.spec.resources import Resources, Ulimit
-from translators.spec.security import DEFAULT_CAPABILITIES, Capabilities, Security
+from translators.spec.security import DEFAULT_CAPABILITIES, Capabilities, Security, Verify
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
@@ -37,5 +37,6 @@ __all__ = [
     "TmpfsMount",
     "Transport",
     "Ulimit",
+    "Verify",
     "VolumeMount",
 ]

@@ -7,7 +7,7 @@ off, and the default seccomp profile applies unless ``unconfined``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -69,6 +69,16 @@ class Capabilities(SpecModel):
         return sorted((base | added) - dropped)
 
 
+class Verify(SpecModel):
+    """A signature this deployment's image must carry, on top of the host's trust policy."""
+
+    key: str
+    """Path of the public key on the host: an OpenPGP key (armored or binary) or a cosign PEM key."""
+    type: Literal["gpg", "cosign"] = "gpg"
+    """gpg: simple signing (skopeo/podman --sign-by, lookaside from registries.d); cosign: a
+    ``cosign sign --key`` signature stored in the registry."""
+
+
 class Security(SpecModel):
     """Least privilege by default."""
 
@@ -92,6 +102,8 @@ class Security(SpecModel):
     """Namespaced kernel parameters."""
     masked_paths: list[str] | None = None
     """Override of the paths hidden from the container; null: the runtime's defaults."""
+    verify: Verify | None = None
+    """Refuse the image unless it is signed with this key (checked before anything is stored)."""
 
     @field_validator("sysctls", mode="before")
     @classmethod

@@ -50,7 +50,7 @@ def classify(data: Any) -> Kind:
     if isinstance(data, dict):
         if "apiVersion" in data or "kind" in data:
             return "kubernetes"
-        if native.is_spec(data):
+        if native.is_spec(data) or native.is_fragment(data):
             return "native"
         keys = {k for k in data if isinstance(k, str)}
         if keys & COMPOSE_KEYS or all(k.startswith("x-") for k in keys):
@@ -79,7 +79,8 @@ def why_no_kind(data: Any) -> tuple[str, tuple[str | int, ...]]:
     return (
         "matches no input kind: not a compose file (none of the top-level keys "
         f"{', '.join(sorted(COMPOSE_KEYS - {'version'}))}), not a Kubernetes object (no apiVersion "
-        f"or kind), not a deployment spec (no image); its keys are {keys}",
+        "or kind), not a deployment spec (no image) nor a spec's configuration fragment (only config); "
+        f"its keys are {keys}",
         (),
     )
 

@@ -15,7 +15,16 @@ from typing import Literal
 from translators.paths import YamlPath
 
 Severity = Literal["error", "warning"]
-Code = Literal["invalid", "unsupported", "missing-reference", "not-applied", "not-found", "notice"]
+Code = Literal[
+    "invalid",
+    "unsupported",
+    "missing-reference",
+    "not-applied",
+    "not-found",
+    "notice",
+    "deprecated",
+    "substituted",
+]
 
 
 @dataclass(frozen=True, slots=True)

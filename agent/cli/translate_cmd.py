@@ -69,9 +69,15 @@ def translate(
     if target == "crd":
         from translators.crd import convert
 
+        if result.fragments:
+            raise click.UsageError(
+                "a configuration fragment has no name and image: deploy it with "
+                "`berth container deploy --config FILE IMAGE`, or complete it to make a ContainerDeployment"
+            )
         docs = [convert.to_resource(s, namespace=namespace) for s in result.specs]
     else:
         docs = [s.model_dump(mode="json") for s in result.specs]
+        docs += [f.model_dump(mode="json") for f in result.fragments]
     if fmt == "table":
         from agent.cli.store_output import emit
 

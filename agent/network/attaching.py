@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.network import dns, netavark
-from agent.network.networks import DEFAULT_NETWORK, Network, NetworkError, Networks
+from agent.network.errors import NetworkError
+from agent.network.networks import DEFAULT_NETWORK, Network, Networks
 from agent.store import atomic
 from translators.spec.deployment import ContainerConfig
 

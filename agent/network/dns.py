@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.network import netns as netns_sockets
-from agent.network.networks import NetworkError
+from agent.network.errors import NetworkError
+from agent.network.netns import NetworkNamespace
 
 
 def query(server: str, name: str, timeout: float = 1.0, *, netns: Path | None = None) -> list[str]:
@@ -31,7 +31,7 @@ def query(server: str, name: str, timeout: float = 1.0, *, netns: Path | None = 
     ident = random.getrandbits(16)
     question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".") if p) + b"\0"
     packet = struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + question + struct.pack("!HH", 1, 1)
-    made = netns_sockets.socket_in(netns, socket.AF_INET, socket.SOCK_DGRAM) if netns else None
+    made = NetworkNamespace(netns).socket(socket.AF_INET, socket.SOCK_DGRAM) if netns else None
     with made or socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         try:

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from agent.network.networks import NetworkError
+from agent.network.errors import NetworkError
 
 NETAVARK = os.environ.get("BERTH_NETAVARK", "/usr/lib/podman/netavark")
 AARDVARK = os.environ.get("BERTH_AARDVARK_DNS", "/usr/lib/podman/aardvark-dns")

@@ -24,18 +24,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.network.errors import NetworkError
 from agent.store import atomic
-from translators.errors import BerthError
 
 DEFAULT_NETWORK = "berth"
 POOL = ipaddress.IPv4Network("10.90.0.0/16")
 """Subnets handed out when none is given: /24 blocks of this pool."""
 HOST_REGISTRY = Path("/run/berth/host-networks.json")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
-
-
-class NetworkError(BerthError):
-    """A network cannot be created, found or removed."""
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.network.netns import NetworkNamespace
 from agent.oci.imageconfig import ImageHealthcheck
 from agent.runtime import probes
-from agent.runtime.netns import NetworkNamespace
 from agent.runtime.probes import CheckResult, ExecFunction, Kind, ProbePlan, ProbeTracker, Status
 from translators.spec.probes import Probe
 

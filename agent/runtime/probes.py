@@ -7,7 +7,7 @@ image's HEALTHCHECK field by field, as docker merges them (``daemon/commit.go``)
 docker's defaults (every 30 s, 30 s timeout, 3 retries, 5 s start interval).
 
 :func:`run_check` runs one check. HTTP and TCP checks connect from the host inside the
-container's network namespace (:mod:`agent.runtime.netns`); exec checks call the runtime's exec
+container's network namespace (:mod:`agent.network.netns`); exec checks call the runtime's exec
 function, so this module never starts processes itself.
 
 :class:`ProbeTracker` is docker's state machine (``container/health.go``) with Kubernetes'
@@ -28,8 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agent.network.netns import NetworkNamespace
 from agent.oci.imageconfig import ImageHealthcheck
-from agent.runtime.netns import NetworkNamespace
 from translators.errors import BerthError
 from translators.spec.probes import SHELL, Probe
 

@@ -4,7 +4,7 @@ Resources stay bounded whatever the number of containers: the scheduler sleeps u
 probe is due (or a result arrives), at most ``workers`` checks run at once, a probe never
 overlaps itself, and the only per-container state is its :class:`ContainerHealth` (five results
 per probe). HTTP/TCP checks open their socket in a short-lived thread inside the container's
-network namespace (:mod:`agent.runtime.netns`), from a worker.
+network namespace (:mod:`agent.network.netns`), from a worker.
 
 When liveness (or startup) gives up, the supervisor calls the target's restart function once and
 pauses that container's probes until the source reports a new pid: the new process starts over
@@ -21,10 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.network.netns import NetworkNamespace
 from agent.runtime import health, metrics, probes
 from agent.runtime.health import ContainerHealth
 from agent.runtime.metrics import CgroupStats
-from agent.runtime.netns import NetworkNamespace
 from agent.runtime.probes import Kind, ProbePlan
 from agent.supervisor.targets import Target, TargetSource
 from translators.errors import BerthError

@@ -29,7 +29,7 @@ def test_a_document_of_no_kind_says_what_was_tried() -> None:
     assert error.startswith("x.yaml:3: matches no input kind: ")
     assert "not a compose file (none of the top-level keys configs, include, name, networks," in error
     assert "not a Kubernetes object (no apiVersion or kind)" in error
-    assert "not a deployment spec (no image)" in error
+    assert "not a deployment spec (no image) nor a spec's configuration fragment (only config)" in error
     assert error.endswith("its keys are 'foo'")
 
 

@@ -2,9 +2,11 @@
 
 from translators.spec.deployment import (
     TRANSPORTS,
+    ConfigFragment,
     ContainerConfig,
     Dependency,
     DeploymentSpec,
+    Origin,
     RestartPolicy,
     Transport,
 )
@@ -19,6 +21,7 @@ __all__ = [
     "DEFAULT_CAPABILITIES",
     "TRANSPORTS",
     "Capabilities",
+    "ConfigFragment",
     "ContainerConfig",
     "Dependency",
     "DeploymentSpec",
@@ -28,6 +31,7 @@ __all__ = [
     "HttpGetAction",
     "NetworkAttachment",
     "NetworkConfig",
+    "Origin",
     "PortMapping",
     "Probe",
     "Resources",

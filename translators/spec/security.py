@@ -42,7 +42,8 @@ def normalise_capability(name: str) -> str:
 
 
 class Capabilities(SpecModel):
-    """Changes to docker's default capability set. A list is the short form of ``add``."""
+    """Changes to docker's default capability set. A list is the short form of ``add``
+    (``["CAP_NET_ADMIN"]``: that capability on top of the default set, prefix optional)."""
 
     add: list[str] = Field(default_factory=list)
     """Capabilities to grant beyond the default set (NET_ADMIN, CAP_SYS_TIME, ALL)."""
@@ -93,9 +94,12 @@ class Security(SpecModel):
     )
     """Changes to the default capability set."""
     seccomp: str = "default"
-    """default (docker's profile), unconfined, or the path of a profile in JSON."""
+    """default (docker's profile), unconfined, or the absolute path of a profile in JSON on the host
+    (/etc/containers/seccomp.json, the product document's form)."""
     apparmor: str | None = None
-    """AppArmor profile name; reported as not enforceable on hosts without AppArmor."""
+    """AppArmor profile: a name loaded on the host (""/null: the runtime's default), or the absolute
+    path of a profile file on the host (/etc/containers/apparmor.json, the product document's form),
+    loaded under its own name. Not enforceable on hosts without AppArmor (reported)."""
     selinux_options: list[str] = Field(default_factory=list)
     """SELinux label options such as type:spc_t or level:s0:c100,c200."""
     sysctls: dict[str, str] = Field(default_factory=dict)

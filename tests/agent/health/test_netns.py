@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.network.errors import NetworkError
+from agent.network.netns import NetworkNamespace
 from agent.runtime import probes
-from agent.runtime.errors import RuntimeFailure
-from agent.runtime.netns import NetworkNamespace
 from agent.runtime.probes import HttpCheck, TcpCheck
 from tests.support.namespaces import IsolatedServer
 
@@ -108,7 +108,7 @@ def test_host_network_container_connects_directly() -> None:
 
 def test_a_gone_namespace_is_a_clear_error() -> None:
     ns = NetworkNamespace(Path("/proc/999999999/ns/net"))
-    with pytest.raises(RuntimeFailure, match=r"cannot enter network namespace /proc/999999999/ns/net"):
+    with pytest.raises(NetworkError, match=r"cannot enter network namespace /proc/999999999/ns/net"):
         ns.socket()
     result = probes.run_check(TcpCheck(port=80), 1, netns=ns)
     assert result.exit_code == -1

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.network.networks import NetworkError
+from agent.network.errors import NetworkError
 from agent.store.deploying import build_spec
 from tests.agent.network.conftest import BUSYBOX, Lab, free_port
 from translators.spec.deployment import ContainerConfig

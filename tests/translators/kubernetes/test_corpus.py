@@ -113,7 +113,9 @@ def expected_specs(objs: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if obj.get("kind") in WORKLOADS:
             spec = pod_spec(obj)
             for container in [*spec.get("initContainers", []), *spec["containers"]]:
-                out.append((f"{obj['metadata']['name']}-{container['name']}", container["image"]))
+                name = f"{obj['metadata']['name']}-{container['name']}"
+                namespace = obj["metadata"].get("namespace", "default")
+                out.append((name if namespace == "default" else f"{namespace}.{name}", container["image"]))
     return out
 
 

@@ -77,6 +77,12 @@ def container() -> None:
     is_flag=True,
     help="Keep the deployment it replaces for rollback (the default now; accepted for scripts).",
 )
+@click.option("--no-start", is_flag=True, help="Only stage the new version in the store; start nothing.")
+@click.option(
+    "--no-rollback",
+    is_flag=True,
+    help="Leave a new version that does not come up in place (for debugging) instead of rolling back.",
+)
 @_policy_option
 @store_options
 @handle_errors
@@ -86,14 +92,18 @@ def deploy(
     name: str | None,
     config_file: str | None,
     keep: bool,
+    no_start: bool,
+    no_rollback: bool,
     policy: Path | None,
     root: Path | None,
     output: str,
 ) -> None:
-    """Deploy IMAGE atomically (pulled first if the store does not have it).
+    """Deploy IMAGE atomically (pulled first if the store does not have it) and start it.
 
     A deployment of that name already there is kept for `container rollback`, as ostree keeps
-    its rollback deployment."""
+    its rollback deployment; if the new version does not come up (it exits, or fails its health
+    or startup check), the previous one is switched back and started again, and the command
+    exits 1 saying why."""
     data: dict[str, Any] = {}
     lines: Any = None
     if config_file:
@@ -106,9 +116,16 @@ def deploy(
     data["image"] = image
     data["name"] = name or data.get("name") or deploying.default_name(image)
     spec = deploying.build_spec(data, source=config_file or "", lines=lines)
+    from agent.runtime.engine import Engine
+
     with contextlib.ExitStack() as stack:
-        version = deploying.deploy(
-            root_of(root), spec, owner=Owner(kind="cli"), puller=_puller(stack), gate=_gate(policy)
+        version = Engine(root_of(root)).deploy(
+            spec,
+            owner=Owner(kind="cli"),
+            start=not no_start,
+            rollback_on_failure=not no_rollback,
+            puller=_puller(stack),
+            gate=_gate(policy),
         )
     emit(output, _version_row(version))
 
@@ -121,14 +138,18 @@ def deploy(
 @store_options
 @handle_errors
 def update(name: str, back: bool, pull: bool, policy: Path | None, root: Path | None, output: str) -> None:
-    """Redeploy NAME from the newest image of its tag; nothing happens if the digest is unchanged."""
+    """Redeploy NAME from the newest image of its tag; nothing happens if the digest is unchanged.
+
+    A running container runs the new version after, or the old one again if the new one does not
+    come up (exit 1)."""
+    from agent.runtime.engine import Engine
+
+    engine = Engine(root_of(root))
     if back:
-        emit(output, {**_version_row(deploying.rollback(root_of(root), name)), "changed": True})
+        emit(output, {**_version_row(engine.rollback(name)), "changed": True})
         return
     with contextlib.ExitStack() as stack:
-        changed, version = deploying.update(
-            root_of(root), name, pull_image=pull, puller=_puller(stack), gate=_gate(policy)
-        )
+        changed, version = engine.update(name, pull_image=pull, puller=_puller(stack), gate=_gate(policy))
     emit(output, {**_version_row(version), "changed": changed})
 
 
@@ -137,8 +158,11 @@ def update(name: str, back: bool, pull: bool, policy: Path | None, root: Path | 
 @store_options
 @handle_errors
 def rollback(name: str, root: Path | None, output: str) -> None:
-    """Switch NAME back to its previous deployment (in one atomic step)."""
-    emit(output, _version_row(deploying.rollback(root_of(root), name)))
+    """Switch NAME back to its previous deployment (in one atomic step); a running container
+    runs the previous version after."""
+    from agent.runtime.engine import Engine
+
+    emit(output, _version_row(Engine(root_of(root)).rollback(name)))
 
 
 @container.command()
@@ -148,7 +172,9 @@ def rollback(name: str, root: Path | None, output: str) -> None:
 @handle_errors
 def remove(name: str, cleanup: bool, root: Path | None, output: str) -> None:
     """Remove deployment NAME (and its rollback copy)."""
-    removed = deploying.remove(root_of(root), name, cleanup=cleanup)
+    from agent.runtime.engine import Engine
+
+    removed = Engine(root_of(root)).remove(name, cleanup=cleanup)
     emit(output, {"removed": name, "collected": removed})
 
 
@@ -299,6 +325,15 @@ def image_list(root: Path | None, output: str) -> None:
 def prune(root: Path | None, output: str) -> None:
     """Remove blobs, unpacked layers and merged trees that no image or deployment refers to."""
     _prune(root_of(root), output)
+
+
+def _add_runtime() -> None:
+    from agent.cli import runtime_cmd
+
+    runtime_cmd.register(container)
+
+
+_add_runtime()
 
 
 def _add_verify() -> None:

@@ -57,7 +57,8 @@ def run(root: Path, say: Callable[[str], None]) -> list[Deployment]:
         spec_file.write_text(
             yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
         )
-        say(f"$ berth container deploy --root {root} --config {spec_file} {spec.image}")
+        # --no-start: the demo stages its versions and starts nothing (yet), so neither does the echo
+        say(f"$ berth container deploy --root {root} --config {spec_file} --no-start {spec.image}")
         version = deploying.deploy(
             root, spec, puller=pulling.pull_image, gate=enforcing.gate()
         )  # keeps the previous

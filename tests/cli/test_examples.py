@@ -101,7 +101,17 @@ def test_compose_example_reads_its_env_file(tmp_path: Path) -> None:
 def test_native_spec_deploys_with_config(store: Path, tmp_path: Path) -> None:
     spec = EXAMPLES / "specs" / "web.yaml"
     done = berth(
-        "container", "deploy", "--root", str(store), "--config", str(spec), IMAGE, "-o", "json", cwd=tmp_path
+        "container",
+        "deploy",
+        "--root",
+        str(store),
+        "--config",
+        str(spec),
+        IMAGE,
+        "--no-start",
+        "-o",
+        "json",
+        cwd=tmp_path,  # staged only: the examples' images are not started here
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["name"] == "demo-web"

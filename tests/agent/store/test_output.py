@@ -87,9 +87,11 @@ def _validate(data: Any, schema: dict[str, Any]) -> None:
 def root(store_root: Path) -> Path:
     put_image(store_root, IMG, [layer([Entry("etc/version", data=b"1")])])
     put_image(store_root, "localhost:5000/out/unused:1", [layer([Entry("etc/unused", data=b"0")])])
-    _berth(store_root, "container", "deploy", IMG, "--name", "web")
-    _berth(store_root, "container", "deploy", IMG, "--name", "web", "--rollback")
-    _berth(store_root, "container", "deploy", IMG, "--name", "other")
+    _berth(
+        store_root, "container", "deploy", IMG, "--name", "web", "--no-start"
+    )  # a store test: nothing runs
+    _berth(store_root, "container", "deploy", IMG, "--name", "web", "--no-start")
+    _berth(store_root, "container", "deploy", IMG, "--name", "other", "--no-start")
     return store_root
 
 

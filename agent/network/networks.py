@@ -10,6 +10,7 @@ podman, whose networks take 10.88.0.0/16 and 10.89.0.0/16) never get overlapping
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import hashlib
@@ -26,6 +27,7 @@ from typing import Any
 
 from agent.network.errors import NetworkError
 from agent.store import atomic
+from translators.spec.project import Project
 
 DEFAULT_NETWORK = "berth"
 POOL = ipaddress.IPv4Network("10.90.0.0/16")
@@ -159,6 +161,31 @@ class Networks:
             atomic.write_json(path, network.to_json())
             registry[interface] = {"subnet": network.subnet, "store": str(self.root.resolve()), "name": name}
         return network
+
+    def ensure_project(self, project: Project) -> builtins.list[Network]:
+        """The networks a compose project or Kubernetes play declares, created where missing (as
+        ``docker compose up`` does); an ``external`` one must exist already."""
+        made = []
+        for key, definition in project.networks.items():
+            if definition.external:
+                if not self.exists(definition.name):
+                    raise NetworkError(
+                        f"network {definition.name} declared as external (networks.{key}) does not exist: "
+                        f"create it first (berth network create {definition.name})"
+                    )
+                made.append(self.get(definition.name))
+                continue
+            made.append(
+                self.create(
+                    definition.name,
+                    subnet=definition.subnets[0] if definition.subnets else None,
+                    internal=definition.internal,
+                    labels=definition.labels,
+                    driver_opts=definition.driver_opts,
+                    exist_ok=True,
+                )
+            )
+        return made
 
     def ensure_default(self) -> Network:
         return self.create(DEFAULT_NETWORK, exist_ok=True)

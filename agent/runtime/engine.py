@@ -166,7 +166,7 @@ class Engine:
             ctr.state is State.EXITED
             and run.desired == "running"
             and not ctr.stop_requested
-            and _will_restart(deployment, ctr)
+            and _will_restart(deployment, ctr, run)
         ):
             state = "restarting"
         else:
@@ -569,9 +569,10 @@ class Engine:
             while time.monotonic() - began < settle:
                 problem = self._exited(name)
                 if problem:
-                    return problem
+                    return None if self._completed(deployment, name) else problem
                 time.sleep(0.05)
-            return self._exited(name)
+            problem = self._exited(name)
+            return None if problem and self._completed(deployment, name) else problem
         limit = min(timeout, max(p.start_period + p.interval * (p.retries + 1) for p in gate) + 5)
         failures = 0
         while time.monotonic() - began < limit:
@@ -593,6 +594,17 @@ class Engine:
                 return f"unhealthy ({last})"
             time.sleep(min(max(0.2, min(p.start_interval for p in gate)), 1.0))
         return f"not healthy within {limit:g} s"
+
+    def _completed(self, deployment: Deployment, name: str) -> bool:
+        """A one-shot service (restart policy no or on-failure) that exited 0 has done its job, as
+        docker compose counts it (``service_completed_successfully``)."""
+        ctr = self.container(name)
+        return (
+            ctr is not None
+            and ctr.exit_code == 0
+            and not ctr.error
+            and deployment.spec.config.restart.policy in ("no", "on-failure")
+        )
 
     def _exited(self, name: str) -> str | None:
         ctr = self.container(name)
@@ -646,11 +658,16 @@ def backoff_kind(spec: DeploymentSpec) -> restarting.BackoffKind:
     return "kubelet" if origin is not None and origin.kind in KUBERNETES_KINDS else "docker"
 
 
-def _will_restart(deployment: Deployment, ctr: ContainerStatus) -> bool:
-    policy = deployment.spec.config.restart.policy
-    return policy in ("always", "unless-stopped") or (
-        policy == "on-failure" and ctr.exit_code not in (0, None)
-    )
+def _will_restart(deployment: Deployment, ctr: ContainerStatus, run: RunState) -> bool:
+    """Whether the exit command is about to start an exited container again."""
+    return restarting.decide(
+        deployment.spec.config.restart,
+        exit_code=ctr.exit_code if ctr.exit_code is not None else 255,
+        stopped_by_user=ctr.stop_requested,
+        restarts=run.restarts,
+        uptime=0.0,
+        kind=backoff_kind(deployment.spec),
+    ).restart
 
 
 def _aliases(deployment: Deployment) -> list[str]:

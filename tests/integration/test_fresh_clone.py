@@ -59,6 +59,16 @@ def test_demo_on_a_fresh_clone_needs_no_go(tmp_path: Path, capsys: pytest.Captur
             check=False,
         )
     finally:
+        berth = clone / ".venv" / "bin" / "berth"
+        for name in ("berth-demo-web", "berth-demo-page"):  # the demo leaves its services running
+            if berth.exists():
+                subprocess.run(
+                    [str(berth), "container", "remove", "--root", str(store), name],
+                    env=env,
+                    capture_output=True,
+                    check=False,
+                    timeout=120,
+                )
         subprocess.run(["rm", "-rf", str(clone / ".venv")], check=False)
     seconds = time.monotonic() - start
     with capsys.disabled():

@@ -177,7 +177,7 @@ def test_example_deploys_with_its_meaning(stem: str, root: Path) -> None:
     data = json.loads(path.read_text())
     complete = "name" in data and "image" in data
     translated = json.loads(_run("translate", "-f", str(path), "-o", "json").stdout)
-    args = ["container", "deploy", IMAGE, "--config", str(path), "--root", str(root)]
+    args = ["container", "deploy", "--no-start", IMAGE, "--config", str(path), "--root", str(root)]
     if not complete:
         args += ["--name", "fragment"]
         assert set(translated) == {"transport", "config"}  # validated as a fragment, not a spec

@@ -131,10 +131,10 @@ def test_policy_with_a_cosign_key(cosigned: Cosigned, store_root: Path) -> None:
     policy = signed.policy("cosign", {"default": [{"type": "reject"}], "transports": {"docker": {
         scope: [{**requirement, "signedIdentity": {"type": "matchRepository"}}]}}})  # fmt: skip
     root = ["--root", str(store_root), "--policy", str(policy)]
-    run("container", "deploy", signed.ref("cosigned/other:1"), *root, code=1)  # another key
-    run("container", "deploy", signed.ref("unsigned/app:1"), *root, code=1)  # outside the scope
+    run("container", "deploy", "--no-start", signed.ref("cosigned/other:1"), *root, code=1)  # another key
+    run("container", "deploy", "--no-start", signed.ref("unsigned/app:1"), *root, code=1)  # outside the scope
     assert written(store_root) == []
-    run("container", "deploy", signed.ref("cosigned/app:1"), *root, code=0)
+    run("container", "deploy", "--no-start", signed.ref("cosigned/app:1"), *root, code=0)
     assert (store_root / "deployments" / "app" / "state.json").is_file()
     strict = signed.policy("cosign-strict", {"default": [{"type": "reject"}], "transports": {"docker": {
         scope: [requirement]}}})  # fmt: skip

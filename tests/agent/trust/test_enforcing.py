@@ -59,7 +59,9 @@ def policy(env: Signed) -> Path:
 
 def test_unsigned_deploy_refused_nothing_written(env: Signed, policy: Path, store_root: Path) -> None:
     ref = env.ref("unsigned/app:1")
-    result = run(store_root, "container", "deploy", ref, "--name", "web", "--policy", str(policy), code=1)
+    result = run(
+        store_root, "container", "deploy", "--no-start", ref, "--name", "web", "--policy", str(policy), code=1
+    )
     assert f"refused by {policy} default: the policy rejects every image here" in result.stderr
     assert written(store_root) == []
 
@@ -67,7 +69,15 @@ def test_unsigned_deploy_refused_nothing_written(env: Signed, policy: Path, stor
 def test_signed_deploy_succeeds(env: Signed, policy: Path, store_root: Path) -> None:
     out = json.loads(
         run(
-            store_root, "container", "deploy", env.ref("signed/app:1"), "--policy", str(policy), "-o", "json"
+            store_root,
+            "container",
+            "deploy",
+            "--no-start",
+            env.ref("signed/app:1"),
+            "--policy",
+            str(policy),
+            "-o",
+            "json",
         ).stdout
     )
     assert out["digest"] == env.images.simple.digest
@@ -101,7 +111,7 @@ def test_re_pushed_tag_in_the_trusted_scope(env: Signed, policy: Path, store_roo
     ref = env.ref("signed/moving:1")
     signing.skopeo_sign_copy(env.images.layout, "simple", ref, env.alice, env.registries_d)
     registry.push(env.images.layout, "zstd", ref)
-    result = run(store_root, "container", "deploy", ref, "--policy", str(policy), code=1)
+    result = run(store_root, "container", "deploy", "--no-start", ref, "--policy", str(policy), code=1)
     assert f'transports.docker["{env.ref("signed")}"]' in result.stderr
     assert f"no GnuPG (simple signing) signature for {env.images.zstd.digest}" in result.stderr
     assert written(store_root) == []
@@ -109,8 +119,8 @@ def test_re_pushed_tag_in_the_trusted_scope(env: Signed, policy: Path, store_roo
 
 def test_stored_image_obeys_the_policy(env: Signed, policy: Path, store_root: Path, shm: Path) -> None:
     accept = env.policy("accept", {"default": [{"type": "insecureAcceptAnything"}]})
-    run(store_root, "container", "deploy", env.ref("unsigned/app:1"), "--policy", str(accept))
-    result = run(store_root, "container", "deploy", env.ref("unsigned/app:1"), "--name", "again",
+    run(store_root, "container", "deploy", "--no-start", env.ref("unsigned/app:1"), "--policy", str(accept))
+    result = run(store_root, "container", "deploy", "--no-start", env.ref("unsigned/app:1"), "--name", "again",
                  "--policy", str(policy), code=1)  # fmt: skip
     assert "rejects every image" in result.stderr
     result = run(store_root, "container", "update", "app", "--no-pull", "--policy", str(policy), code=1)
@@ -125,14 +135,23 @@ def test_spec_verify_requires_its_key(env: Signed, store_root: Path, shm: Path) 
     )
     ref = env.ref("signed/app:1")
     result = run(
-        store_root, "container", "deploy", ref, "--config", str(spec), "--policy", str(accept), code=1
+        store_root,
+        "container",
+        "deploy",
+        "--no-start",
+        ref,
+        "--config",
+        str(spec),
+        "--policy",
+        str(accept),
+        code=1,
     )
     assert "refused by security.verify" in result.stderr and "not a trusted key" in result.stderr
     assert written(store_root) == []
     spec.write_text(
         f"name: web\nimage: x\nconfig:\n  security:\n    verify: {{key: {env.alice.public}, type: gpg}}\n"
     )
-    run(store_root, "container", "deploy", ref, "--config", str(spec), "--policy", str(accept))
+    run(store_root, "container", "deploy", "--no-start", ref, "--config", str(spec), "--policy", str(accept))
     assert (store_root / "deployments" / "web" / "state.json").is_file()
 
 

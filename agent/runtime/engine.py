@@ -395,6 +395,25 @@ class Engine:
         self._teardown(name, deployment)
         return deploying.remove(self.root, name, cleanup=cleanup)
 
+    def boot(self) -> list[str]:
+        """After a reboot (runtime state is on tmpfs, so nothing runs): start what docker's daemon
+        starts at boot, the deployments with policy always or unless-stopped that were running
+        when the host went down (a user's stop is remembered in the store). Returns their names;
+        one that fails to start is recorded in its status and does not stop the others."""
+        started = []
+        for deployment in self.store().list():
+            name = deployment.name
+            if deployment.spec.config.restart.policy not in ("always", "unless-stopped"):
+                continue
+            if self.run_state(name).desired != "running" or self.container(name) is not None:
+                continue
+            try:
+                self.start(name)
+            except RuntimeFailure:
+                continue
+            started.append(name)
+        return started
+
     # -- restart policy (conmon's exit command) ------------------------------------------------
     def on_exit(self, name: str) -> restarting.Decision:
         """Record the exit, then restart after the policy's backoff unless told otherwise."""

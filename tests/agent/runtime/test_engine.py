@@ -269,3 +269,15 @@ def test_stop_and_remove_leave_nothing_behind(lab: Lab) -> None:
     lab.made.remove("gone")
     assert not (lab.root / "containers" / "gone").exists()
     assert json.loads((lab.root / "metadata" / "deployments.json").read_text()) == {}
+
+
+def test_boot_starts_what_was_running_with_always_or_unless_stopped(lab: Lab) -> None:
+    for name, policy in (("keep", "unless-stopped"), ("once", "no"), ("held", "always")):
+        lab.deploy(name, cmd=["sleep", "600"], restart=policy, network={"mode": "none"})
+    lab.engine.stop("held", timeout=0)  # a user's stop outlives the reboot
+    for name in ("keep", "once"):  # a reboot: the runtime state on tmpfs is gone, the store is not
+        lab.engine._teardown(name, lab.engine.store().get(name))
+    assert lab.engine.boot() == ["keep"]
+    assert lab.engine.status("keep").state == "running"
+    assert lab.engine.status("once").state != "running"
+    assert lab.engine.status("held").state != "running"

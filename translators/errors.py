@@ -92,7 +92,7 @@ class Diagnostics:
             if line is not None:
                 return line
             parts = parts[:-1]
-        return None
+        return self.lines.get(())  # a document-level problem: the line where the document starts
 
     def error(self, path: YamlPath | None, message: str, *, code: Code = "invalid") -> None:
         if code == "missing-reference":

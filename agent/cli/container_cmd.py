@@ -7,42 +7,50 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
 
-from agent.cli.store_output import emit, handle_errors, root_of, store_options
+from agent.cli.store_output import emit, handle_errors, root_of, store_options, timestamp
 from agent.store import deploying
 from agent.store.deployments import DeploymentError
 from agent.store.records import Deployment, Owner
 from agent.store.redaction import redact_spec
 
 
-def _version_row(version: Deployment, *, verbose: bool = False) -> dict[str, Any]:
+def _version_row(version: Deployment) -> dict[str, Any]:
+    """A deployment as a record with every field always present, so scripts see one shape (field
+    names as in the README; ``-o table`` shortens them for people and ``--verbose`` adds columns)."""
     st = version.state
-    row: dict[str, Any] = {
+    return {
         "name": version.name,
         "image": st.image,
-        "digest": st.image_digest[:19],
+        "digest": st.image_digest,
         "version": version.serial,
-        "rollback": version.rollback if version.rollback is not None else "-",
-        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(st.created)),
+        "rollback": version.rollback,
+        "created": timestamp(st.created),
+        "rootfs": str(version.path / "rootfs"),
+        "layers": len(st.layers),
     }
-    if verbose:
-        row["digest"] = st.image_digest
-        row["rootfs"] = str(version.path / "rootfs")
-        row["layers"] = len(st.layers)
-    return row
 
 
-def _progress(stack: contextlib.ExitStack) -> Any:
-    """Pulls started by deploy and update report like ``berth pull`` does."""
+def _puller(stack: contextlib.ExitStack) -> deploying.Puller:
+    """The registry client for pulls started by deploy and update, reporting like ``berth pull``."""
+    import functools
+
     from agent.cli.pull_cmd import progress_sink
+    from agent.registry import pulling
 
-    return progress_sink(stack)
+    return functools.partial(pulling.pull_image, progress=progress_sink(stack))
+
+
+def _gate(policy: Path | None) -> deploying.Gate:
+    """The trust policy every deploy and update obeys (``--policy``, else the system's)."""
+    from agent.trust import enforcing
+
+    return enforcing.gate(policy)
 
 
 _policy_option = click.option(
@@ -116,8 +124,8 @@ def deploy(
             owner=Owner(kind="cli"),
             start=not no_start,
             rollback_on_failure=not no_rollback,
-            progress=_progress(stack),
-            policy=policy,
+            puller=_puller(stack),
+            gate=_gate(policy),
         )
     emit(output, _version_row(version))
 
@@ -141,7 +149,7 @@ def update(name: str, back: bool, pull: bool, policy: Path | None, root: Path | 
         emit(output, {**_version_row(engine.rollback(name)), "changed": True})
         return
     with contextlib.ExitStack() as stack:
-        changed, version = engine.update(name, pull_image=pull, progress=_progress(stack), policy=policy)
+        changed, version = engine.update(name, pull_image=pull, puller=_puller(stack), gate=_gate(policy))
     emit(output, {**_version_row(version), "changed": changed})
 
 
@@ -177,7 +185,7 @@ def remove(name: str, cleanup: bool, root: Path | None, output: str) -> None:
 def list_(verbose: bool, root: Path | None, output: str) -> None:
     """List deployments."""
     store = deploying.Store.open(root_of(root), create=False)
-    rows = [_version_row(d, verbose=verbose) for d in store.list()]
+    rows = [_version_row(d) for d in store.list()]
     columns = ["name", "image", "digest", "version", "rollback", "created"]
     emit(output, rows, columns + (["rootfs", "layers"] if verbose else []))
 
@@ -192,8 +200,8 @@ def info(name: str, root: Path | None, output: str) -> None:
     current = store.get(name)
     previous = store.get_version(name, current.rollback) if current.rollback is not None else None
     data = {
-        **_version_row(current, verbose=True),
-        "previous": _version_row(previous, verbose=True) if previous else None,
+        **_version_row(current),
+        "previous": _version_row(previous) if previous else None,
         "spec": redact_spec(current.spec.model_dump(mode="json")),
     }
     emit(output, data)
@@ -210,7 +218,7 @@ def _images(root: Path) -> list[dict[str, Any]]:
             "digest": image.digest,
             "layers": len(image.layers),
             "size": sum(layer.size for layer in image.layers),
-            "used_by": ",".join(used.get(image.digest, [])) or "-",
+            "used_by": used.get(image.digest, []),
         }
         for image in store.images.list()
     ]
@@ -280,7 +288,7 @@ def config_(
     if action == "get":
         if last not in node:
             raise DeploymentError(f"{name}: no key {key!r} in the spec")
-        if output == "json":
+        if output != "table":
             emit(output, node[last])
         else:
             click.echo(json.dumps(node[last]))

@@ -8,7 +8,6 @@ terminal, plain lines otherwise) so stdout stays parseable with ``-o json``. Exi
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import tempfile
 import threading
@@ -19,7 +18,8 @@ from typing import Any
 
 import click
 
-from agent.registry import errors, pulling, references
+from agent.oci import references
+from agent.registry import errors, pulling
 from agent.store import images
 from agent.trust.errors import TrustError
 
@@ -101,6 +101,7 @@ def progress_sink(stack: contextlib.ExitStack) -> pulling.ProgressSink:
 
 
 def record_json(record: images.ImageRecord) -> dict[str, Any]:
+    """The pulled image, with the field names every command uses (README, "Output")."""
     return {
         "reference": record.reference,
         "registry": record.registry,
@@ -108,7 +109,11 @@ def record_json(record: images.ImageRecord) -> dict[str, Any]:
         "tag": record.tag,
         "digest": record.digest,
         "config_digest": record.config_digest,
-        "layers": [{"digest": x.digest, "mediaType": x.media_type, "size": x.size} for x in record.layers],
+        "layers": len(record.layers),
+        "size": sum(x.size for x in record.layers),
+        "layer_blobs": [
+            {"digest": x.digest, "media_type": x.media_type, "size": x.size} for x in record.layers
+        ],
         "path": str(record.path),
     }
 
@@ -150,7 +155,14 @@ def record_json(record: images.ImageRecord) -> dict[str, Any]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Trust policy (containers-policy.json; default $BERTH_POLICY, /etc/containers/policy.json).",
 )
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="table: lines for people; json or yaml: the image record for scripts.",
+)
 def pull(
     *,
     image: str,
@@ -182,8 +194,10 @@ def pull(
             ca_file=ca_file,
             policy=policy,
         )
-    if output == "json":
-        click.echo(json.dumps(record_json(record), indent=2, sort_keys=True))
+    if output != "table":
+        from agent.cli.store_output import emit
+
+        emit(output, record_json(record))
     else:
         click.echo(f"Pulled {record.reference}\nDigest: {record.digest}\nStored: {record.path}")
 

@@ -29,7 +29,7 @@ def check(repair: bool, root: Path | None, output: str) -> None:
 
     found = checking.examine(root_of(root), repair=repair)
     problems = found.problems
-    if output == "json":
+    if output != "table":
         data = {"ok": not problems, "problems": problems, "interrupted": found.interrupted}
         if repair:
             data["repaired"] = found.repaired

@@ -10,12 +10,12 @@ and exit 1. Nothing is written to the store.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from agent.cli.store_output import emit
 from agent.registry import errors
 from agent.trust import enforcing
 from agent.trust.errors import SignatureRejected, TrustError
@@ -36,7 +36,14 @@ from agent.trust.errors import SignatureRejected, TrustError
 )  # fmt: skip
 @click.option("--creds", help="USER:PASSWORD for the registry.")
 @click.option("--insecure-registry", multiple=True, help="host[:port] allowed over plain HTTP (repeatable).")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="table: lines for people; json or yaml: the verdict for scripts.",
+)
 def verify(
     *,
     image: str,
@@ -71,24 +78,22 @@ def verify(
         raise click.UsageError(str(exc)) from exc
     except (TrustError, errors.RegistryError) as exc:
         reason = exc.reason if isinstance(exc, SignatureRejected) else "error"
-        if output == "json":
-            click.echo(
-                json.dumps({"image": image, "verified": False, "reason": reason, "error": str(exc)}, indent=2)
-            )
+        if output != "table":
+            emit(output, {"image": image, "verified": False, "reason": reason, "error": str(exc)})
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     signatures = [
         {"kind": a.kind, "signer": a.signer, "digest": a.digest, "reference": a.reference, "source": a.where}
         for a in verdict.accepted
     ]
-    if output == "json":
+    if output != "table":
         data = {
             "image": verdict.reference,
             "verified": True,
             "digest": verdict.digest,
             "scope": verdict.scope,
         }
-        click.echo(json.dumps({**data, "signatures": signatures}, indent=2))
+        emit(output, {**data, "signatures": signatures})
         return
     if not signatures:
         click.echo(f"{verdict.reference}: accepted without a signature by {verdict.scope}")

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from agent.oci import references
 from agent.registry import (
     archives,
     authorizing,
@@ -33,7 +34,6 @@ from agent.registry import (
     platforms,
     progress,
     reading,
-    references,
     retrying,
 )
 from agent.store import blobs, images, locking

@@ -470,15 +470,13 @@ class Engine:
         start: bool = True,
         rollback_on_failure: bool = True,
         environ: Mapping[str, str] | None = None,
-        progress: Any = None,
-        policy: Any = None,
+        puller: deploying.Puller | None = None,
+        gate: deploying.Gate | None = None,
     ) -> Deployment:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
         go back to the previous version and start that again (StartFailed says why)."""
         was_running = (c := self.container(spec.name)) is not None and c.alive
-        deployment = deploying.deploy(
-            self.root, spec, owner=owner or Owner(), progress=progress, policy=policy
-        )
+        deployment = deploying.deploy(self.root, spec, owner=owner or Owner(), puller=puller, gate=gate)
         if not start:
             return deployment
         return self.activate(
@@ -492,14 +490,14 @@ class Engine:
         pull_image: bool = True,
         rollback_on_failure: bool = True,
         environ: Mapping[str, str] | None = None,
-        progress: Any = None,
-        policy: Any = None,
+        puller: deploying.Puller | None = None,
+        gate: deploying.Gate | None = None,
     ) -> tuple[bool, Deployment]:
         """A newer image for the same tag: deploy it and, if ``name`` was running, run the new
         version (rolled back when it does not come up). (False, current) when nothing changed."""
         was_running = (c := self.container(name)) is not None and c.alive
         changed, deployment = deploying.update(
-            self.root, name, pull_image=pull_image, progress=progress, policy=policy
+            self.root, name, pull_image=pull_image, puller=puller, gate=gate
         )
         if not changed or not (was_running or self.run_state(name).desired == "running"):
             return changed, deployment

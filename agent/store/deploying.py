@@ -2,8 +2,9 @@
 
 Each writer operation takes the store lock, runs recovery first (an interrupted transaction of
 another process is cleared or completed before anything new starts), does its transaction, and
-rewrites the metadata indexes. Images missing from the store are pulled through
-``agent.registry.pulling``, imported only when needed: the registry client is a separate part.
+rewrites the metadata indexes. Images missing from the store are pulled by a ``Puller`` the
+caller passes in (the CLI and the demo pass ``agent.registry.pulling.pull_image``): the registry
+client sits above the store and writes into it, so the store never imports it.
 
 Readers get typed records (:class:`agent.store.records.Deployment`) from :meth:`Store.get`,
 :meth:`Store.get_version` and :meth:`Store.list`, never the store's raw files; a reader opens the
@@ -15,15 +16,13 @@ from __future__ import annotations
 import builtins
 import contextlib
 import hashlib
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from agent.oci import imageconfig
-from agent.registry import errors, references
+from agent.oci import imageconfig, references
 from agent.store import layers
 from agent.store.blobs import BlobStore
 from agent.store.deployments import DeploymentError, Deployments, Version
@@ -40,7 +39,25 @@ from translators.validation import bind
 
 
 class PullUnavailable(DeploymentError):
-    """The image is not in the store and the registry client is not installed."""
+    """The image is not in the store and no puller was given to fetch it."""
+
+
+class Gate(Protocol):
+    """The trust policy's verdict on an image before anything is written (the CLI passes
+    ``agent.trust.enforcing.gate(policy)``): the manifest digest it verified ("" when no requirement
+    needed one), or a BerthError when the image is refused. ``verify`` is the spec's own
+    ``security.verify``; ``digest`` that of an image already in the store."""
+
+    def __call__(self, reference: str, transport: str, /, *, verify: Any, digest: str | None) -> str: ...
+
+
+class Puller(Protocol):
+    """Fetches ``reference`` into the store at ``root`` and returns its record (the registry
+    client's ``pull_image``, with the caller's progress display and credentials bound)."""
+
+    def __call__(
+        self, reference: str, root: Path, /, *, transport: str, digest: str | None = None
+    ) -> ImageRecord: ...
 
 
 @dataclass
@@ -170,46 +187,46 @@ def find_image(store: Store, reference: str) -> ImageRecord:
 
 
 def trusted(
-    reference: str, transport: str, verify: Any = None, digest: str | None = None, policy: Any = None
-) -> Any:
-    """The trust policy's verdict (``agent.trust.enforcing.check``) before anything is written;
-    ``verify`` is a spec's ``security.verify``, ``digest`` that of an image already stored."""
-    from agent.trust import enforcing
-
-    require = enforcing.spec_requirements(verify)
-    return enforcing.check(reference, transport, digest=digest, policy=policy, require=require)
+    reference: str, transport: str, verify: Any = None, digest: str | None = None, gate: Gate | None = None
+) -> str:
+    """The caller's trust verdict before anything is written: the digest its gate verified ("" when
+    nothing pins one). ``verify`` is a spec's ``security.verify``, ``digest`` that of an image
+    already stored. Without a gate no policy is evaluated, but a spec's own signature requirement is
+    never skipped silently: it is refused."""
+    if gate is None:
+        if verify is not None:
+            raise PullUnavailable(
+                f"image {reference}: the spec requires a signature (security.verify) and this caller "
+                "checks no trust policy"
+            )
+        return ""
+    return gate(reference, transport, verify=verify, digest=digest)
 
 
 def pull(
     store: Store,
     reference: str,
     transport: str = "docker",
-    progress: Any = None,
+    puller: Puller | None = None,
     *,
     verify: Any = None,
-    policy: Any = None,
+    gate: Gate | None = None,
 ) -> ImageRecord:
-    """Pull through the registry client, which records the image in the store.
+    """Pull through the caller's ``puller``, which records the image in the store.
 
-    ``progress`` is a registry ``ProgressSink`` (the CLI passes a progress bar or plain lines).
-    The trust policy is checked first and the pull pinned to the digest it verified.
+    The caller's trust gate is asked first and the pull pinned to the digest it verified.
     """
-    try:
-        pulling = importlib.import_module("agent.registry.pulling")
-    except ModuleNotFoundError as exc:
+    if puller is None:
         raise PullUnavailable(
-            f"image {reference} is not in the store and the registry client (agent.registry.pulling) "
-            "is not installed; put the image in the store first"
-        ) from exc
-    verdict = trusted(reference, transport, verify, policy=policy)
-    record: ImageRecord = pulling.pull_image(
-        reference, store.layout.root, transport=transport, progress=progress, digest=verdict.digest or None
-    )
-    return record
+            f"image {reference} has to be pulled ({transport} transport) and this caller gave no registry "
+            "client; pull it first with berth pull"
+        )
+    digest = trusted(reference, transport, verify, gate=gate)
+    return puller(reference, store.layout.root, transport=transport, digest=digest or None)
 
 
 def resolve_image(
-    store: Store, spec: DeploymentSpec, progress: Any = None, policy: Any = None
+    store: Store, spec: DeploymentSpec, puller: Puller | None = None, gate: Gate | None = None
 ) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
@@ -219,14 +236,14 @@ def resolve_image(
     """
     verify = spec.config.security.verify
     if spec.config.pull_policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
     try:
         record = find_image(store, spec.image)
     except ImageNotFound:
         if spec.config.pull_policy == "never":
             raise
-        return pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
-    trusted(spec.image, spec.transport, verify, record.digest, policy)  # a stored image obeys it too
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+    trusted(spec.image, spec.transport, verify, record.digest, gate)  # a stored image obeys it too
     return record
 
 
@@ -291,23 +308,23 @@ def deploy(
     *,
     owner: Owner = Owner(),  # noqa: B008 - frozen, so one shared default is safe
     keep_previous: bool = True,
-    progress: Any = None,
-    policy: Any = None,
+    puller: Puller | None = None,
+    gate: Gate | None = None,
 ) -> Deployment:
     """Deploy ``spec`` (pulling its image if needed) for ``owner``.
 
     A deployment of that name already there is kept as the rollback target, as ostree keeps its
     rollback deployment (``keep_previous=False`` drops it, for callers that must not keep one).
-    ``policy``: a containers-policy.json (default ``$BERTH_POLICY``, /etc/containers/policy.json).
+    ``puller`` fetches an image the store lacks; ``gate`` is the trust policy's verdict (see Gate).
     """
     store = Store.open(root)
     with store.writing():
-        image = resolve_image(store, spec, progress, policy)
+        image = resolve_image(store, spec, puller, gate)
         return deploy_locked(store, spec, image, owner=owner, keep_previous=keep_previous)
 
 
 def update(
-    root: Path, name: str, *, pull_image: bool = True, progress: Any = None, policy: Any = None
+    root: Path, name: str, *, pull_image: bool = True, puller: Puller | None = None, gate: Gate | None = None
 ) -> tuple[bool, Deployment]:
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged.
 
@@ -318,10 +335,10 @@ def update(
         spec = current.spec
         verify = spec.config.security.verify
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport, progress, verify=verify, policy=policy)
+            image = pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
         else:
             image = find_image(store, spec.image)
-            trusted(spec.image, spec.transport, verify, image.digest, policy)
+            trusted(spec.image, spec.transport, verify, image.digest, gate)
         if image.digest == current.state.image_digest:
             return False, current
         return True, deploy_locked(store, spec, image, owner=current.state.owner)
@@ -349,7 +366,7 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
                 for n in store.deployments.names()
                 for v in store.deployments.kept(n)
             }
-            with contextlib.suppress(ImageNotFound, InvalidImageRecord, errors.InvalidReference):
+            with contextlib.suppress(ImageNotFound, InvalidImageRecord, references.InvalidReference):
                 image = find_image(store, image_ref)
                 if image.digest not in used:
                     store.images.remove(*image_key(image_ref))

@@ -15,7 +15,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from agent.registry import authorizing, client, errors, manifests, reading, references
+from agent.oci import references
+from agent.registry import authorizing, client, errors, manifests, reading
 from agent.trust.errors import SignatureRejected
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"

@@ -9,12 +9,13 @@ that digest, so a tag re-pushed between the check and the pull is refused by the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.registry import errors, layouts, manifests, pulling, references, retrying
+from agent.oci import references
+from agent.registry import errors, layouts, manifests, pulling, retrying
 from agent.trust import lookasides, policies, verifying
 from agent.trust.errors import SignatureRejected, TrustError
 from agent.trust.policies import Identity, Requirement
@@ -119,3 +120,16 @@ def _manifest_digest(source: pulling.Source, image: references.Reference) -> str
             source.name, f"manifest hashes to {parsed.digest}, but {image} pins {image.digest}"
         )
     return parsed.digest
+
+
+def gate(policy: Path | str | None = None) -> Callable[..., str]:
+    """The store's trust gate (``agent.store.deploying.Gate``) for ``policy``: :func:`check` with
+    the spec's own ``security.verify`` as an extra requirement; returns the verified digest. The
+    store cannot call :func:`check` itself: it sits below the registry client that check uses."""
+
+    def check_image(reference: str, transport: str, /, *, verify: Any, digest: str | None) -> str:
+        return check(
+            reference, transport, digest=digest, policy=policy, require=spec_requirements(verify)
+        ).digest
+
+    return check_image

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 import requests
 import yaml
 
-from agent.registry import references
+from agent.oci import references
 from agent.trust.errors import TrustError
 
 ENV_REGISTRIES_D = "BERTH_REGISTRIES_D"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from agent.registry import errors, references
+from agent.oci import references
+from agent.registry import errors
 from agent.trust.errors import SignatureRejected
 from agent.trust.policies import Identity
 

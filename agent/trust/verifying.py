@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.registry import client, references
+from agent.oci import references
+from agent.registry import client
 from agent.trust import attachments, lookasides, openpgp, payloads, sigstore
 from agent.trust.errors import Reason, SignatureRejected
 from agent.trust.policies import Requirement

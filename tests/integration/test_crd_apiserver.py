@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from agent.cli.main import cli
 from tests.support.controlplane import ControlPlane
-from tests.support.paths import ROOT, SHARED
+from tests.support.paths import ROOT, SEED, SEED_DATA
 from tests.translators.test_crd import RICH_SPEC
 from translators.crd import convert
 from translators.errors import Diagnostics
@@ -221,7 +221,7 @@ def test_openapi_has_descriptions(api: Api) -> None:
     assert "512Mi" in memory["description"]
 
 
-EXAMPLES = SHARED / "seed" / "examples"
+EXAMPLES = SEED / "examples"  # $BERTH_SEED; tests reading it carry the seed mark
 COMPLETE = sorted(p for p in EXAMPLES.glob("*.json") if {"name", "image"} <= set(json.loads(p.read_text())))
 
 
@@ -234,11 +234,13 @@ def _wrapped(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@pytest.mark.seed
 def test_the_document_has_complete_examples() -> None:
     assert len(COMPLETE) >= 6
 
 
-@pytest.mark.parametrize("path", COMPLETE, ids=[p.stem for p in COMPLETE])
+@pytest.mark.seed
+@pytest.mark.parametrize("path", SEED_DATA.cases([pytest.param(p, id=p.stem) for p in COMPLETE], 1))
 def test_document_examples_as_written_are_accepted(api: Api, path: Any) -> None:
     data = json.loads(path.read_text())
     resource = _wrapped(f"doc-{path.stem.lower()}", data)

@@ -25,11 +25,11 @@ from click.testing import CliRunner, Result
 
 from agent.cli.main import cli
 from tests.support.layers import Entry, layer
-from tests.support.paths import ROOT, SHARED
+from tests.support.paths import ROOT, SEED
 from tests.support.storing import put_image
 from translators.spec import DEFAULT_CAPABILITIES, Capabilities, DeploymentSpec
 
-EXAMPLES = SHARED / "seed" / "examples"
+EXAMPLES = SEED / "examples"  # $BERTH_SEED; tests reading it carry the seed mark
 IMAGE = "localhost:5000/doc/app:1"
 MIB = 1024 * 1024
 
@@ -151,6 +151,7 @@ MEANINGS: dict[str, Callable[[dict[str, Any]], None]] = {
 }
 
 
+@pytest.mark.seed
 def test_every_example_has_its_meaning_checked() -> None:
     assert sorted(p.stem for p in EXAMPLES.glob("*.json")) == sorted(MEANINGS)
 
@@ -169,6 +170,7 @@ def _run(*args: str) -> Result:
     return result
 
 
+@pytest.mark.seed
 @pytest.mark.parametrize("stem", sorted(MEANINGS))
 def test_example_deploys_with_its_meaning(stem: str, root: Path) -> None:
     path = EXAMPLES / f"{stem}.json"
@@ -191,6 +193,7 @@ def test_example_deploys_with_its_meaning(stem: str, root: Path) -> None:
     MEANINGS[stem](stored["config"])
 
 
+@pytest.mark.seed
 def test_a_fragment_is_not_a_container_deployment() -> None:
     result = CliRunner().invoke(cli, ["translate", "-f", str(EXAMPLES / "seed05-L191.json"), "--to", "crd"])
     assert result.exit_code == 2
@@ -210,6 +213,7 @@ def test_the_readme_shows_the_documents_forms_validly() -> None:
     assert spec.config.resources.devices[0].host == "/dev/null"
 
 
+@pytest.mark.seed
 def test_the_json_schema_admits_every_complete_example() -> None:
     """`berth schema` must describe the document's forms: editors validate specs with it."""
     import jsonschema

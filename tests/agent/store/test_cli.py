@@ -133,7 +133,7 @@ def test_config_edits_are_validated(root: Path) -> None:
 def test_images_prune_remove_check_and_recover(root: Path) -> None:
     run(root, "container", "deploy", "--no-start", IMG, "--name", "web")
     images = as_json(run(root, "container", "images", "-o", "json"))
-    assert isinstance(images, list) and images[0]["used_by"] == "web"
+    assert isinstance(images, list) and images[0]["used_by"] == ["web"]
     assert as_json(run(root, "image", "prune", "-o", "json")) == {"removed": []}
     assert run(root, "store", "check").stdout.strip() == "store is consistent"
     (root / "metadata" / "containers.json").write_text("{}")

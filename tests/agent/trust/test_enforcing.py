@@ -80,7 +80,7 @@ def test_signed_deploy_succeeds(env: Signed, policy: Path, store_root: Path) -> 
             "json",
         ).stdout
     )
-    assert out["digest"] == env.images.simple.digest[:19]
+    assert out["digest"] == env.images.simple.digest
     assert (
         store_root / "deployments" / "app" / "rootfs" / "etc" / "motd"
     ).read_bytes() == b"hello from berth\n"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.registry import references
+from agent.oci import references
 from agent.trust import payloads, policies
 from agent.trust.errors import SignatureRejected, TrustError
 from agent.trust.policies import Identity

@@ -230,6 +230,8 @@ class Engine:
             join_namespaces=join,
             addresses=tuple(e.ipv4 for e in attached.endpoints) if attached else (),
             aliases=tuple(_aliases(deployment)),
+            dns_servers=attached.dns_servers if attached else (),
+            dns_search=attached.dns_search if attached else (),
             hostname=spec.config.group
             if spec.config.group and spec.config.network.hostname is None
             else None,

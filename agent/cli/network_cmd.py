@@ -26,8 +26,8 @@ _run_root_option = click.option(
     help="Runtime state directory (default /run/berth[/<store>]; env BERTH_RUN_ROOT).",
 )
 
-DRIVER_OPTS = ("mtu",)
-"""Driver options netavark's bridge has and Berth passes on."""
+DRIVER_OPTS = ("mtu", "isolate")
+"""Driver options netavark's bridge has and Berth passes on (isolate: true unless false)."""
 
 
 @click.group()
@@ -107,7 +107,9 @@ def _row(net: Any, users: list[str]) -> dict[str, Any]:
 )
 @click.option("--disable-dns", is_flag=True, help="No aardvark-dns names on this network.")
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE")
-@click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE", help="Driver options: mtu=N.")
+@click.option(
+    "--opt", "opts", multiple=True, metavar="KEY=VALUE", help="Driver options: mtu=N, isolate=true|false."
+)
 @click.option("-d", "--driver", default="bridge", show_default=True, type=click.Choice(["bridge"]))
 @store_options
 @handle_errors
@@ -142,6 +144,8 @@ def create(
             raise NetworkError(f"--opt {key}: unknown bridge option (known: {', '.join(DRIVER_OPTS)})")
         if key == "mtu" and not (value.isdigit() and 68 <= int(value) <= 65535):
             raise NetworkError(f"--opt mtu={value}: expected a number from 68 to 65535")
+        if key == "isolate" and value not in ("true", "false"):
+            raise NetworkError(f"--opt isolate={value}: expected true or false")
     store_root = root_of(root)
     ipv6_subnet = v6[0] if v6 else (_ula(f"{store_root.resolve()}\0{name}") if ipv6 else None)
     net = _networks(root).create(

@@ -279,3 +279,23 @@ def test_twenty_cycles_leave_nothing_behind(host: Host) -> None:
     }
     assert leftovers == dict.fromkeys(leftovers, 0)
     assert _fetch(f"http://127.0.0.1:{port}/", within=0.3) == ""
+
+
+def test_a_failing_network_setup_leaves_nothing(host: Host) -> None:
+    # netavark's setup runs while runc creates the container; when it fails, start fails with it
+    host.networks.create("broken", driver_opts={"mtu": "lots"})
+    port = free_port()
+    host.deploy(
+        "nope",
+        {"cmd": HTTPD, "ports": [f"127.0.0.1:{port}:80"], "network": {"networks": ["broken"]}},
+        start=False,
+    )
+    with pytest.raises(NetworkError, match="netavark setup for nope"):
+        host.engine.start("nope")
+    assert host.engine.status("nope").state != "running"
+    assert host.engine.container("nope") is None
+    assert host.engine.attacher.attached("nope") is None
+    assert host.engine.attacher.users("broken") == []
+    assert not (host.run / "netns" / "nope").exists()
+    ports = json.loads(Path("/run/berth/host-ports.json").read_text())
+    assert f"tcp/{port}" not in ports

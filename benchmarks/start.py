@@ -36,7 +36,6 @@ import shutil
 import socket
 import statistics
 import subprocess
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -236,7 +235,8 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=10)
     parser.add_argument("--profile", action="store_true", help="cProfile one bridge start")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="berth-bench-start-", dir="/dev/shm"))
+    base = Path("/dev/shm") / f"berth-bench-start-{uuid.uuid4().hex[:8]}"  # podman names the image after it
+    base.mkdir()
     build_demo_layout(base / "layout")
     berth = Berth(base / "berth", base / "layout")
     runc = Runc(base / "runc")

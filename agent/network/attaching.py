@@ -165,10 +165,18 @@ class Attacher:
             for index, (network, attachment) in enumerate(nets):
                 fixed = attachment.ipv4_address if attachment is not None else None
                 ipv4 = _lease(leases, network, name, fixed)
+                fixed6 = attachment.ipv6_address if attachment is not None else None
+                ipv6 = _lease6(leases, network, name, fixed6) if network.ipv6_subnet else None
+                if fixed6 and not network.ipv6_subnet:
+                    raise NetworkError(f"ipv6_address {fixed6}: network {network.name} has no IPv6 subnet")
                 names = [*aliases, *(attachment.aliases if attachment is not None else [])]
                 endpoints.append(
                     Endpoint(
-                        network.name, f"eth{index}", ipv4, aliases=tuple(dict.fromkeys(a for a in names if a))
+                        network.name,
+                        f"eth{index}",
+                        ipv4,
+                        ipv6,
+                        aliases=tuple(dict.fromkeys(a for a in names if a)),
                     )
                 )
         try:
@@ -180,7 +188,11 @@ class Attacher:
             "container_id": cid,
             "container_name": name,
             "networks": {
-                e.network: {"interface_name": e.interface, "static_ips": [e.ipv4], "aliases": list(e.aliases)}
+                e.network: {
+                    "interface_name": e.interface,
+                    "static_ips": [e.ipv4, *([e.ipv6] if e.ipv6 else [])],
+                    "aliases": list(e.aliases),
+                }
                 for e in endpoints
             },
             "network_info": {n.name: n.netavark_info() for n, _ in nets},
@@ -201,7 +213,7 @@ class Attacher:
             str(netns),
             tuple(endpoints),
             tuple(ports),
-            tuple(dict.fromkeys(n.gateway for n in dns_nets)),
+            tuple(dict.fromkeys(g for n in dns_nets for g in (n.gateway, n.ipv6_gateway) if g)),
             (DNS_SEARCH,) if dns_nets else (),
             options,
         )
@@ -335,6 +347,33 @@ def _lease(leases: dict[str, Any], network: Network, name: str, fixed: str | Non
             table["last"] = candidate
             return candidate
     raise NetworkError(f"network {network.name} has no free address left in {subnet}")
+
+
+def _lease6(leases: dict[str, Any], network: Network, name: str, fixed: str | None) -> str:
+    """An IPv6 address on the network: ``fixed``, else the next one after the last handed out (the
+    subnet is a /64 or so: walked lazily, never listed)."""
+    table = leases.setdefault(f"{network.name}#v6", {"by_container": {}, "last": None})
+    used = {v for k, v in table["by_container"].items() if k != name}
+    subnet = ipaddress.IPv6Network(str(network.ipv6_subnet), strict=False)
+    gateway = ipaddress.IPv6Address(network.ipv6_gateway) if network.ipv6_gateway else subnet[1]
+    if fixed:
+        address = ipaddress.ip_address(fixed)
+        if address not in subnet:
+            raise NetworkError(f"ipv6_address {fixed} is not in network {network.name}'s subnet {subnet}")
+        if str(address) in used or address == gateway:
+            raise NetworkError(f"ipv6_address {fixed} on network {network.name} is already in use")
+        table["by_container"][name] = str(address)
+        return str(address)
+    first, last = int(subnet.network_address) + 1, int(subnet.broadcast_address) - 1
+    after = int(ipaddress.IPv6Address(table["last"])) + 1 if table.get("last") else first
+    candidate = after if first <= after <= last else first
+    for _ in range(min(last - first + 1, 1 << 20)):
+        text = str(ipaddress.IPv6Address(candidate))
+        if text not in used and ipaddress.IPv6Address(candidate) != gateway:
+            table["by_container"][name] = table["last"] = text
+            return text
+        candidate = candidate + 1 if candidate < last else first
+    raise NetworkError(f"network {network.name} has no free IPv6 address left in {subnet}")
 
 
 # -- published ports -------------------------------------------------------------------------

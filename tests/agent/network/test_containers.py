@@ -299,3 +299,18 @@ def test_a_failing_network_setup_leaves_nothing(host: Host) -> None:
     assert not (host.run / "netns" / "nope").exists()
     ports = json.loads(Path("/run/berth/host-ports.json").read_text())
     assert f"tcp/{port}" not in ports
+
+
+def test_ipv6_network_gives_addresses_that_answer(host: Host) -> None:
+    host.networks.create("dual", ipv6_subnet="fd42:7b:1e:5::/64")
+    net = {"networks": [{"name": "dual", "ipv6_address": "fd42:7b:1e:5::80"}]}
+    host.deploy("v6-web", {"cmd": HTTPD, "network": net})
+    host.deploy("v6-client", {"cmd": SLEEP, "network": {"networks": ["dual"]}})
+    attached = host.engine.attacher.attached("v6-client")
+    assert attached is not None and attached.endpoints[0].ipv6 == "fd42:7b:1e:5::2"
+    _, inet6 = host.exec("v6-web", "cat", "/proc/net/if_inet6")
+    assert "fd42007b001e00050000000000000080" in inet6
+    assert host.fetch_in("v6-client", "http://[fd42:7b:1e:5::80]/") == PAGE.decode()
+    host.engine.stop("v6-client", timeout=0)
+    leases = json.loads((host.run / "networks" / "leases.json").read_text())
+    assert leases["dual#v6"]["by_container"] == {"v6-web": "fd42:7b:1e:5::80"}

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "pull": "agent.cli.pull_cmd:pull",
     "image": "agent.cli.container_cmd:image",
     "store": "agent.cli.store_cmd:store",
+    "network": "agent.cli.network_cmd:network",
     "demo": "agent.cli.demo_cmd:demo",
 }
 

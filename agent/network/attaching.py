@@ -16,7 +16,7 @@ import ipaddress
 import os
 import socket
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ from translators.spec.deployment import ContainerConfig
 
 HOST_PORTS = Path("/run/berth/host-ports.json")
 ANY = "0.0.0.0"  # noqa: S104 - a published port without host_ip binds every address, as docker's
+DNS_SEARCH = "dns.podman"
+"""The search domain aardvark-dns serves container names under (netavark 1.4 hard-codes it)."""
 EPHEMERAL = (32768, 60999)
 """Host ports picked for a published port without one (as the kernel's default ephemeral range)."""
 
@@ -127,6 +129,24 @@ class Attacher:
     ) -> Attached:
         """Join ``netns`` to the spec's networks (the default one when it names none) and publish
         its ports. Nothing is left behind when this fails."""
+        _, finish = self.attach_deferred(name, config, netns, aliases=aliases, container_id=container_id)
+        return finish()
+
+    def attach_deferred(
+        self,
+        name: str,
+        config: ContainerConfig,
+        netns: Path,
+        *,
+        aliases: Sequence[str] = (),
+        container_id: str | None = None,
+    ) -> tuple[Attached, Callable[[], Attached]]:
+        """:meth:`attach` in two steps: addresses and ports are taken now, and what the container
+        will be given (addresses, DNS servers) is returned at once with a function that does the
+        slow part, netavark's setup (a third of a second here), which the caller may run while it
+        prepares and creates the container, as podman sets up the network while it mounts the
+        storage. The container must not start before that function returned. When it fails,
+        nothing is left behind."""
         if self.attached(name) is not None:
             self.detach(name)
         wanted = config.network.networks or []
@@ -145,10 +165,18 @@ class Attacher:
             for index, (network, attachment) in enumerate(nets):
                 fixed = attachment.ipv4_address if attachment is not None else None
                 ipv4 = _lease(leases, network, name, fixed)
+                fixed6 = attachment.ipv6_address if attachment is not None else None
+                ipv6 = _lease6(leases, network, name, fixed6) if network.ipv6_subnet else None
+                if fixed6 and not network.ipv6_subnet:
+                    raise NetworkError(f"ipv6_address {fixed6}: network {network.name} has no IPv6 subnet")
                 names = [*aliases, *(attachment.aliases if attachment is not None else [])]
                 endpoints.append(
                     Endpoint(
-                        network.name, f"eth{index}", ipv4, aliases=tuple(dict.fromkeys(a for a in names if a))
+                        network.name,
+                        f"eth{index}",
+                        ipv4,
+                        ipv6,
+                        aliases=tuple(dict.fromkeys(a for a in names if a)),
                     )
                 )
         try:
@@ -160,7 +188,11 @@ class Attacher:
             "container_id": cid,
             "container_name": name,
             "networks": {
-                e.network: {"interface_name": e.interface, "static_ips": [e.ipv4], "aliases": list(e.aliases)}
+                e.network: {
+                    "interface_name": e.interface,
+                    "static_ips": [e.ipv4, *([e.ipv6] if e.ipv6 else [])],
+                    "aliases": list(e.aliases),
+                }
                 for e in endpoints
             },
             "network_info": {n.name: n.netavark_info() for n, _ in nets},
@@ -175,29 +207,49 @@ class Attacher:
                 for p in ports
             ],
         }
-        try:
-            status = netavark.setup(self.config, netns, options)
-        except BaseException:
-            self._release(name)
-            _release_ports(self.root, name)
-            raise
-        for network, _ in nets:
-            _pin_bridge_address(network.interface)
-        servers: list[str] = []
-        search: list[str] = []
-        done = []
-        for endpoint in endpoints:
-            answer = status.get(endpoint.network, {})
-            servers += [s for s in answer.get("dns_server_ips", []) if s not in servers]
-            search += [s for s in answer.get("dns_search_domains", []) if s not in search]
-            iface = answer.get("interfaces", {}).get(endpoint.interface, {})
-            done.append(Endpoint(**{**asdict(endpoint), "mac": iface.get("mac_address")}))
-        attached = Attached(
-            name, str(netns), tuple(done), tuple(ports), tuple(servers), tuple(search), options
+        dns_nets = [n for n, _ in nets if n.dns_enabled]
+        planned = Attached(
+            name,
+            str(netns),
+            tuple(endpoints),
+            tuple(ports),
+            tuple(dict.fromkeys(g for n in dns_nets for g in (n.gateway, n.ipv6_gateway) if g)),
+            (DNS_SEARCH,) if dns_nets else (),
+            options,
         )
-        self._attached_path(name).parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(self._attached_path(name), attached.to_json())
-        return attached
+
+        def finish() -> Attached:
+            try:
+                status = netavark.setup(self.config, netns, options)
+            except BaseException:
+                self._release(name)
+                _release_ports(self.root, name)
+                raise
+            for network, _ in nets:
+                _pin_bridge_address(network.interface)
+            servers: list[str] = []
+            search: list[str] = []
+            done = []
+            for endpoint in endpoints:
+                answer = status.get(endpoint.network, {})
+                servers += [s for s in answer.get("dns_server_ips", []) if s not in servers]
+                search += [s for s in answer.get("dns_search_domains", []) if s not in search]
+                iface = answer.get("interfaces", {}).get(endpoint.interface, {})
+                done.append(Endpoint(**{**asdict(endpoint), "mac": iface.get("mac_address")}))
+            attached = Attached(
+                name, str(netns), tuple(done), tuple(ports), tuple(servers), tuple(search), options
+            )
+            self._attached_path(name).parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_json(self._attached_path(name), attached.to_json())
+            if (attached.dns_servers, attached.dns_search) != (planned.dns_servers, planned.dns_search):
+                self.detach(name)  # the container was told other servers: refuse rather than mislead
+                raise NetworkError(
+                    f"{name}: netavark serves names on {list(servers)} (search {list(search)}), not on "
+                    f"the networks' gateways {list(planned.dns_servers)} as expected"
+                )
+            return attached
+
+        return planned, finish
 
     def detach(self, name: str) -> None:
         """Undo :meth:`attach`: interfaces, rules, DNS entries, leases and port reservations."""
@@ -295,6 +347,33 @@ def _lease(leases: dict[str, Any], network: Network, name: str, fixed: str | Non
             table["last"] = candidate
             return candidate
     raise NetworkError(f"network {network.name} has no free address left in {subnet}")
+
+
+def _lease6(leases: dict[str, Any], network: Network, name: str, fixed: str | None) -> str:
+    """An IPv6 address on the network: ``fixed``, else the next one after the last handed out (the
+    subnet is a /64 or so: walked lazily, never listed)."""
+    table = leases.setdefault(f"{network.name}#v6", {"by_container": {}, "last": None})
+    used = {v for k, v in table["by_container"].items() if k != name}
+    subnet = ipaddress.IPv6Network(str(network.ipv6_subnet), strict=False)
+    gateway = ipaddress.IPv6Address(network.ipv6_gateway) if network.ipv6_gateway else subnet[1]
+    if fixed:
+        address = ipaddress.ip_address(fixed)
+        if address not in subnet:
+            raise NetworkError(f"ipv6_address {fixed} is not in network {network.name}'s subnet {subnet}")
+        if str(address) in used or address == gateway:
+            raise NetworkError(f"ipv6_address {fixed} on network {network.name} is already in use")
+        table["by_container"][name] = str(address)
+        return str(address)
+    first, last = int(subnet.network_address) + 1, int(subnet.broadcast_address) - 1
+    after = int(ipaddress.IPv6Address(table["last"])) + 1 if table.get("last") else first
+    candidate = after if first <= after <= last else first
+    for _ in range(min(last - first + 1, 1 << 20)):
+        text = str(ipaddress.IPv6Address(candidate))
+        if text not in used and ipaddress.IPv6Address(candidate) != gateway:
+            table["by_container"][name] = table["last"] = text
+            return text
+        candidate = candidate + 1 if candidate < last else first
+    raise NetworkError(f"network {network.name} has no free IPv6 address left in {subnet}")
 
 
 # -- published ports -------------------------------------------------------------------------

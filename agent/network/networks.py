@@ -68,6 +68,9 @@ class Network:
         if self.ipv6_subnet:
             subnets.append({"subnet": self.ipv6_subnet, "gateway": self.ipv6_gateway or ""})
         options = {k: v for k, v in self.driver_opts.items() if k in ("mtu", "vlan", "isolate")}
+        # networks are isolated from each other, as docker's are (netavark's default lets any two
+        # bridges on the host route to each other); ``isolate=false`` opts out
+        options.setdefault("isolate", "true")
         info: dict[str, Any] = {
             "name": self.name,
             "id": self.id,

@@ -24,7 +24,8 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ from agent.store.layout import Layout
 from agent.store.records import Deployment, Owner
 from translators.spec import DeploymentSpec
 
+_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-network")
+"""Runs netavark's setup while a container is being created (see ``_start``)."""
 SETTLE = float(os.environ.get("BERTH_SETTLE", "1.0"))
 """Seconds a service without a health check must keep running after start to count as up."""
 UP_TIMEOUT = 120.0
@@ -217,9 +220,12 @@ class Engine:
         join: dict[str, Path] = {}
         attached: Attached | None = None
         mode = spec.config.network.mode
+        setup: Future[Attached] | None = None
         if mode == "bridge":
-            attached = self._attach(deployment)
+            attached, finish = self._attach_deferred(deployment)
             join["network"] = Path(attached.netns)
+            if finish is not None:  # netavark works while the bundle is made and runc creates
+                setup = _BACKGROUND.submit(finish)
         elif mode.startswith("container:"):
             join["network"] = self._namespace_of(mode.split(":", 1)[1])
         inputs = BundleInputs.of(
@@ -230,6 +236,8 @@ class Engine:
             join_namespaces=join,
             addresses=tuple(e.ipv4 for e in attached.endpoints) if attached else (),
             aliases=tuple(_aliases(deployment)),
+            dns_servers=attached.dns_servers if attached else (),
+            dns_search=attached.dns_search if attached else (),
             hostname=spec.config.group
             if spec.config.group and spec.config.network.hostname is None
             else None,
@@ -253,9 +261,13 @@ class Engine:
                 tty=spec.config.tty,
                 stdin=spec.config.stdin_open,
             )
+            if setup is not None:
+                setup.result()  # the network is ready (or its error raised) before the process runs
             self.containers.start(name)
         finally:
             os.umask(previous)
+            if setup is not None:
+                wait([setup])  # on any failure, the teardown must not race netavark's setup
         self._update_run_state(
             name,
             started_at=time.time(),
@@ -284,20 +296,23 @@ class Engine:
     def _netns_path(self, key: str) -> Path:
         return self.paths.run / "netns" / key
 
-    def _attach(self, deployment: Deployment) -> Attached:
-        """The container's (or its pod group's) namespace, attached to its networks."""
+    def _attach_deferred(self, deployment: Deployment) -> tuple[Attached, Callable[[], Attached] | None]:
+        """The container's (or its pod group's) namespace, attached to its networks, with
+        netavark's setup left to the caller (``Attacher.attach_deferred``): None when the pod
+        group's namespace is attached already."""
         group = deployment.spec.config.group
         key = f"group.{group}" if group else deployment.name
         existing = self.attacher.attached(key)
         if existing is not None and group:
-            return existing
+            return existing, None
         path = netns.create(self._netns_path(key))
         config = deployment.spec.config
         if group:  # the group's namespace publishes every member's ports (a Pod's containers share them)
             members = [d for d in self.store().list() if d.spec.config.group == group]
             config = config.model_copy(update={"ports": [p for d in members for p in d.spec.config.ports]})
         try:
-            return self.attacher.attach(key, config, path, aliases=_aliases(deployment))
+            # when the setup fails, the namespace goes with the caller's teardown (runc may be using it)
+            return self.attacher.attach_deferred(key, config, path, aliases=_aliases(deployment))
         except BaseException:
             netns.remove(path)
             raise

@@ -69,9 +69,19 @@ def _read(path: Path) -> str:
         return ""
 
 
-def resolv_conf(network: NetworkConfig, *, host_resolv: Path = HOST_RESOLV) -> str | None:
+def resolv_conf(
+    network: NetworkConfig,
+    *,
+    host_resolv: Path = HOST_RESOLV,
+    network_servers: Sequence[str] = (),
+    network_search: Sequence[str] = (),
+) -> str | None:
     """resolv.conf for the container; None: none at all (network ``none`` without any DNS setting,
-    as podman leaves it)."""
+    as podman leaves it).
+
+    ``network_servers``/``network_search``: what the container's networks serve names with
+    (aardvark-dns on the gateway, its search domain); they come first, so container names
+    resolve, and the spec's (else the host's) servers follow as fallbacks."""
     dns = network.dns
     if network.mode == "none" and not (dns.servers or dns.search or dns.options):
         return None
@@ -79,9 +89,12 @@ def resolv_conf(network: NetworkConfig, *, host_resolv: Path = HOST_RESOLV) -> s
     servers = list(dns.servers) or list(host.servers)
     if network.mode != "host" and not dns.servers:
         servers = [s for s in servers if not _loopback(s)] or list(FALLBACK_SERVERS)
+    if network_servers:
+        # aardvark-dns forwards what it does not know to the host's servers itself
+        servers = list(dict.fromkeys([*network_servers, *dns.servers]))
     return Resolv(
         servers=servers,
-        search=list(dns.search) or host.search,
+        search=list(dict.fromkeys([*network_search, *(list(dns.search) or host.search)])),
         options=list(dns.options) or host.options,
     ).render()
 

@@ -94,6 +94,11 @@ class BundleInputs:
     """The container's own addresses, for its /etc/hosts entry (none yet: 127.0.0.1)."""
     aliases: tuple[str, ...] = ()
     """More names of the container for its /etc/hosts entry."""
+    dns_servers: tuple[str, ...] = ()
+    """Name servers of the container's networks (aardvark-dns on their gateways), first in its
+    /etc/resolv.conf."""
+    dns_search: tuple[str, ...] = ()
+    """Search domains of the container's networks."""
     host_resolv: Path = Path("/etc/resolv.conf")
     host_hosts: Path = Path("/etc/hosts")
     shm_source: Path | None = None

@@ -238,6 +238,21 @@ def test_resolv_conf_per_network_mode(tmp_path: Path) -> None:
     )
 
 
+def test_resolv_conf_names_the_networks_dns_first(tmp_path: Path) -> None:
+    host = tmp_path / "resolv.conf"
+    host.write_text("nameserver 10.0.0.1\nsearch corp\noptions edns0\n")
+    served = etcfiles.resolv_conf(
+        NetworkConfig(), host_resolv=host, network_servers=["10.90.3.1"], network_search=["dns.podman"]
+    )
+    # aardvark-dns forwards other names to the host's servers itself
+    assert served == "nameserver 10.90.3.1\nsearch dns.podman corp\noptions edns0\n"
+    own = NetworkConfig.model_validate({"dns": {"servers": ["9.9.9.9"], "search": ["x"]}})
+    served = etcfiles.resolv_conf(
+        own, host_resolv=host, network_servers=["10.90.3.1"], network_search=["dns.podman"]
+    )
+    assert served == "nameserver 10.90.3.1\nnameserver 9.9.9.9\nsearch dns.podman x\noptions edns0\n"
+
+
 def test_hosts_file(tmp_path: Path) -> None:
     network = NetworkConfig.model_validate({"extra_hosts": ["db:10.0.0.5", "v6:::1"]})
     text = etcfiles.hosts(network, "web", aliases=["www"])

@@ -293,7 +293,7 @@ def _ports(ports: list[Any], at: YamlPath, report: Report, origins: Origins) -> 
             continue
         origins[("ports", len(out))] = ("ports", i)
         published = str(port.get("published", ""))
-        host: Any = None
+        host: Any = 0  # no published port: docker compose publishes on an ephemeral host port
         if published.isdigit():
             host = int(published)
         elif "-" in published and published.split("-", 1)[0].isdigit():

@@ -56,7 +56,8 @@ class PortMapping(SpecModel):
     container: ContainerPort
     """Port inside the container."""
     host: HostPort | None = None
-    """Port on the host; null (or 0) publishes nothing fixed: the port is only exposed."""
+    """Port on the host; 0: published on an ephemeral host port (compose "80", docker's -p 80);
+    null: not published, only exposed (a Kubernetes containerPort)."""
     host_ip: str | None = None
     """Host address to bind; null binds every address. Use 127.0.0.1 to stay local."""
     protocol: Protocol = "tcp"

@@ -491,7 +491,9 @@ class Engine:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
         go back to the previous version and start that again (StartFailed says why)."""
         was_running = (c := self.container(spec.name)) is not None and c.alive
-        deployment = deploying.deploy(self.root, spec, owner=owner or Owner(), puller=puller, gate=gate)
+        deployment = deploying.deploy(
+            self.root, spec, owner=owner or Owner(), puller=puller or _puller(), gate=gate or _gate()
+        )
         if not start:
             return deployment
         return self.activate(
@@ -512,7 +514,7 @@ class Engine:
         version (rolled back when it does not come up). (False, current) when nothing changed."""
         was_running = (c := self.container(name)) is not None and c.alive
         changed, deployment = deploying.update(
-            self.root, name, pull_image=pull_image, puller=puller, gate=gate
+            self.root, name, pull_image=pull_image, puller=puller or _puller(), gate=gate or _gate()
         )
         if not changed or not (was_running or self.run_state(name).desired == "running"):
             return changed, deployment
@@ -684,6 +686,21 @@ class Engine:
             yield
         finally:
             os.umask(previous)
+
+
+def _puller() -> deploying.Puller:
+    """The registry client, for callers that bring none (it reports no progress)."""
+    from agent.registry.pulling import pull_image
+
+    return pull_image
+
+
+def _gate() -> deploying.Gate:
+    """The host's trust policy ($BERTH_POLICY, else /etc/containers/policy.json), as podman reads it:
+    callers that bring no gate still get every image checked."""
+    from agent.trust.enforcing import gate
+
+    return gate(None)
 
 
 def backoff_kind(spec: DeploymentSpec) -> restarting.BackoffKind:

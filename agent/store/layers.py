@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from agent.store import atomic, crashpoints, merging, prefetching, streams, syncing, unpacking
+from agent.store import atomic, crashpoints, merging, streams, syncing, unpacking
 from agent.store.blobs import BlobStore
 from agent.store.images import ImageRecord
 from agent.store.layout import Layout
@@ -59,9 +59,8 @@ def ensure_layer(layout: Layout, blobs: BlobStore, digest: str, *, limit: int | 
     try:
         with open(blobs.path(digest), "rb") as raw:
             stream, kind = streams.open_tar_stream(raw, limit)
-            with prefetching.read_ahead(stream) as ahead:  # decompression on a second core
-                tee = _Hashing(ahead, hasher)
-                desc = unpacking.unpack_stream(tee, diff)
+            tee = _Hashing(stream, hasher)
+            desc = unpacking.unpack_stream(tee, diff)
     except BaseException:
         _discard(layout, work)
         raise

@@ -3,7 +3,7 @@
 Prints, for the shared corpus: compose services/s and Kubernetes documents/s through
 ``translators.dispatch.translate`` in this process, and the whole-process time of
 ``berth translate`` on one small file next to Docker Compose v2's ``config`` on the same compose
-file (the reference binary installed by .ci/setup), as a ratio. Targets: cold start under 250 ms,
+file (the reference binary installed by .ci/setup-tests), as a ratio. Targets: cold start under 250 ms,
 at least 2,000 compose services/s.
 
 Run: .venv/bin/python benchmarks/translate.py [--seconds 3]
@@ -101,7 +101,7 @@ def main() -> int:
         print(f"cold start, docker compose config (same file): {peer * 1000:.0f} ms")
         print(f"ratio berth/docker-compose: {berth_compose / peer:.2f}")
     else:
-        print("docker compose reference not installed (.ci/setup installs it): no ratio")
+        print("docker compose reference not installed (.ci/setup-tests installs it): no ratio")
     return 0
 
 

@@ -3,7 +3,8 @@
 We test these aspects:
 - import-linter's contracts in pyproject.toml hold (translators import no agent, kubernetes client,
   requests, subprocess or socket), run through the real tool;
-- a planted violation is caught, so the contract is not vacuous.
+- the agent's layers hold (cli -> supervisor|kube|demo -> runtime -> trust -> registry -> store -> oci);
+- a planted violation of each contract is caught, so neither is vacuous.
 """
 
 from __future__ import annotations
@@ -34,12 +35,32 @@ def test_translators_are_pure() -> None:
     assert "translators are pure" in result.stdout
 
 
-def test_a_planted_violation_is_caught(tmp_path: Path) -> None:
+def test_agent_layers_hold() -> None:
+    result = _lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "agent layers" in result.stdout and "KEPT" in result.stdout
+
+
+def _copy(tmp_path: Path) -> Path:
     copy = tmp_path / "project"
     shutil.copytree(ROOT / "translators", copy / "translators")
     shutil.copytree(ROOT / "agent", copy / "agent", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    return copy
+
+
+def test_a_planted_violation_is_caught(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
     (copy / "translators" / "sneaky.py").write_text("import subprocess\n")
     result = _lint_imports(copy)
     assert result.returncode != 0
     assert "translators.sneaky -> subprocess" in result.stdout
+
+
+def test_the_store_importing_the_registry_is_caught(tmp_path: Path) -> None:
+    """The cycle the layers removed: the store pulls only through an injected puller."""
+    copy = _copy(tmp_path)
+    (copy / "agent" / "store" / "sneaky.py").write_text("from agent.registry import pulling\n")
+    result = _lint_imports(copy)
+    assert result.returncode != 0
+    assert "agent.store.sneaky -> agent.registry.pulling" in result.stdout

@@ -19,7 +19,7 @@ from translators.paths import ROOT
 from translators.result import Translation
 from translators.yamlio import Document, load_documents
 
-Kind = Literal["compose", "kubernetes", "native", "empty"]
+Kind = Literal["compose", "kubernetes", "native", "empty", "unknown"]
 COMPOSE_KEYS = {"services", "networks", "volumes", "secrets", "configs", "name", "version", "include"}
 
 
@@ -44,20 +44,45 @@ class Options:
 
 
 def classify(data: Any) -> Kind:
-    """The kind of one parsed document."""
+    """The kind of one parsed document; ``unknown`` when it fits none (see :func:`why_no_kind`)."""
     if data is None:
         return "empty"
     if isinstance(data, dict):
         if "apiVersion" in data or "kind" in data:
             return "kubernetes"
-        if native.is_spec(data):
+        if native.is_spec(data) or native.is_fragment(data):
             return "native"
         keys = {k for k in data if isinstance(k, str)}
         if keys & COMPOSE_KEYS or all(k.startswith("x-") for k in keys):
             return "compose"
     if isinstance(data, list) and data and all(native.is_spec(item) for item in data):
         return "native"
-    return "native" if isinstance(data, dict) and "name" in data else "compose"
+    return "unknown"
+
+
+def why_no_kind(data: Any) -> tuple[str, tuple[str | int, ...]]:
+    """Which kinds a document was tried as and why each did not fit, and the path it is about."""
+    if isinstance(data, list):
+        bad = next(i for i, item in enumerate(data) if not native.is_spec(item))
+        return (
+            f"matches no input kind: a list is read only as deployment specs, and item {bad} is not "
+            "one (no image); compose files and Kubernetes objects are mappings",
+            (bad,),
+        )
+    if not isinstance(data, dict):
+        return (
+            f"matches no input kind: {data!r} is a {type(data).__name__}, and compose files, "
+            "Kubernetes objects and deployment specs are mappings",
+            (),
+        )
+    keys = ", ".join(repr(k) for k in list(data)[:3]) + (", ..." if len(data) > 3 else "")
+    return (
+        "matches no input kind: not a compose file (none of the top-level keys "
+        f"{', '.join(sorted(COMPOSE_KEYS - {'version'}))}), not a Kubernetes object (no apiVersion "
+        "or kind), not a deployment spec (no image) nor a spec's configuration fragment (only config); "
+        f"its keys are {keys}",
+        (),
+    )
 
 
 def _read(inputs: Sequence[InputFile]) -> list[Document]:
@@ -85,6 +110,12 @@ def translate(inputs: Sequence[InputFile], options: Options | None = None) -> Tr
     """Translate inputs of one kind into specs; mixing kinds is an error naming the files."""
     options = options or Options()
     docs = _read(inputs)
+    unknown = [d for d in docs if classify(d.data) == "unknown"]
+    if unknown:
+        reasons = [(d, *why_no_kind(d.data)) for d in unknown]
+        raise InvalidSpec(
+            [Diagnostic(why, "", d.file, d.lines.get(at) or d.lines.get(())) for d, why, at in reasons]
+        )
     kinds = {classify(d.data) for d in docs} - {"empty"}
     if not kinds:
         raise InvalidSpec([Diagnostic("no document to translate", "", inputs[0].path if inputs else None)])

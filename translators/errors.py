@@ -15,7 +15,16 @@ from typing import Literal
 from translators.paths import YamlPath
 
 Severity = Literal["error", "warning"]
-Code = Literal["invalid", "unsupported", "missing-reference", "not-applied", "not-found", "notice"]
+Code = Literal[
+    "invalid",
+    "unsupported",
+    "missing-reference",
+    "not-applied",
+    "not-found",
+    "notice",
+    "deprecated",
+    "substituted",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +92,7 @@ class Diagnostics:
             if line is not None:
                 return line
             parts = parts[:-1]
-        return None
+        return self.lines.get(())  # a document-level problem: the line where the document starts
 
     def error(self, path: YamlPath | None, message: str, *, code: Code = "invalid") -> None:
         if code == "missing-reference":

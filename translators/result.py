@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from translators.errors import Diagnostic
-from translators.spec import DeploymentSpec
+from translators.spec import ConfigFragment, DeploymentSpec
 from translators.spec.project import Project
 
 Source = Literal["compose", "kubernetes", "native", "crd"]
@@ -20,3 +20,5 @@ class Translation:
     specs: list[DeploymentSpec]
     project: Project
     warnings: list[Diagnostic] = field(default_factory=list)
+    fragments: list[ConfigFragment] = field(default_factory=list)
+    """Configuration fragments (``{"config": ...}`` without name and image), validated as such."""

@@ -70,7 +70,16 @@ def compose() -> None:
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(path_type=Path), help="Env file(s).")
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile (* for all).")
 @click.option("--project-directory", type=click.Path(path_type=Path), default=None, help="Project directory.")
-@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="yaml", show_default=True)
+@click.option(
+    "--format",
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="yaml",
+    show_default=True,
+    help="--format as docker compose names it; -o as every berth command does (table: the YAML).",
+)
 @click.option("--services", is_flag=True, help="Print the service names, one a line.")
 @click.option("--volumes", is_flag=True, help="Print the volume names, one a line.")
 @click.option("--networks", is_flag=True, help="Print the network names, one a line.")
@@ -112,4 +121,4 @@ def config(
             for name in model.get(section) or {}:
                 click.echo(name)
             return
-    click.echo(_dump(model, fmt).rstrip("\n"))
+    click.echo(_dump(model, "yaml" if fmt == "table" else fmt).rstrip("\n"))

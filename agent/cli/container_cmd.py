@@ -7,41 +7,56 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from agent.cli.store_output import emit, handle_errors, root_of, store_options
+from agent.cli.store_output import emit, handle_errors, root_of, store_options, timestamp
 from agent.store import deploying
 from agent.store.deployments import DeploymentError
 from agent.store.records import Deployment, Owner
 from agent.store.redaction import redact_spec
 
 
-def _version_row(version: Deployment, *, verbose: bool = False) -> dict[str, Any]:
+def _version_row(version: Deployment) -> dict[str, Any]:
+    """A deployment as a record with every field always present, so scripts see one shape (field
+    names as in the README; ``-o table`` shortens them for people and ``--verbose`` adds columns)."""
     st = version.state
-    row: dict[str, Any] = {
+    return {
         "name": version.name,
         "image": st.image,
-        "digest": st.image_digest[:19],
+        "digest": st.image_digest,
         "version": version.serial,
-        "rollback": version.rollback if version.rollback is not None else "-",
-        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(st.created)),
+        "rollback": version.rollback,
+        "created": timestamp(st.created),
+        "rootfs": str(version.path / "rootfs"),
+        "layers": len(st.layers),
     }
-    if verbose:
-        row["digest"] = st.image_digest
-        row["rootfs"] = str(version.path / "rootfs")
-        row["layers"] = len(st.layers)
-    return row
 
 
-def _progress(stack: contextlib.ExitStack) -> Any:
-    """Pulls started by deploy and update report like ``berth pull`` does."""
+def _puller(stack: contextlib.ExitStack) -> deploying.Puller:
+    """The registry client for pulls started by deploy and update, reporting like ``berth pull``."""
+    import functools
+
     from agent.cli.pull_cmd import progress_sink
+    from agent.registry import pulling
 
-    return progress_sink(stack)
+    return functools.partial(pulling.pull_image, progress=progress_sink(stack))
+
+
+def _gate(policy: Path | None) -> deploying.Gate:
+    """The trust policy every deploy and update obeys (``--policy``, else the system's)."""
+    from agent.trust import enforcing
+
+    return enforcing.gate(policy)
+
+
+_policy_option = click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Trust policy (containers-policy.json; default $BERTH_POLICY, /etc/containers/policy.json).",
+)
 
 
 @click.group()
@@ -61,15 +76,33 @@ def container() -> None:
     is_flag=True,
     help="Keep the deployment it replaces for rollback (the default now; accepted for scripts).",
 )
+@click.option("--no-start", is_flag=True, help="Only stage the new version in the store; start nothing.")
+@click.option(
+    "--no-rollback",
+    is_flag=True,
+    help="Leave a new version that does not come up in place (for debugging) instead of rolling back.",
+)
+@_policy_option
 @store_options
 @handle_errors
 def deploy(
-    *, image: str, name: str | None, config_file: str | None, keep: bool, root: Path | None, output: str
+    *,
+    image: str,
+    name: str | None,
+    config_file: str | None,
+    keep: bool,
+    no_start: bool,
+    no_rollback: bool,
+    policy: Path | None,
+    root: Path | None,
+    output: str,
 ) -> None:
-    """Deploy IMAGE atomically (pulled first if the store does not have it).
+    """Deploy IMAGE atomically (pulled first if the store does not have it) and start it.
 
     A deployment of that name already there is kept for `container rollback`, as ostree keeps
-    its rollback deployment."""
+    its rollback deployment; if the new version does not come up (it exits, or fails its health
+    or startup check), the previous one is switched back and started again, and the command
+    exits 1 saying why."""
     data: dict[str, Any] = {}
     lines: Any = None
     if config_file:
@@ -82,8 +115,17 @@ def deploy(
     data["image"] = image
     data["name"] = name or data.get("name") or deploying.default_name(image)
     spec = deploying.build_spec(data, source=config_file or "", lines=lines)
+    from agent.runtime.engine import Engine
+
     with contextlib.ExitStack() as stack:
-        version = deploying.deploy(root_of(root), spec, owner=Owner(kind="cli"), progress=_progress(stack))
+        version = Engine(root_of(root)).deploy(
+            spec,
+            owner=Owner(kind="cli"),
+            start=not no_start,
+            rollback_on_failure=not no_rollback,
+            puller=_puller(stack),
+            gate=_gate(policy),
+        )
     emit(output, _version_row(version))
 
 
@@ -91,15 +133,22 @@ def deploy(
 @click.argument("name")
 @click.option("--rollback", "back", is_flag=True, help="Go back to the previous deployment instead.")
 @click.option("--pull/--no-pull", default=True, help="Pull the tag first (--no-pull: use the store's image).")
+@_policy_option
 @store_options
 @handle_errors
-def update(name: str, back: bool, pull: bool, root: Path | None, output: str) -> None:
-    """Redeploy NAME from the newest image of its tag; nothing happens if the digest is unchanged."""
+def update(name: str, back: bool, pull: bool, policy: Path | None, root: Path | None, output: str) -> None:
+    """Redeploy NAME from the newest image of its tag; nothing happens if the digest is unchanged.
+
+    A running container runs the new version after, or the old one again if the new one does not
+    come up (exit 1)."""
+    from agent.runtime.engine import Engine
+
+    engine = Engine(root_of(root))
     if back:
-        emit(output, {**_version_row(deploying.rollback(root_of(root), name)), "changed": True})
+        emit(output, {**_version_row(engine.rollback(name)), "changed": True})
         return
     with contextlib.ExitStack() as stack:
-        changed, version = deploying.update(root_of(root), name, pull_image=pull, progress=_progress(stack))
+        changed, version = engine.update(name, pull_image=pull, puller=_puller(stack), gate=_gate(policy))
     emit(output, {**_version_row(version), "changed": changed})
 
 
@@ -108,8 +157,11 @@ def update(name: str, back: bool, pull: bool, root: Path | None, output: str) ->
 @store_options
 @handle_errors
 def rollback(name: str, root: Path | None, output: str) -> None:
-    """Switch NAME back to its previous deployment (in one atomic step)."""
-    emit(output, _version_row(deploying.rollback(root_of(root), name)))
+    """Switch NAME back to its previous deployment (in one atomic step); a running container
+    runs the previous version after."""
+    from agent.runtime.engine import Engine
+
+    emit(output, _version_row(Engine(root_of(root)).rollback(name)))
 
 
 @container.command()
@@ -119,7 +171,9 @@ def rollback(name: str, root: Path | None, output: str) -> None:
 @handle_errors
 def remove(name: str, cleanup: bool, root: Path | None, output: str) -> None:
     """Remove deployment NAME (and its rollback copy)."""
-    removed = deploying.remove(root_of(root), name, cleanup=cleanup)
+    from agent.runtime.engine import Engine
+
+    removed = Engine(root_of(root)).remove(name, cleanup=cleanup)
     emit(output, {"removed": name, "collected": removed})
 
 
@@ -130,7 +184,7 @@ def remove(name: str, cleanup: bool, root: Path | None, output: str) -> None:
 def list_(verbose: bool, root: Path | None, output: str) -> None:
     """List deployments."""
     store = deploying.Store.open(root_of(root), create=False)
-    rows = [_version_row(d, verbose=verbose) for d in store.list()]
+    rows = [_version_row(d) for d in store.list()]
     columns = ["name", "image", "digest", "version", "rollback", "created"]
     emit(output, rows, columns + (["rootfs", "layers"] if verbose else []))
 
@@ -145,8 +199,8 @@ def info(name: str, root: Path | None, output: str) -> None:
     current = store.get(name)
     previous = store.get_version(name, current.rollback) if current.rollback is not None else None
     data = {
-        **_version_row(current, verbose=True),
-        "previous": _version_row(previous, verbose=True) if previous else None,
+        **_version_row(current),
+        "previous": _version_row(previous) if previous else None,
         "spec": redact_spec(current.spec.model_dump(mode="json")),
     }
     emit(output, data)
@@ -163,7 +217,7 @@ def _images(root: Path) -> list[dict[str, Any]]:
             "digest": image.digest,
             "layers": len(image.layers),
             "size": sum(layer.size for layer in image.layers),
-            "used_by": ",".join(used.get(image.digest, [])) or "-",
+            "used_by": used.get(image.digest, []),
         }
         for image in store.images.list()
     ]
@@ -233,7 +287,7 @@ def config_(
     if action == "get":
         if last not in node:
             raise DeploymentError(f"{name}: no key {key!r} in the spec")
-        if output == "json":
+        if output != "table":
             emit(output, node[last])
         else:
             click.echo(json.dumps(node[last]))
@@ -272,3 +326,22 @@ def image_list(root: Path | None, output: str) -> None:
 def prune(root: Path | None, output: str) -> None:
     """Remove blobs, unpacked layers and merged trees that no image or deployment refers to."""
     _prune(root_of(root), output)
+
+
+def _add_runtime() -> None:
+    from agent.cli import runtime_cmd
+
+    runtime_cmd.register(container)
+
+
+_add_runtime()
+
+
+def _add_verify() -> None:
+    """``container verify`` lives in its own module (agent.cli.verify_cmd)."""
+    from agent.cli.verify_cmd import verify
+
+    container.add_command(verify)
+
+
+_add_verify()

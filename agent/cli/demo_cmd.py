@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from agent.cli import output
-from translators.errors import InvalidSpec
+from translators.errors import BerthError, InvalidSpec
 
 
 @click.command()
@@ -20,25 +20,33 @@ from translators.errors import InvalidSpec
 )
 @click.option("--show", is_flag=True, help="Print the embedded demo compose project and exit.")
 def demo(root: Path, show: bool) -> None:
-    """Build the demo image offline, pull it, deploy the demo project and list the deployments."""
+    """Build the demo image offline, pull it, deploy and start the demo project, and fetch its page."""
     from agent.demo import COMPOSE_FILE
 
     if show:
         click.echo(COMPOSE_FILE.read_text(), nl=False)
         return
     from agent.demo import running
-    from agent.registry.errors import RegistryError
-    from agent.store.deployments import DeploymentError
 
     root.mkdir(parents=True, exist_ok=True)
     try:
         running.run(root.resolve(), click.echo)
     except InvalidSpec as exc:
         output.fail_invalid(exc)
-    except (RegistryError, DeploymentError) as exc:
+    except BerthError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"$ berth container list --root {root}")
     from agent.cli.main import cli
 
     cli.main(["container", "list", "--root", str(root)], standalone_mode=False)
-    click.echo("(the container runtime is not built yet: the deployments are in the store, not started)")
+    click.echo("$ curl http://127.0.0.1:18080/")
+    try:
+        click.echo(running.serve_check(), nl=False)
+    except OSError as exc:
+        raise click.ClickException(
+            f"the demo's web service does not answer on 127.0.0.1:18080: {exc}"
+        ) from exc
+    click.echo(
+        f"The demo keeps running: berth container status --root {root} berth-demo-web; "
+        f"berth container stop --root {root} berth-demo-web berth-demo-page stops it."
+    )

@@ -35,7 +35,7 @@ SHORT_HELP: dict[str, str] = {
     "pull": "Pull IMAGE (a registry reference, or oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG]) into the host store.",
     "image": "Images of the host store.",
     "store": "Maintain the host store.",
-    "demo": "Build the demo image offline, pull it, deploy the demo project and list the deployments.",
+    "demo": "Build the demo image offline, pull it, deploy and start the demo project, and fetch its page.",
 }
 
 

@@ -8,7 +8,6 @@ terminal, plain lines otherwise) so stdout stays parseable with ``-o json``. Exi
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import tempfile
 import threading
@@ -19,8 +18,10 @@ from typing import Any
 
 import click
 
-from agent.registry import errors, pulling, references
+from agent.oci import references
+from agent.registry import errors, pulling
 from agent.store import images
+from agent.trust.errors import TrustError
 
 DEFAULT_ROOT = Path("/var/lib/rpm-ostree/containers")
 
@@ -100,6 +101,7 @@ def progress_sink(stack: contextlib.ExitStack) -> pulling.ProgressSink:
 
 
 def record_json(record: images.ImageRecord) -> dict[str, Any]:
+    """The pulled image, with the field names every command uses (README, "Output")."""
     return {
         "reference": record.reference,
         "registry": record.registry,
@@ -107,7 +109,11 @@ def record_json(record: images.ImageRecord) -> dict[str, Any]:
         "tag": record.tag,
         "digest": record.digest,
         "config_digest": record.config_digest,
-        "layers": [{"digest": x.digest, "mediaType": x.media_type, "size": x.size} for x in record.layers],
+        "layers": len(record.layers),
+        "size": sum(x.size for x in record.layers),
+        "layer_blobs": [
+            {"digest": x.digest, "media_type": x.media_type, "size": x.size} for x in record.layers
+        ],
         "path": str(record.path),
     }
 
@@ -144,7 +150,19 @@ def record_json(record: images.ImageRecord) -> dict[str, Any]:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Directory of PEM CA certificates (*.crt) to trust, as in containers' certs.d.",
 )
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Trust policy (containers-policy.json; default $BERTH_POLICY, /etc/containers/policy.json).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="table: lines for people; json or yaml: the image record for scripts.",
+)
 def pull(
     *,
     image: str,
@@ -155,6 +173,7 @@ def pull(
     insecure_registry: tuple[str, ...],
     ca_file: Path | None,
     cert_dir: Path | None,
+    policy: Path | None,
     output: str,
 ) -> None:
     """Pull IMAGE (a registry reference, or oci:DIR[:REF], oci-archive:FILE[:REF],
@@ -173,9 +192,12 @@ def pull(
             tls_verify=tls_verify,
             insecure=insecure,
             ca_file=ca_file,
+            policy=policy,
         )
-    if output == "json":
-        click.echo(json.dumps(record_json(record), indent=2, sort_keys=True))
+    if output != "table":
+        from agent.cli.store_output import emit
+
+        emit(output, record_json(record))
     else:
         click.echo(f"Pulled {record.reference}\nDigest: {record.digest}\nStored: {record.path}")
 
@@ -202,6 +224,7 @@ def _run(
     tls_verify: bool,
     insecure: list[str],
     ca_file: Path | None,
+    policy: Path | None = None,
 ) -> images.ImageRecord:
     """Pull with progress on stderr; InvalidReference is a usage error (2); a RegistryError (the
     store's own failures included, as StoreError) or an OSError (disk full, permissions while
@@ -210,13 +233,17 @@ def _run(
         transport, text = pulling.split_transport(image)
         if not tls_verify and transport == "docker":
             insecure.append(references.parse(text).api_host)
+        from agent.trust import enforcing
+
+        verdict = enforcing.check(image, policy=policy, creds=creds, insecure=insecure, ca_file=ca_file)
         with contextlib.ExitStack() as stack:
             sink = progress_sink(stack)
             return pulling.pull_image(
-                image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink
-            )
+                image, root, platform=platform, creds=creds, insecure=insecure, ca_file=ca_file, progress=sink,
+                digest=verdict.digest or None,
+            )  # fmt: skip
     except errors.InvalidReference as exc:
         raise click.UsageError(str(exc)) from exc
-    except (errors.RegistryError, OSError) as exc:
+    except (errors.RegistryError, OSError, TrustError) as exc:
         click.echo(f"error: pull of {image} failed: {exc}", err=True)
         sys.exit(1)

@@ -16,20 +16,35 @@ def store() -> None:
 
 
 @store.command()
+@click.option("--repair", is_flag=True, help="Finish interrupted operations first (as the next write would).")
 @store_options
 @handle_errors
-def check(root: Path | None, output: str) -> None:
-    """Verify blobs, images, layers, deployments and metadata; exit 1 naming each problem."""
+def check(repair: bool, root: Path | None, output: str) -> None:
+    """Verify blobs, images, layers, deployments and metadata.
+
+    Exit 1 naming each problem (corruption); leftovers of an interrupted operation are listed as
+    such and exit 0: recovery (--repair, or the next write) finishes them without losing anything.
+    """
     from agent.store import checking
 
-    problems = checking.check(root_of(root))
-    if output == "json":
-        emit(output, {"ok": not problems, "problems": problems})
-    elif problems:
+    found = checking.examine(root_of(root), repair=repair)
+    problems = found.problems
+    if output != "table":
+        data = {"ok": not problems, "problems": problems, "interrupted": found.interrupted}
+        if repair:
+            data["repaired"] = found.repaired
+        emit(output, data)
+    else:
+        for done in found.repaired:
+            click.echo(f"repaired: {done}")
         for problem in problems:
             click.echo(f"problem: {problem}", err=True)
-    else:
-        click.echo("store is consistent")
+        for leftover in found.interrupted:
+            click.echo(f"interrupted: {leftover} (finished by --repair or the next write)", err=True)
+        if not problems:
+            click.echo(
+                "store is consistent" + (" (with interrupted work to finish)" if found.interrupted else "")
+            )
     if problems:
         sys.exit(1)
 

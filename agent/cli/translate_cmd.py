@@ -9,7 +9,17 @@ from pathlib import Path
 import click
 
 from agent.cli import output
-from translators.errors import InvalidSpec
+from translators.errors import BerthError, InvalidSpec
+
+
+def internal_error(exc: BaseException) -> str:
+    """One line for an exception no translator should raise: it is a bug, never the user's fault."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return (
+        f"error: internal error in the translator: {type(exc).__name__}"
+        + (f": {text}" if text else "")
+        + " (a bug in Berth: please report it, with the input that caused it)"
+    )
 
 
 @click.command()
@@ -20,7 +30,15 @@ from translators.errors import InvalidSpec
 @click.option("--project-directory", type=click.Path(path_type=Path), default=None)
 @click.option("--per-replica", is_flag=True, help="One spec per replica instead of a replica count.")
 @click.option("--to", "target", type=click.Choice(["spec", "crd"]), default="spec", show_default=True)
-@click.option("-o", "--output", "fmt", type=click.Choice(["json", "yaml"]), default="yaml", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="yaml",
+    show_default=True,
+    help="yaml or json: the documents; table: one line per spec, for people.",
+)
 @click.option("-n", "--namespace", default=None, help="Namespace of the ContainerDeployments (--to crd).")
 def translate(
     files: tuple[str, ...],
@@ -57,14 +75,45 @@ def translate(
         result = dispatch.translate(inputs, options)
     except InvalidSpec as exc:
         output.fail_invalid(exc)
+    except BerthError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a bug (RecursionError, MemoryError too): one line, never a traceback
+        click.echo(internal_error(exc), err=True)
+        sys.exit(1)
     output.warn(result.warnings)
     if target == "crd":
         from translators.crd import convert
 
+        if result.fragments:
+            raise click.UsageError(
+                "a configuration fragment has no name and image: deploy it with "
+                "`berth container deploy --config FILE IMAGE`, or complete it to make a ContainerDeployment"
+            )
         docs = [convert.to_resource(s, namespace=namespace) for s in result.specs]
     else:
         docs = [s.model_dump(mode="json") for s in result.specs]
-    if fmt == "json" and target == "spec":
+        docs += [f.model_dump(mode="json") for f in result.fragments]
+    if fmt == "table":
+        from agent.cli.store_output import emit
+
+        rows = [
+            {
+                "name": s.name,
+                "image": s.image,
+                "role": s.config.role,
+                "replicas": s.config.replicas,
+                "ports": [
+                    f"{p.host_ip + ':' if p.host_ip else ''}{p.host}:{p.container}/{p.protocol}"
+                    if p.host
+                    else f"{p.container}/{p.protocol}"
+                    for p in s.config.ports
+                ],
+            }
+            for s in result.specs
+        ]
+        emit("table", rows, ["name", "image", "role", "replicas", "ports"])
+    elif fmt == "json" and target == "spec":
         click.echo(output.dump(docs[0] if len(docs) == 1 else docs, "json"), nl=False)
     else:
         click.echo(output.dump_all(docs, fmt), nl=False)
@@ -72,8 +121,23 @@ def translate(
 
 @click.command()
 @click.option("--crd", "as_crd", is_flag=True, help="Print the ContainerDeployment CRD instead.")
-def schema(as_crd: bool) -> None:
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="table: as published (the schema as JSON, the CRD as YAML); json or yaml: that format.",
+)
+def schema(as_crd: bool, fmt: str) -> None:
     """Print the JSON Schema of the native deployment spec (or the CRD), generated from the models."""
+    import yaml
+
     from translators.crd import schema as generated
 
-    click.echo(generated.crd_yaml() if as_crd else generated.json_schema_text(), nl=False)
+    text = generated.crd_yaml() if as_crd else generated.json_schema_text()
+    if fmt in ("table", "yaml" if as_crd else "json"):
+        click.echo(text, nl=False)
+    else:
+        click.echo(output.dump(yaml.safe_load(text), fmt), nl=False)

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from agent.oci import mediatypes
-from agent.store import atomic
 
 EPOCH = 0
 
@@ -92,13 +92,13 @@ class LayoutWriter:
         self.blobs.mkdir(parents=True, exist_ok=True)
         layout = self.root / "oci-layout"
         if not layout.exists():
-            atomic.write_json(layout, {"imageLayoutVersion": "1.0.0"})
+            _replace(layout, json.dumps({"imageLayoutVersion": "1.0.0"}).encode())
 
     def add_blob(self, data: bytes, media_type: str) -> Descriptor:
         digest = digest_of(data)
         path = self.blobs / digest.split(":", 1)[1]
         if not path.exists():
-            atomic.write_bytes(path, data)
+            _replace(path, data)
         return Descriptor(media_type, digest, len(data))
 
     def add_image(
@@ -150,7 +150,7 @@ class LayoutWriter:
 
     def _tag(self, desc: Descriptor, os: str, architecture: str) -> None:
         index_path = self.root / "index.json"
-        index = atomic.read_json(index_path) or {
+        index = (json.loads(index_path.read_bytes()) if index_path.exists() else None) or {
             "schemaVersion": 2,
             "mediaType": mediatypes.OCI_INDEX,
             "manifests": [],
@@ -159,4 +159,17 @@ class LayoutWriter:
         index["manifests"] = [
             m for m in index["manifests"] if m.get("annotations", {}).get(mediatypes.REF_NAME) != tag
         ] + [{**desc.as_json(), "platform": {"architecture": architecture, "os": os}}]
-        atomic.write_json(index_path, index)
+        _replace(index_path, json.dumps(index, indent=2, sort_keys=True).encode())
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed over it), so a reader never
+    sees half a blob or index. Not fsynced: a layout is build input that is made again on demand,
+    unlike the store, whose durable writes (``agent.store.atomic``) sit above this layer."""
+    tmp = path.with_name(f".tmp-{path.name}.{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

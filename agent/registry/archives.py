@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.registry import errors, layouts, manifests, progress, references
+from agent.oci import references
+from agent.registry import errors, layouts, manifests, progress
 from agent.store import blobs
 
 _GZIP = b"\x1f\x8b"

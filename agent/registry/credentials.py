@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.registry import errors, references
+from agent.oci import references
+from agent.registry import errors
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,12 @@ digest, so a failed pull says where and what. Causes are chained with ``raise ..
 
 from __future__ import annotations
 
+from agent.oci import references
 from translators.errors import BerthError
+
+# A bad reference is found below the registry client too (the store parses references), so its
+# class is defined there and only named here.
+InvalidReference = references.InvalidReference
 
 
 class RegistryError(BerthError):
@@ -17,10 +22,6 @@ class RegistryError(BerthError):
         super().__init__(f"{source}: {message}" if source else message)
         self.source = source
         self.message = message
-
-
-class InvalidReference(RegistryError):
-    """An image reference or transport string that cannot be parsed."""
 
 
 class AuthError(RegistryError):

@@ -14,7 +14,8 @@ import tarfile
 from pathlib import Path
 from typing import IO, Protocol
 
-from agent.registry import errors, manifests, progress, references
+from agent.oci import references
+from agent.registry import errors, manifests, progress
 from agent.store import blobs
 
 

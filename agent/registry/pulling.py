@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from agent.oci import references
 from agent.registry import (
     archives,
     authorizing,
@@ -33,7 +34,6 @@ from agent.registry import (
     platforms,
     progress,
     reading,
-    references,
     retrying,
 )
 from agent.store import blobs, images, locking
@@ -209,8 +209,12 @@ def pull_image(
     ca_file: Path | None = None,
     progress: ProgressSink | None = None,
     retry: retrying.RetryPolicy | None = None,
+    digest: str | None = None,
 ) -> images.ImageRecord:
     """Pull ``reference`` into the store at ``store_root`` and return its record.
+
+    ``digest``: the manifest digest the trust policy verified (``agent.trust.enforcing.check``);
+    a reference whose manifest no longer has it is refused before any blob is fetched.
 
     Raises a ``errors.RegistryError`` subclass naming the registry (or file), the blob and the
     problem; in that case nothing is recorded.
@@ -225,7 +229,8 @@ def pull_image(
         with _store_errors(store_root, "cannot open the store"):
             blob_store = blobs.BlobStore(store_root)
         with locking.pulling(store_root):  # garbage collection waits for us
-            image = resolve(source, wanted, target.digest if transport == "docker" else None, sink)
+            pinned = digest or (target.digest if transport == "docker" else None)
+            image = resolve(source, wanted, pinned, sink)
             config = fetch_all(source, image, blob_store, sink)
             missing = [d.digest for d in image.layers if not blob_store.has(d.digest)]
             if missing:  # fetch_all raises first; this guards the invariant against future edits

@@ -9,6 +9,14 @@ image digest, its image config is there (and hashes to its digest), and its root
 image's merged tree; rollback targets exist; no debris of an unfinished transaction is left, nor
 a container directory of a version that is gone; the metadata indexes match the deployments.
 Reading only: a store that does not exist is reported (StoreNotFound), not created.
+
+Findings are of two kinds. *Problems* are corruption: something is wrong and no recovery will
+make it right (exit 1). *Interrupted* work is what a killed operation leaves and recovery finishes
+without losing anything (``tmp/`` work, an unfinished switch, versions not yet dropped, metadata
+not yet rewritten, container directories of dropped versions): reported as such, exit 0, so that a
+check after a crash is a trustworthy signal. ``berth store check --repair`` (or the next write)
+finishes them. Every step reports what it cannot read as a problem naming the item; a check never
+stops on one.
 """
 
 from __future__ import annotations
@@ -16,15 +24,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.store import atomic, layers, merging, streams, tarreading, unpacking
+from agent.store import atomic, deploying, layers, merging, streams, tarreading, trees, unpacking
 from agent.store.deploying import Store
 from agent.store.deployments import IMAGE_CONFIG, PARTIAL, DeploymentError
 from agent.store.locking import store_lock
-from agent.store.unpacking import LayerDescription, LayerError
-from translators.errors import InvalidSpec
+from agent.store.unpacking import LayerDescription
+from translators.errors import BerthError, InvalidSpec
 
 _KIND_OF_MODE = {
     0o040000: "dir",
@@ -51,13 +60,7 @@ def _sha256_file(path: Path) -> str:
 
 def _tree(root: Path) -> dict[str, os.stat_result]:
     """Every path under ``root`` (relative) with its lstat, the root itself as ''."""
-    out = {"": os.lstat(root)}
-    base = len(str(root)) + 1
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            full = os.path.join(dirpath, name)
-            out[full[base:]] = os.lstat(full)
-    return out
+    return dict(trees.walk(str(root)))
 
 
 def _compare(found: dict[str, os.stat_result], expected: dict[str, os.stat_result], what: str) -> list[str]:
@@ -121,7 +124,10 @@ def check_layers(store: Store) -> list[str]:
         digest = f"sha256:{path.name}"
         # a corrupt blob is check_blobs' finding; only a sound one is a reference for the files
         if store.blobs.has(digest) and _sha256_file(store.blobs.path(digest)) == digest:
-            problems += _layer_contents(store, digest, path / "diff")
+            try:
+                problems += _layer_contents(store, digest, path / "diff")
+            except (BerthError, OSError, ValueError) as exc:
+                problems.append(f"layer {digest}: cannot be read again from its blob: {exc}")
     return problems
 
 
@@ -184,10 +190,10 @@ def check_merged(store: Store) -> list[str]:
         try:
             merging.merge_layers(sources, work / "rootfs", work / "removed")
             problems += _compare(_tree(path / "rootfs"), _tree(work / "rootfs"), what)
-        except LayerError as exc:
+        except (BerthError, OSError) as exc:
             problems.append(f"{what}: its layers no longer stack: {exc}")
         finally:
-            shutil.rmtree(work)
+            trees.remove(str(work))
     return problems
 
 
@@ -231,8 +237,9 @@ def check_deployments(store: Store) -> list[str]:
 
 
 def check_debris(store: Store) -> list[str]:
+    """Leftovers of interrupted operations (recovery finishes them; nothing is lost)."""
     layout = store.layout
-    problems = [f"unfinished work tmp/{p.name} (run berth store recover)" for p in _children(layout.tmp)]
+    problems = [f"unfinished work tmp/{p.name}" for p in _children(layout.tmp)]
     problems += [f"unfinished switch deployments/{p.name}" for p in layout.deployments.glob(".*.new")]
     for base in _children(layout.versions):
         keep: set[str] = set()
@@ -245,24 +252,18 @@ def check_debris(store: Store) -> list[str]:
         for child in base.iterdir():
             if child.name not in keep:
                 kind = "unfinished version" if child.name.endswith(PARTIAL) else "stray version"
-                problems.append(
-                    f"{kind} deployments/.versions/{base.name}/{child.name} (run berth store recover)"
-                )
+                problems.append(f"{kind} deployments/.versions/{base.name}/{child.name}")
     for base in _children(layout.containers):
         if base.name.startswith("."):
             continue  # the runtime's own (names of deployments never start with a dot)
         keep = store.deployments.kept_serials(base.name)
         if not keep:
-            problems.append(
-                f"stray container directory containers/{base.name}: no such deployment "
-                "(run berth store recover)"
-            )
+            problems.append(f"stray container directory containers/{base.name}: no such deployment")
             continue
         for child in base.iterdir():
             if child.name.isdigit() and child.name not in keep:
                 problems.append(
-                    f"stray container directory containers/{base.name}/{child.name}: the version is gone "
-                    "(run berth store recover)"
+                    f"stray container directory containers/{base.name}/{child.name}: the version is gone"
                 )
     return problems
 
@@ -272,23 +273,50 @@ def check_metadata(store: Store) -> list[str]:
     problems = []
     for fname, value in (("deployments.json", deployments), ("containers.json", containers)):
         if (atomic.read_json(store.layout.metadata / fname) or {}) != value:
-            problems.append(f"metadata/{fname} does not match the deployments (run berth store recover)")
+            problems.append(f"metadata/{fname} does not match the deployments")
     return problems
+
+
+@dataclass
+class Findings:
+    """What ``store check`` found: corruption (``problems``) and ``interrupted`` work."""
+
+    problems: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    """What ``--repair`` finished before checking."""
+
+
+def _run(step: Callable[[Store], list[str]], store: Store, failures: list[str]) -> list[str]:
+    """One step; a failure to read the store is itself a problem (in ``failures``), never a traceback."""
+    try:
+        return step(store)
+    except (BerthError, OSError, ValueError, KeyError, TypeError) as exc:
+        failures.append(
+            f"{step.__name__.removeprefix('check_')}: cannot be checked: {unpacking.describe(exc)}"
+        )
+        return []
+
+
+def examine(root: Path, *, repair: bool = False) -> Findings:
+    """Check the store at ``root``; with ``repair``, recover interrupted operations first."""
+    findings = Findings()
+    if repair:
+        findings.repaired = deploying.recover(root)
+    store = Store.open(root, create=False)
+    problems = findings.problems
+    with store_lock(store.layout):  # the merged trees are rebuilt under tmp/ for comparison
+        problems += _run(check_merged, store, problems)
+    for step in (check_blobs, check_images, check_layers, check_deployments):
+        problems += _run(step, store, problems)
+    for step in (check_debris, check_metadata):
+        findings.interrupted += _run(step, store, problems)
+    return findings
 
 
 def check(root: Path) -> list[str]:
-    """Every problem of the store at ``root``; empty when it is sound."""
-    store = Store.open(root, create=False)
-    problems: list[str] = []
-    with store_lock(store.layout):  # the merged trees are rebuilt under tmp/ for comparison
-        problems += check_merged(store)
-    for step in (
-        check_blobs,
-        check_images,
-        check_layers,
-        check_deployments,
-        check_debris,
-        check_metadata,
-    ):
-        problems += step(store)
-    return problems
+    """Every problem (corruption) of the store at ``root``; empty when it is sound.
+
+    Leftovers of interrupted operations are not problems: see :func:`examine`.
+    """
+    return examine(root).problems

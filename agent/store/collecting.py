@@ -14,11 +14,10 @@ this kind of disk punishes (see shared/peers-here.md).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.store import layers, locking
+from agent.store import layers, locking, trees
 from agent.store.locking import store_lock
 
 if TYPE_CHECKING:
@@ -77,23 +76,9 @@ def _collect(store: Store) -> list[str]:
 
 
 def purge_trash(store: Store) -> None:
-    """Delete everything in ``trash/`` in one pass."""
+    """Delete everything in ``trash/`` in one pass, iteratively (trees may be very deep)."""
     for child in list(store.layout.trash.iterdir()):
-        if child.is_dir() and not child.is_symlink():
-            delete_tree(child)
-        else:
-            child.unlink()
-
-
-def delete_tree(path: Path) -> None:
-    """``rmtree`` that also gets through read-only directories (mode 0555 from an image, or made
-    so by a container): they are opened up first."""
-    for dirpath, dirnames, _ in os.walk(path):
-        for d in dirnames:
-            full = os.path.join(dirpath, d)
-            if not os.path.islink(full):
-                os.chmod(full, 0o700)
-    shutil.rmtree(path)
+        trees.remove(str(child))
 
 
 def collect(root: Path) -> list[str]:

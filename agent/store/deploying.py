@@ -2,8 +2,9 @@
 
 Each writer operation takes the store lock, runs recovery first (an interrupted transaction of
 another process is cleared or completed before anything new starts), does its transaction, and
-rewrites the metadata indexes. Images missing from the store are pulled through
-``agent.registry.pulling``, imported only when needed: the registry client is a separate part.
+rewrites the metadata indexes. Images missing from the store are pulled by a ``Puller`` the
+caller passes in (the CLI and the demo pass ``agent.registry.pulling.pull_image``): the registry
+client sits above the store and writes into it, so the store never imports it.
 
 Readers get typed records (:class:`agent.store.records.Deployment`) from :meth:`Store.get`,
 :meth:`Store.get_version` and :meth:`Store.list`, never the store's raw files; a reader opens the
@@ -16,15 +17,13 @@ import builtins
 import contextlib
 import functools
 import hashlib
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agent.oci import imageconfig
-from agent.registry import errors, references
+from agent.oci import imageconfig, references
 from agent.store.blobs import BlobStore
 from agent.store.deployments import DeploymentError, Deployments, Version
 from agent.store.errors import StoreNotFound
@@ -41,7 +40,25 @@ if TYPE_CHECKING:
 
 
 class PullUnavailable(DeploymentError):
-    """The image is not in the store and the registry client is not installed."""
+    """The image is not in the store and no puller was given to fetch it."""
+
+
+class Gate(Protocol):
+    """The trust policy's verdict on an image before anything is written (the CLI passes
+    ``agent.trust.enforcing.gate(policy)``): the manifest digest it verified ("" when no requirement
+    needed one), or a BerthError when the image is refused. ``verify`` is the spec's own
+    ``security.verify``; ``digest`` that of an image already in the store."""
+
+    def __call__(self, reference: str, transport: str, /, *, verify: Any, digest: str | None) -> str: ...
+
+
+class Puller(Protocol):
+    """Fetches ``reference`` into the store at ``root`` and returns its record (the registry
+    client's ``pull_image``, with the caller's progress display and credentials bound)."""
+
+    def __call__(
+        self, reference: str, root: Path, /, *, transport: str, digest: str | None = None
+    ) -> ImageRecord: ...
 
 
 @dataclass
@@ -170,40 +187,65 @@ def find_image(store: Store, reference: str) -> ImageRecord:
     return record
 
 
-def pull(store: Store, reference: str, transport: str = "docker", progress: Any = None) -> ImageRecord:
-    """Pull through the registry client, which records the image in the store.
+def trusted(
+    reference: str, transport: str, verify: Any = None, digest: str | None = None, gate: Gate | None = None
+) -> str:
+    """The caller's trust verdict before anything is written: the digest its gate verified ("" when
+    nothing pins one). ``verify`` is a spec's ``security.verify``, ``digest`` that of an image
+    already stored. Without a gate no policy is evaluated, but a spec's own signature requirement is
+    never skipped silently: it is refused."""
+    if gate is None:
+        if verify is not None:
+            raise PullUnavailable(
+                f"image {reference}: the spec requires a signature (security.verify) and this caller "
+                "checks no trust policy"
+            )
+        return ""
+    return gate(reference, transport, verify=verify, digest=digest)
 
-    ``progress`` is a registry ``ProgressSink`` (the CLI passes a progress bar or plain lines).
+
+def pull(
+    store: Store,
+    reference: str,
+    transport: str = "docker",
+    puller: Puller | None = None,
+    *,
+    verify: Any = None,
+    gate: Gate | None = None,
+) -> ImageRecord:
+    """Pull through the caller's ``puller``, which records the image in the store.
+
+    The caller's trust gate is asked first and the pull pinned to the digest it verified.
     """
-    try:
-        pulling = importlib.import_module("agent.registry.pulling")
-    except ModuleNotFoundError as exc:
+    if puller is None:
         raise PullUnavailable(
-            f"image {reference} is not in the store and the registry client (agent.registry.pulling) "
-            "is not installed; put the image in the store first"
-        ) from exc
-    record: ImageRecord = pulling.pull_image(
-        reference, store.layout.root, transport=transport, progress=progress
-    )
-    return record
+            f"image {reference} has to be pulled ({transport} transport) and this caller gave no registry "
+            "client; pull it first with berth pull"
+        )
+    digest = trusted(reference, transport, verify, gate=gate)
+    return puller(reference, store.layout.root, transport=transport, digest=digest or None)
 
 
-def resolve_image(store: Store, spec: DeploymentSpec, progress: Any = None) -> ImageRecord:
+def resolve_image(
+    store: Store, spec: DeploymentSpec, puller: Puller | None = None, gate: Gate | None = None
+) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
     Images from local layouts and archives (transport oci, oci-archive, docker-archive) are always
     read again through the registry client: their name in the store is the client's to choose, and
     blobs already stored are not copied twice.
     """
-    policy = spec.config.pull_policy
-    if policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport, progress)
+    verify = spec.config.security.verify
+    if spec.config.pull_policy == "always" or spec.transport != "docker":
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
     try:
-        return find_image(store, spec.image)
+        record = find_image(store, spec.image)
     except ImageNotFound:
-        if policy == "never":
+        if spec.config.pull_policy == "never":
             raise
-        return pull(store, spec.image, spec.transport, progress)
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+    trusted(spec.image, spec.transport, verify, record.digest, gate)  # a stored image obeys it too
+    return record
 
 
 def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -> DeploymentSpec:
@@ -234,6 +276,7 @@ def _state(image: ImageRecord, reference: str) -> dict[str, Any]:
     digests = [layer.digest for layer in image.layers]
     return {
         "image": reference,
+        "image_record": image.reference,  # where the store keeps it (oci:/x/web:1 -> localhost/web:1)
         "image_digest": image.digest,
         "config_digest": image.config_digest,
         "layers": digests,
@@ -276,21 +319,23 @@ def deploy(
     *,
     owner: Owner = Owner(),  # noqa: B008 - frozen, so one shared default is safe
     keep_previous: bool = True,
-    progress: Any = None,
+    puller: Puller | None = None,
+    gate: Gate | None = None,
 ) -> Deployment:
     """Deploy ``spec`` (pulling its image if needed) for ``owner``.
 
     A deployment of that name already there is kept as the rollback target, as ostree keeps its
     rollback deployment (``keep_previous=False`` drops it, for callers that must not keep one).
+    ``puller`` fetches an image the store lacks; ``gate`` is the trust policy's verdict (see Gate).
     """
     store = Store.open(root)
     with store.writing():
-        image = resolve_image(store, spec, progress)
+        image = resolve_image(store, spec, puller, gate)
         return deploy_locked(store, spec, image, owner=owner, keep_previous=keep_previous)
 
 
 def update(
-    root: Path, name: str, *, pull_image: bool = True, progress: Any = None
+    root: Path, name: str, *, pull_image: bool = True, puller: Puller | None = None, gate: Gate | None = None
 ) -> tuple[bool, Deployment]:
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged.
 
@@ -299,10 +344,12 @@ def update(
     with store.writing():
         current = store.get(name)
         spec = current.spec
+        verify = spec.config.security.verify
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport, progress)
+            image = pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
         else:
             image = find_image(store, spec.image)
+            trusted(spec.image, spec.transport, verify, image.digest, gate)
         if image.digest == current.state.image_digest:
             return False, current
         return True, deploy_locked(store, spec, image, owner=current.state.owner)
@@ -322,7 +369,7 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
     removed: list[str] = []
     with store.writing():
         version = store.deployments.current(name)
-        image_ref = str(version.state.get("image", ""))
+        image_ref = str(version.state.get("image_record") or version.state.get("image", ""))
         store.deployments.remove(name)
         if cleanup:
             used = {
@@ -330,7 +377,7 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
                 for n in store.deployments.names()
                 for v in store.deployments.kept(n)
             }
-            with contextlib.suppress(ImageNotFound, InvalidImageRecord, errors.InvalidReference):
+            with contextlib.suppress(ImageNotFound, InvalidImageRecord, references.InvalidReference):
                 image = find_image(store, image_ref)
                 if image.digest not in used:
                     store.images.remove(*image_key(image_ref))

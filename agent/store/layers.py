@@ -4,7 +4,12 @@ Each layer is unpacked once, by the digest of its blob, whatever image refers to
 layers are flattened once into a merged tree of hard links, keyed by the chain of its layer
 digests. Both are built under ``tmp/``, flushed with one ``syncfs`` and renamed into place, so a
 directory under ``layers/`` or ``merged/`` is always complete: a crash leaves only ``tmp/`` debris,
-which recovery clears.
+which recovery clears. A layer that fails (malformed, hostile, or not the ``rootfs.diff_ids`` entry
+its image config names) leaves nothing: its partial tree is deleted before the error is raised.
+
+The uncompressed stream is hashed while it is unpacked and compared with the config's diff_id
+before the layer is renamed into place, as containerd and containers/storage do: a layer whose
+content is not what the image's config promised is never used.
 """
 
 from __future__ import annotations
@@ -13,14 +18,21 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
-from agent.store import atomic, crashpoints, merging, streams, syncing, unpacking
+from agent.store import atomic, crashpoints, merging, streams, syncing, trees, unpacking
 from agent.store.blobs import BlobStore
 from agent.store.images import ImageRecord
 from agent.store.layout import Layout
+from agent.store.limits import Limits
 from agent.store.merging import LayerSource
 from agent.store.tarreading import Reader
-from agent.store.unpacking import LayerDescription
+from agent.store.unpacking import LayerDescription, LayerError
+from translators.errors import BerthError
+
+
+class ImageConfigError(BerthError):
+    """The image config does not describe its layers (``rootfs.diff_ids``)."""
 
 
 def chain_key(layer_digests: list[str]) -> str:
@@ -35,8 +47,23 @@ def _scratch(layout: Layout, what: str) -> Path:
 
 
 def _discard(layout: Layout, work: Path) -> None:
-    """A failed build goes to the trash (deleted later, in a batch)."""
-    os.rename(work, layout.trash / work.name)
+    """A failed build goes to the trash and is deleted now: the store is left as it was."""
+    trashed = layout.trash / work.name
+    os.rename(work, trashed)
+    trees.remove(str(trashed))
+
+
+def diff_ids(image: ImageRecord) -> list[str]:
+    """The config's ``rootfs.diff_ids``, one per layer, or :class:`ImageConfigError`."""
+    rootfs: Any = image.config.get("rootfs") if isinstance(image.config, dict) else None
+    ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ImageConfigError(f"image {image.reference}: its config has no rootfs.diff_ids list")
+    if len(ids) != len(image.layers):
+        raise ImageConfigError(
+            f"image {image.reference}: its config lists {len(ids)} diff_ids for {len(image.layers)} layers"
+        )
+    return list(ids)
 
 
 def load_layer(layout: Layout, digest: str) -> LayerSource:
@@ -47,26 +74,58 @@ def load_layer(layout: Layout, digest: str) -> LayerSource:
     return LayerSource(digest, path / "diff", LayerDescription.from_json(data))
 
 
-def ensure_layer(layout: Layout, blobs: BlobStore, digest: str, *, limit: int | None = None) -> LayerSource:
-    """The unpacked layer of blob ``digest``, unpacking it now if needed (caller holds the lock)."""
+def _mismatch(digest: str, found: str, expected: str) -> LayerError:
+    return LayerError(
+        "", f"uncompressed content hashes to {found}, not to the image config's diff_id {expected}", digest
+    )
+
+
+def ensure_layer(
+    layout: Layout,
+    blobs: BlobStore,
+    digest: str,
+    *,
+    diff_id: str | None = None,
+    limit: int | None = None,
+    limits: Limits | None = None,
+) -> LayerSource:
+    """The unpacked layer of blob ``digest``, unpacking it now if needed (caller holds the lock).
+
+    ``diff_id`` is what the image config says the uncompressed tar hashes to; a layer that
+    hashes otherwise is refused (also one unpacked earlier for another image).
+    """
     final = layout.layer_dir(digest)
     if (final / "layer.json").is_file():
-        return load_layer(layout, digest)
+        source = load_layer(layout, digest)
+        if diff_id is not None and source.desc.diff_id != diff_id:
+            raise _mismatch(digest, source.desc.diff_id, diff_id)
+        return source
+    limits = limits or Limits.from_env()
     work = _scratch(layout, "layer")
     diff = work / "diff"
     diff.mkdir(mode=0o755)
     hasher = hashlib.sha256()
     try:
         with open(blobs.path(digest), "rb") as raw:
-            stream, kind = streams.open_tar_stream(raw, limit)
+            stream, kind = streams.open_tar_stream(raw, limit, limits)
             tee = _Hashing(stream, hasher)
-            desc = unpacking.unpack_stream(tee, diff)
-    except BaseException:
+            desc = unpacking.unpack_stream(tee, diff, limits=limits)
+            try:  # the diff_id covers the whole stream, padding after the end blocks included
+                while tee.read(1 << 20):
+                    pass
+            except Exception as exc:
+                raise LayerError("<end of archive>", unpacking.describe(exc)) from exc
+        found = "sha256:" + hasher.hexdigest()
+        if diff_id is not None and found != diff_id:
+            raise _mismatch(digest, found, diff_id)
+    except BaseException as exc:
+        if isinstance(exc, LayerError) and not exc.layer:
+            exc.layer = digest
         _discard(layout, work)
         raise
     desc.compression = kind
     desc.tar_bytes = tee.total
-    desc.diff_id = "sha256:" + hasher.hexdigest()
+    desc.diff_id = found
     # compact: a layer of 20,000 files has as many entries, and indenting them costs tens of ms
     atomic.write_bytes(work / "layer.json", json.dumps(desc.to_json(), separators=(",", ":")).encode())
     syncing.syncfs(work)
@@ -100,7 +159,11 @@ def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
     final = layout.merged_dir(chain_key(digests))
     if (final / "merged.json").is_file():
         return final / "rootfs"
-    sources = [ensure_layer(layout, blobs, digest) for digest in digests]
+    expected = diff_ids(image)
+    sources = [
+        ensure_layer(layout, blobs, digest, diff_id=diff_id)
+        for digest, diff_id in zip(digests, expected, strict=True)
+    ]
     work = _scratch(layout, "merged")
     rootfs = work / "rootfs"
     rootfs.mkdir(mode=0o755)
@@ -110,7 +173,7 @@ def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
         _discard(layout, work)
         raise
     if (work / "removed").exists():
-        os.rename(work / "removed", layout.trash / f"{work.name}.removed")
+        os.rename(work / "removed", layout.trash / f"{work.name}.removed")  # gc deletes it
     atomic.write_json(work / "merged.json", {"layers": digests})
     syncing.syncfs(work)
     crashpoints.hit("merge:before-rename")

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.store import crashpoints
-from agent.store.unpacking import LayerDescription, LayerError
+from agent.store.limits import Limits
+from agent.store.unpacking import LayerDescription, LayerError, describe
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,10 @@ class LayerSource:
 class Merger:
     """Builds ``dest`` (an empty directory) from layers; removed paths go to ``removed``."""
 
-    def __init__(self, dest: Path, removed: Path) -> None:
+    def __init__(self, dest: Path, removed: Path, limits: Limits | None = None) -> None:
         self.dest = str(dest)
+        self.limits = limits or Limits.from_env()
+        self.max_path = self.limits.path_limit(self.dest)
         self.removed = removed
         self.kinds: dict[str, str] = {"": "dir"}
         self.dir_source: dict[str, str] = {}
@@ -49,10 +52,19 @@ class Merger:
 
     def merge(self, layers: list[LayerSource]) -> None:
         for i, layer in enumerate(layers):
-            self._layer(layer)
+            try:
+                self._layer(layer)
+            except LayerError as exc:
+                exc.layer = exc.layer or layer.digest
+                raise
+            except OSError as exc:  # the host refused (no space, a limit): one line, never a traceback
+                raise LayerError("", describe(exc), layer.digest) from exc
             if i == 0:
                 crashpoints.hit("merge:mid-layer")
-        self._finish_dirs()
+        try:
+            self._finish_dirs()
+        except OSError as exc:
+            raise LayerError("", f"directory metadata: {describe(exc)}") from exc
 
     def _abs(self, path: str) -> str:
         return f"{self.dest}/{path}" if path else self.dest
@@ -63,14 +75,22 @@ class Merger:
         A layer may write through a lower symlink (remembered for the rest of the layer) and then
         replace the directory it led to, for instance by a symlink to a host path: creating
         anything below the remembered path would then let the kernel follow that symlink out of
-        the root. Checking each component against :attr:`kinds` just before the write refuses it.
+        the root. Checking the parent against :attr:`kinds` just before the write refuses it: a
+        path is in :attr:`kinds` only while every directory above it is (:meth:`_remove` forgets a
+        replaced directory's whole subtree), so the parent stands for all of them, and the check
+        costs the same at any depth (checking every component made deep trees cubic).
         """
-        parts = target.split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            prefix = "/".join(parts[:i])
-            if self.kinds.get(prefix) != "dir":
-                what = self.kinds.get(prefix) or "gone"
-                raise LayerError(at, f"its directory {prefix!r} was replaced in this layer (now {what})")
+        raw = os.fsencode(target)
+        if len(raw) > self.max_path or raw.count(b"/") >= self.limits.max_depth:
+            raise LayerError(
+                at,
+                f"lands on {target[:60]!r}... ({len(raw)} bytes, {raw.count(b'/') + 1} levels) through a "
+                f"lower symlink, beyond the limits ({self.max_path} bytes, {self.limits.max_depth} levels)",
+            )
+        parent = target.rpartition("/")[0]
+        if self.kinds.get(parent) != "dir":
+            what = self.kinds.get(parent) or "gone"
+            raise LayerError(at, f"its directory {parent!r} was replaced in this layer (now {what})")
 
     def _remove(self, path: str) -> None:
         """Move ``path`` aside (deleted later in one batch) and forget it and its children."""

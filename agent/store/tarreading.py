@@ -82,13 +82,26 @@ MAX_METADATA = 1 << 20
 """Largest PAX or GNU long-name header accepted (Go's archive/tar uses the same 1 MiB bound)."""
 
 
+MAX_ID = (1 << 32) - 2
+"""Largest uid or gid the kernel takes (``-1``, all ones, means "unchanged" to chown)."""
+MAX_TIME = 9_223_372_035.0
+"""Seconds either side of 1970 that fit a 64-bit count of nanoseconds (what utimensat takes)."""
+_DIGITS = 30
+"""More decimal digits than any valid PAX number needs (sizes, ids, times): refused early."""
+
+
 def _pax_number(value: bytes, what: str, entry: str, *, fraction: bool = False) -> int | float:
-    """A non-negative decimal from a PAX record; anything else is a format error, never a crash."""
+    """A decimal from a PAX record (times may be negative); anything else is a format error."""
     text = value.decode("ascii", "replace")
-    pattern = r"[0-9]+(\.[0-9]*)?" if fraction else r"[0-9]+"
-    if not re.fullmatch(pattern, text):
+    pattern = r"-?[0-9]+(\.[0-9]*)?" if fraction else r"[0-9]+"
+    if len(text) > _DIGITS + 12 or not re.fullmatch(pattern, text) or len(text.split(".")[0]) > _DIGITS:
         raise TarFormatError(entry, f"invalid PAX {what} {text[:40]!r}")
     return float(text) if fraction else int(text)
+
+
+def _in_range(value: int | float, low: float, high: float, what: str, entry: str) -> None:
+    if not low <= value <= high:
+        raise TarFormatError(entry, f"{what} {value} is out of range ({low:.0f} to {high:.0f})")
 
 
 def _string(field_: bytes) -> str:
@@ -101,13 +114,18 @@ def _pax_records(data: bytes, entry: str) -> dict[str, bytes]:
     while pos < len(data):
         if data[pos] == 0:
             break
-        space = data.find(b" ", pos)
-        if space < 0:
-            raise TarFormatError(entry, "malformed PAX header")
+        space = data.find(b" ", pos, pos + 12)
+        if space < 0 or not data[pos:space].isdigit():
+            raise TarFormatError(entry, f"malformed PAX header: bad record length {data[pos : pos + 12]!r}")
         length = int(data[pos:space])
         record = data[space + 1 : pos + length]
-        if length <= 0 or not record.endswith(b"\n") or b"=" not in record:
-            raise TarFormatError(entry, "malformed PAX record")
+        if (
+            length <= space - pos
+            or pos + length > len(data)
+            or not record.endswith(b"\n")
+            or b"=" not in record
+        ):
+            raise TarFormatError(entry, "malformed PAX record (its length does not match its text)")
         key, _, value = record[:-1].partition(b"=")
         records[key.decode("utf-8", "surrogateescape")] = value
         pos += length
@@ -232,6 +250,9 @@ class TarReader:
                     (k[len("SCHILY.xattr.") :], v) for k, v in merged.items() if k.startswith("SCHILY.xattr.")
                 ],
             )
+            _in_range(entry.uid, 0, MAX_ID, "uid", name)
+            _in_range(entry.gid, 0, MAX_ID, "gid", name)
+            _in_range(entry.mtime, -MAX_TIME, MAX_TIME, "mtime", name)
             # hard links and others may carry a size in the header; their data is skipped
             self._remaining, self._padding = size, -size % BLOCK
             pax, long_name, long_link = {}, None, None

@@ -23,14 +23,16 @@ skipped and listed in ``skipped``, as rootless podman and umoci --rootless do.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.store import crashpoints, streams
-from agent.store.tarreading import Reader, TarEntry, TarFormatError, TarReader
+from agent.store import crashpoints
+from agent.store.limits import NAME_MAX, Limits
+from agent.store.tarreading import Reader, TarEntry, TarReader
 from translators.errors import BerthError
 
 WH_PREFIX = ".wh."
@@ -40,12 +42,50 @@ _DEVICES = {0x33: "char", 0x34: "block", 0x36: "fifo"}
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class LayerError(BerthError):
-    """A layer is malformed or hostile; ``entry`` names the tar entry at fault."""
+_XATTR_NAMESPACES = ("user.", "trusted.", "security.", "system.")
+MAX_MAJOR = (1 << 12) - 1
+MAX_MINOR = (1 << 20) - 1
+"""The kernel's device numbers: 12 bits of major, 20 of minor (``new_encode_dev``)."""
 
-    def __init__(self, entry: str, message: str) -> None:
-        super().__init__(f"layer entry {entry!r}: {message}")
+
+class LayerError(BerthError):
+    """A layer is malformed or hostile; ``entry`` names the tar entry at fault, ``layer`` the blob.
+
+    The layer digest is filled in by whoever knows it (:mod:`agent.store.layers`), so the message
+    always reads ``layer sha256:...: entry 'x': what is wrong``.
+    """
+
+    def __init__(self, entry: str, message: str, layer: str = "") -> None:
+        super().__init__(message)
         self.entry = entry
+        self.message = message
+        self.layer = layer
+
+    def __str__(self) -> str:
+        where = f"layer {self.layer}: " if self.layer else "layer "
+        entry = f"entry {shown(self.entry)}: " if self.entry else ""
+        return f"{where}{entry}{self.message}"
+
+
+def shown(name: str) -> str:
+    """A tar name quoted for a one-line message; a hostile 4,000-byte name is shortened."""
+    if len(name) <= 160:
+        return repr(name)
+    return f"{name[:100]!r}...{name[-40:]!r} ({len(name)} characters)"
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an unexpected error met while reading hostile data (never a traceback)."""
+    if isinstance(exc, OSError):
+        name = errno.errorcode.get(exc.errno or 0, "")
+        text = exc.strerror or str(exc)
+        if exc.errno == errno.ENAMETOOLONG:
+            text = "a name or path is longer than the kernel allows"
+        return f"{text} ({name})" if name else text
+    if isinstance(exc, EOFError):
+        return f"the compressed stream ends early ({exc})" if str(exc) else "the compressed stream ends early"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{text} ({type(exc).__name__})"
 
 
 @dataclass
@@ -87,8 +127,10 @@ def clean_path(name: str, entry: str) -> str:
 class LayerUnpacker:
     """Unpacks one tar stream into ``root`` (an empty directory) and describes it."""
 
-    def __init__(self, root: Path, *, as_root: bool | None = None) -> None:
+    def __init__(self, root: Path, *, as_root: bool | None = None, limits: Limits | None = None) -> None:
         self.root = str(root)
+        self.limits = limits or Limits.from_env()
+        self.max_path = self.limits.path_limit(self.root)
         self.kinds: dict[str, str] = {"": "dir"}
         self.explicit: dict[str, int] = {}
         self.index: dict[str, list[Any]] = {}
@@ -99,17 +141,27 @@ class LayerUnpacker:
     def unpack(self, stream: Reader) -> LayerDescription:
         count = 0
         tar = TarReader(stream)
+        entry = "<start of archive>"
         try:
             for info in tar:
-                self._entry(tar, info)
+                entry = info.name
                 count += 1
+                if count > self.limits.max_entries:
+                    raise LayerError(
+                        entry, f"more than {self.limits.max_entries} entries (BERTH_MAX_LAYER_ENTRIES)"
+                    )
+                self._entry(tar, info)
+                entry = tar.last
                 if count == 2:
                     crashpoints.hit("unpack:mid-layer")
-        except TarFormatError as exc:
-            raise LayerError(exc.entry, str(exc)) from exc
-        except streams.LayerTooLarge as exc:
-            raise LayerError(tar.last, str(exc)) from exc
-        self._finish_dirs()
+            entry = "<end of archive>"
+            self._finish_dirs()
+        except LayerError:
+            raise
+        except BerthError as exc:  # the tar reader's format errors, the size limit
+            raise LayerError(getattr(exc, "entry", entry), str(exc)) from exc
+        except Exception as exc:  # hostile input reaching the decompressor or the kernel
+            raise LayerError(entry, describe(exc)) from exc
         return self.desc
 
     # -- paths -----------------------------------------------------------------------------
@@ -135,10 +187,27 @@ class LayerUnpacker:
     def _abs(self, path: str) -> str:
         return f"{self.root}/{path}"
 
+    def _check_path(self, path: str, entry: str) -> None:
+        """Path length, name length and depth within :mod:`agent.store.limits`."""
+        raw = os.fsencode(path)
+        if len(raw) > self.max_path:
+            raise LayerError(
+                entry,
+                f"path of {len(raw)} bytes is longer than {self.max_path} (BERTH_MAX_PATH_BYTES, PATH_MAX)",
+            )
+        depth = raw.count(b"/") + 1
+        if depth > self.limits.max_depth:
+            raise LayerError(
+                entry, f"path is {depth} levels deep, more than {self.limits.max_depth} (BERTH_MAX_DEPTH)"
+            )
+        if any(len(part) > NAME_MAX for part in raw.split(b"/")):
+            raise LayerError(entry, f"a name of the path is longer than {NAME_MAX} bytes (NAME_MAX)")
+
     # -- entries ---------------------------------------------------------------------------
     def _entry(self, tar: TarReader, info: TarEntry) -> None:
         entry = info.name
         path = clean_path(info.name, entry)
+        self._check_path(path, entry)
         base = path.rpartition("/")[2]
         if base.startswith(WH_PREFIX):
             self._whiteout(path, base, entry)
@@ -178,6 +247,12 @@ class LayerUnpacker:
             if kind != "fifo" and not self.as_root:
                 self.desc.skipped.append(path)
                 return
+            if not (0 <= info.devmajor <= MAX_MAJOR and 0 <= info.devminor <= MAX_MINOR):
+                raise LayerError(
+                    entry,
+                    f"device number {info.devmajor}:{info.devminor} is out of range "
+                    f"(major 0-{MAX_MAJOR}, minor 0-{MAX_MINOR})",
+                )
             fmt = {"char": stat.S_IFCHR, "block": stat.S_IFBLK, "fifo": stat.S_IFIFO}[kind]
             os.mknod(full, fmt | 0o600, os.makedev(info.devmajor, info.devminor))
             self._meta(full, info)
@@ -232,6 +307,11 @@ class LayerUnpacker:
             os.chown(target, info.uid, info.gid, follow_symlinks=follow)
         if not symlink:
             for key, value in info.xattrs:
+                if not key.startswith(_XATTR_NAMESPACES) or key in _XATTR_NAMESPACES:
+                    raise LayerError(
+                        info.name,
+                        f"xattr {key[:80]!r} is not in a namespace Linux knows ({', '.join(_XATTR_NAMESPACES)})",
+                    )
                 os.setxattr(target, key, value)
             os.chmod(target, info.mode & 0o7777)
         ns = int(info.mtime * 1_000_000_000)
@@ -243,9 +323,11 @@ class LayerUnpacker:
             self._meta(self._abs(path) if path else self.root, self.dir_meta[path])
         for path, kind in self.kinds.items():
             if kind == "dir" and path not in self.dir_meta and path:
-                os.chmod(self._abs(path), 0o755)  # noqa: S103  # implied dirs get 0755, as in tar and umoci  # noqa: S103  # implied dirs get 0755, as in tar and umoci
+                os.chmod(self._abs(path), 0o755)  # noqa: S103  # implied dirs get 0755, as in tar and umoci
 
 
-def unpack_stream(stream: Reader, root: Path, *, as_root: bool | None = None) -> LayerDescription:
+def unpack_stream(
+    stream: Reader, root: Path, *, as_root: bool | None = None, limits: Limits | None = None
+) -> LayerDescription:
     """Unpack a plain tar stream into ``root``, which must exist and be empty."""
-    return LayerUnpacker(root, as_root=as_root).unpack(stream)
+    return LayerUnpacker(root, as_root=as_root, limits=limits).unpack(stream)

@@ -15,6 +15,7 @@ import os
 import re
 from pathlib import Path
 
+from agent.store import trees
 from agent.store.deployments import DeploymentError, Deployments
 from agent.store.layout import Layout
 from translators.errors import BerthError
@@ -97,6 +98,4 @@ class Volumes:
         aside = self.layout.trash / f"volume-{name}.{os.getpid()}.{os.urandom(4).hex()}"
         self.layout.trash.mkdir(exist_ok=True)
         os.rename(path, aside)  # gone at once for every reader; the data is deleted next
-        from agent.store import collecting  # with the unpacker: not for readers of the store
-
-        collecting.delete_tree(aside)
+        trees.remove(str(aside))

@@ -1,19 +1,27 @@
 """``berth demo``, the README's main job, end to end as a user runs it.
 
 We test these aspects:
-- offline, it builds the demo image, pulls it, translates the embedded compose project and
-  deploys every service into the chosen store, then lists them;
+- offline, it builds the demo image, pulls it, translates the embedded compose project,
+  deploys and starts every service in the chosen store, and the web service answers on its
+  published port with the page the one-shot service wrote into the shared volume;
 - the store passes ``berth store check`` and each rootfs holds the demo image's files;
 - running it again deploys new versions and keeps the previous ones for rollback;
+- the commands it prints are the ones a user types: replayed by hand into another store they
+  make the same deployments (same specs, same image), and the printed translate command gives
+  the spec files the deploys read;
 - ``--show`` prints the embedded project.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from agent.demo import COMPOSE_FILE
 from agent.demo import image as demo_image
@@ -25,11 +33,28 @@ def berth(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*BERTH, *args], capture_output=True, text=True, check=False, timeout=300)
 
 
-def test_demo_deploys_the_project_offline(tmp_path: Path) -> None:
+def test_demo_deploys_and_serves_the_project_offline(tmp_path: Path) -> None:
     root = tmp_path / "store"
+    try:
+        _demo(root)
+    finally:
+        berth("container", "remove", "--root", str(root), "berth-demo-web")
+        berth("container", "remove", "--root", str(root), "berth-demo-page")
+
+
+def _demo(root: Path) -> None:
     first = berth("demo", "--root", str(root))
     assert first.returncode == 0, first.stderr
     assert "localhost/berth-demo:latest" in first.stdout
+    assert "$ curl http://127.0.0.1:18080/\nhello from berth\n" in first.stdout
+    status = json.loads(
+        berth("container", "status", "--root", str(root), "berth-demo-web", "-o", "json").stdout
+    )
+    assert status["state"] == "running"
+    page = json.loads(
+        berth("container", "status", "--root", str(root), "berth-demo-page", "-o", "json").stdout
+    )
+    assert (page["state"], page["exit_code"]) == ("exited", 0)
     listed = json.loads(berth("container", "list", "--root", str(root), "-o", "json").stdout)
     assert sorted(row["name"] for row in listed) == ["berth-demo-page", "berth-demo-web"]
     assert all(row["version"] == 1 for row in listed)
@@ -49,6 +74,7 @@ def test_demo_deploys_the_project_offline(tmp_path: Path) -> None:
 
     second = berth("demo", "--root", str(root))
     assert second.returncode == 0, second.stderr
+    assert "hello from berth" in second.stdout
     listed = json.loads(berth("container", "list", "--root", str(root), "-o", "json").stdout)
     assert [(row["version"], row["rollback"]) for row in listed] == [(2, 1), (2, 1)]
 
@@ -57,3 +83,50 @@ def test_show_prints_the_embedded_project() -> None:
     shown = berth("demo", "--show")
     assert shown.returncode == 0
     assert shown.stdout == COMPOSE_FILE.read_text()
+
+
+def test_printed_commands_reproduce_the_demo(tmp_path: Path) -> None:
+    """Replayed into another store, the printed commands make the same deployments. The replayed
+    deploys stage only (--no-start): the project network has no command of its own yet, and the
+    demo's own containers hold port 18080 meanwhile."""
+    root = tmp_path / "store"
+    by_hand = tmp_path / "by-hand"
+    try:
+        _replay(root, by_hand)
+    finally:
+        for store in (root, by_hand):
+            berth("container", "remove", "--root", str(store), "berth-demo-web")
+            berth("container", "remove", "--root", str(store), "berth-demo-page")
+
+
+def _replay(root: Path, by_hand: Path) -> None:
+    shown = berth("demo", "--root", str(root))
+    assert shown.returncode == 0, shown.stderr
+    commands = [
+        shlex.split(line[2:], comments=True)
+        for line in shown.stdout.splitlines()
+        if line.startswith("$ berth ")
+    ]
+    assert [c[1:3] for c in commands] == [
+        ["pull", "--root"],
+        ["translate", "-f"],
+        ["container", "deploy"],
+        ["container", "deploy"],
+        ["container", "list"],
+    ]
+    translated: dict[str, Any] = {}
+    for command in commands:
+        args = [str(by_hand) if a == str(root) else a for a in command[1:]]
+        if command[1:3] == ["container", "deploy"]:
+            args.append("--no-start")
+        done = berth(*args)
+        assert done.returncode == 0, f"{shlex.join(command)}: {done.stderr}"
+        if command[1] == "translate":
+            translated = {d["name"]: d for d in yaml.safe_load_all(done.stdout)}
+    for name in ("berth-demo-page", "berth-demo-web"):
+        demo_spec = json.loads((root / "deployments" / name / "config.json").read_text())
+        hand_spec = json.loads((by_hand / "deployments" / name / "config.json").read_text())
+        assert hand_spec == demo_spec
+        assert translated[name] == demo_spec
+        state = json.loads((by_hand / "deployments" / name / "state.json").read_text())
+        assert state["image"] == "localhost/berth-demo:latest"

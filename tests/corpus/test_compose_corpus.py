@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.paths import CORPUS
+from tests.support.paths import CORPUS, corpus_cases
 from translators.compose import ComposeFile, load
 from translators.errors import InvalidSpec
 
@@ -38,32 +38,28 @@ EXPECTED_ERRORS: dict[str, str] = dict(
 )
 
 
-def _cases() -> list[tuple[str, list[Path], list[Path], Path]]:
-    cases: list[tuple[str, list[Path], list[Path], Path]] = []
+pytestmark = pytest.mark.corpus
+
+
+def _cases() -> list[Any]:
+    cases: list[Any] = []
     for f in sorted([*ROOT.rglob("*.yml"), *ROOT.rglob("*.yaml")]):
         rel = str(f.relative_to(ROOT))
-        cases.append((rel, [f], [], EXPECTED / rel))
+        cases.append(pytest.param(rel, [f], [], EXPECTED / rel, id=rel))
     for e in sorted(EXPECTED.rglob("MERGED__*.json")):
         where = ROOT / e.parent.relative_to(EXPECTED)
         names = e.name[len("MERGED__") : -len(".json")].split("+")
-        cases.append(
-            (str(e.relative_to(EXPECTED))[: -len(".json")], [where / n for n in names], [], e.with_suffix(""))
-        )
+        case = str(e.relative_to(EXPECTED))[: -len(".json")]
+        cases.append(pytest.param(case, [where / n for n in names], [], e.with_suffix(""), id=case))
     for e in sorted(EXPECTED.rglob("*.with-env-file-envs.*")):
         source = e.name.split(".with-env-file-envs")[0]
         rel = str(e.parent.relative_to(EXPECTED) / source)
-        cases.append(
-            (
-                rel + ".with-env-file-envs",
-                [ROOT / rel],
-                [Path("envs")],
-                EXPECTED / (rel + ".with-env-file-envs"),
-            )
-        )
+        case = rel + ".with-env-file-envs"
+        cases.append(pytest.param(case, [ROOT / rel], [Path("envs")], EXPECTED / case, id=case))
     return cases
 
 
-CASES = _cases()
+CASES = corpus_cases(_cases(), 4)
 
 
 def _placeholders(data: Any) -> Any:
@@ -71,7 +67,7 @@ def _placeholders(data: Any) -> Any:
     return json.loads(text)
 
 
-@pytest.mark.parametrize(("case", "files", "env_files", "expected"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("case", "files", "env_files", "expected"), CASES)
 def test_corpus_file(case: str, files: list[Path], env_files: list[Path], expected: Path) -> None:
     reference = expected.parent / (expected.name + ".json")
     error = expected.parent / (expected.name + ".error.txt")
@@ -103,5 +99,7 @@ def test_corpus_file(case: str, files: list[Path], env_files: list[Path], expect
 
 
 def test_every_oracle_error_has_an_expectation() -> None:
-    rejected = {c[0] for c in CASES if (c[3].parent / (c[3].name + ".error.txt")).exists()}
+    rejected = {
+        c.values[0] for c in CASES if (c.values[3].parent / (c.values[3].name + ".error.txt")).exists()
+    }
     assert rejected == set(EXPECTED_ERRORS)

@@ -6,7 +6,11 @@ We test these aspects:
   section is created with strict field validation, and is stored unchanged (nothing pruned);
 - unknown fields and wrong types are rejected by the server, naming the field;
 - the status subresource takes conditions and per-node entries without touching the spec;
-- the published OpenAPI carries the field descriptions that ``kubectl explain`` shows.
+- the published OpenAPI carries the field descriptions that ``kubectl explain`` shows;
+- the spec's short forms pass the server too: every complete example of the product document,
+  wrapped as a ContainerDeployment, is created with strict field validation, stored unchanged, and
+  the agent-side translation of what the server stored equals ``berth translate`` of the file;
+  ``restart: always`` and string port numbers are accepted, as the descriptions say.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from click.testing import CliRunner
 
 from agent.cli.main import cli
 from tests.support.controlplane import ControlPlane
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, SEED, SEED_DATA
 from tests.translators.test_crd import RICH_SPEC
 from translators.crd import convert
 from translators.errors import Diagnostics
@@ -104,7 +108,11 @@ def _created_unchanged(api: Api, resource: dict[str, Any]) -> None:
     after = convert.from_resource(stored, stored_spec)
     assert (sent_spec.errors, stored_spec.errors) == ([], [])
     assert before is not None and after is not None
-    assert after.spec == before.spec, "server-side defaults changed the meaning of the spec"
+    assert after.spec.origin is not None and after.spec.origin.uid == stored["metadata"]["uid"]
+    unrecorded = {"origin": None}
+    assert after.spec.model_copy(update=unrecorded) == before.spec.model_copy(update=unrecorded), (
+        "server-side defaults changed the meaning of the spec"
+    )
 
 
 @pytest.mark.parametrize(
@@ -138,8 +146,12 @@ def test_every_section_is_stored_unchanged(api: Api, tmp_path: Any) -> None:
         ({"config": {"ports": [{"container": "eighty"}]}}, "spec.config.ports[0].container"),
         ({"config": {"ports": [{"container": 70000}]}}, "spec.config.ports[0].container"),
         ({"transport": "ftp"}, "spec.transport"),
+        (
+            {"config": {"network": {"mode": "host", "networks": [{"name": "a"}]}}},
+            "network.networks needs network.mode bridge",
+        ),
     ],
-    ids=["unknown-field", "wrong-type", "out-of-range", "bad-enum"],
+    ids=["unknown-field", "wrong-type", "out-of-range", "bad-enum", "cel-rule"],
 )
 def test_server_rejects_invalid_resources(api: Api, change: dict[str, Any], fragment: str) -> None:
     resource = {
@@ -207,3 +219,92 @@ def test_openapi_has_descriptions(api: Api) -> None:
     assert "image ENTRYPOINT" in config["properties"]["entrypoint"]["description"]
     memory = config["properties"]["resources"]["properties"]["memory"]
     assert "512Mi" in memory["description"]
+
+
+EXAMPLES = SEED / "examples"  # $BERTH_SEED; tests reading it carry the seed mark
+COMPLETE = sorted(p for p in EXAMPLES.glob("*.json") if {"name", "image"} <= set(json.loads(p.read_text())))
+
+
+def _wrapped(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "berth.io/v1alpha1",
+        "kind": "ContainerDeployment",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+@pytest.mark.seed
+def test_the_document_has_complete_examples() -> None:
+    assert len(COMPLETE) >= 6
+
+
+@pytest.mark.seed
+@pytest.mark.parametrize("path", SEED_DATA.cases([pytest.param(p, id=p.stem) for p in COMPLETE], 1))
+def test_document_examples_as_written_are_accepted(api: Api, path: Any) -> None:
+    data = json.loads(path.read_text())
+    resource = _wrapped(f"doc-{path.stem.lower()}", data)
+    resp = api.call("POST", GROUP_URL + "?fieldValidation=Strict", resource)
+    assert resp.status_code == 201, resp.text
+    stored = api.call("GET", f"{GROUP_URL}/{resource['metadata']['name']}").json()
+    assert _missing(resource["spec"], stored["spec"]) == []
+    diag = Diagnostics()
+    agent_side = convert.from_resource(stored, diag)
+    assert diag.errors == [] and agent_side is not None
+    result = CliRunner().invoke(cli, ["translate", "-f", str(path), "-o", "json"])
+    assert result.exit_code == 0, result.stderr
+    translated = json.loads(result.stdout)
+    assert agent_side.spec.model_dump(mode="json", exclude={"origin"}) == {
+        k: v for k, v in translated.items() if k != "origin"
+    }
+
+
+def test_short_forms_are_accepted(api: Api) -> None:
+    spec = {
+        "name": "short-forms",
+        "image": "busybox",
+        "config": {
+            "cmd": "httpd -f -p 8080",
+            "env": {"A": 1, "B": True},
+            "restart": "always",
+            "ports": ["8080:80", 9090, {"host": "80", "container": "80"}],
+            "volumes": ["/srv:/srv:ro", {"source": "/host/data", "target": "/data", "bind": True}],
+            "tmpfs": "/run:size=16m",
+            "resources": {
+                "cpu": "0.5",
+                "memory": "512M",
+                "devices": [{"path": "/dev/null", "permissions": "rwm"}],
+            },
+            "security": {"capabilities": ["CAP_NET_ADMIN"], "seccomp": "/etc/containers/seccomp.json"},
+            "healthcheck": "wget -q -O- http://127.0.0.1:8080/",
+            "stop_grace_period": "20s",
+            "depends_on": ["db"],
+            "labels": ["tier=front"],
+            "network": {"dns": ["8.8.8.8"]},
+        },
+    }
+    resource = _wrapped("short-forms", spec)
+    resp = api.call("POST", GROUP_URL + "?fieldValidation=Strict", resource)
+    assert resp.status_code == 201, resp.text
+    stored = api.call("GET", f"{GROUP_URL}/short-forms").json()
+    assert _missing(resource["spec"], stored["spec"]) == []
+    diag = Diagnostics()
+    agent_side = convert.from_resource(stored, diag)
+    assert diag.errors == [] and agent_side is not None
+    assert agent_side.spec.config.restart.policy == "always"
+    assert [(p.host, p.container) for p in agent_side.spec.config.ports] == [
+        (8080, 80),
+        (None, 9090),
+        (80, 80),
+    ]
+
+
+def test_what_the_server_cannot_check_is_reported_by_the_agent(api: Api) -> None:
+    """A polymorphic field keeps any form on the server; the agent's translation names the bad one."""
+    resource = _wrapped("unchecked", {"image": "busybox", "config": {"restart": 42, "cmd": {"not": "argv"}}})
+    resp = api.call("POST", GROUP_URL + "?fieldValidation=Strict", resource)
+    assert resp.status_code == 201, resp.text
+    stored = api.call("GET", f"{GROUP_URL}/unchecked").json()
+    diag = Diagnostics(file="cluster")
+    assert convert.from_resource(stored, diag) is None
+    assert sorted(d.path for d in diag.errors) == ["spec.config.cmd", "spec.config.restart"]

@@ -39,7 +39,19 @@ def test_berth_deploy_equals_skopeo_and_umoci(tmp_path: Path) -> None:
 
         root = tmp_path / "store"
         done = subprocess.run(
-            [*BERTH, "container", "deploy", "--root", str(root), "--name", "x", ref, "-o", "json"],
+            [
+                *BERTH,
+                "container",
+                "deploy",
+                "--no-start",
+                "--root",
+                str(root),
+                "--name",
+                "x",
+                ref,
+                "-o",
+                "json",
+            ],
             capture_output=True,
             text=True,
             check=True,

@@ -1,6 +1,6 @@
 """A real Kubernetes control plane (etcd + kube-apiserver) on loopback, as envtest runs it.
 
-The binaries are built from Go modules by ``.ci/controlplane/build`` (called by ``.ci/setup``)
+The binaries are built from Go modules by ``.ci/controlplane/build`` (called by ``.ci/setup-tests``)
 into ``.work/bin``. Certificates come from openssl: a throwaway CA, a serving certificate for
 127.0.0.1 and an admin client certificate in ``system:masters``. Everything listens on
 127.0.0.1 on free ports and lives in a temporary directory.
@@ -146,7 +146,9 @@ def running() -> Iterator[ControlPlane]:
     """Start etcd and kube-apiserver; stop both and remove their data on exit."""
     for name in ("etcd", "kube-apiserver"):
         if not (BIN / name).is_file():
-            raise RuntimeError(f"{BIN / name} is missing: run bash .ci/setup (it builds the control plane)")
+            raise RuntimeError(
+                f"{BIN / name} is missing: run bash .ci/setup-tests (it builds the control plane)"
+            )
     d = Path(tempfile.mkdtemp(prefix="berth-envtest-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     procs: list[subprocess.Popen[bytes]] = []
     try:

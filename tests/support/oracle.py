@@ -1,6 +1,6 @@
 """Running Docker Compose v2.40.3 (the oracle) the way /work/shared/corpus/ORACLE.md does.
 
-``.ci/setup`` installs it into ``.work/compose-oracle`` (``BERTH_COMPOSE_ORACLE`` may name another
+``.ci/setup-tests`` installs it into ``.work/compose-oracle`` (``BERTH_COMPOSE_ORACLE`` may name another
 binary).
 """
 
@@ -17,7 +17,7 @@ from tests.support.paths import WORK
 ORACLE = Path(
     os.environ.get("BERTH_COMPOSE_ORACLE", str(WORK / "compose-oracle" / "bin" / "docker-compose-binary"))
 )
-INSTALL = "bash .ci/setup"
+INSTALL = "bash .ci/setup-tests"
 
 
 def run(project_dir: Path, files: list[str], env: dict[str, str]) -> tuple[int, Any, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -19,8 +21,10 @@ MEDIA = {
 def put_image(root: Path, reference: str, layer_blobs: list[bytes], *, note: str = "") -> ImageRecord:
     """Store ``layer_blobs`` and record an image of them under ``reference``."""
     blobs = BlobStore(root)
-    descriptors = []
+    descriptors, diff_ids = [], []
     for data in layer_blobs:
+        stream, _ = streams.open_tar_stream(io.BytesIO(data), limit=1 << 40)
+        diff_ids.append("sha256:" + hashlib.sha256(stream.read()).hexdigest())
         digest, _ = blobs.write_bytes(data)
         kind = streams.compression_of(data[:4])
         descriptors.append({"mediaType": MEDIA[kind], "digest": digest, "size": len(data)})
@@ -29,7 +33,7 @@ def put_image(root: Path, reference: str, layer_blobs: list[bytes], *, note: str
             "architecture": "amd64",
             "os": "linux",
             "config": {"Cmd": ["/bin/sh"], "Labels": {"note": note}},
-            "rootfs": {"type": "layers", "diff_ids": []},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
         },
         sort_keys=True,
     ).encode()

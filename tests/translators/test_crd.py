@@ -38,9 +38,10 @@ def test_checked_in_json_schema_is_current() -> None:
 
 
 ALLOWED_KEYS = {
-    "type", "description", "properties", "items", "additionalProperties", "required", "enum", "default",
+    "type", "description", "properties", "items", "additionalProperties", "required", "enum",
     "nullable", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
     "maxLength", "minItems", "maxItems", "format", "x-kubernetes-int-or-string",
+    "x-kubernetes-preserve-unknown-fields", "x-kubernetes-validations",
 }  # fmt: skip
 
 
@@ -55,8 +56,15 @@ def _walk(node: Any, path: str, problems: list[str]) -> None:
         problems.append(f"{path}: additionalProperties false")
     if "default" in node and node["default"] is None:
         problems.append(f"{path}: null default")
-    if "type" not in node and not node.get("x-kubernetes-int-or-string"):
+    untyped = node.get("x-kubernetes-int-or-string") or node.get("x-kubernetes-preserve-unknown-fields")
+    if "type" not in node and not untyped:
         problems.append(f"{path}: no type")
+    if (
+        "x-kubernetes-validations" in node
+        and "type" not in node
+        and not node.get("x-kubernetes-int-or-string")
+    ):
+        problems.append(f"{path}: CEL rules on a node CEL cannot see (no type)")
     if "properties" in node and "additionalProperties" in node:
         problems.append(f"{path}: properties with additionalProperties")
     for key, child in node.get("properties", {}).items():
@@ -91,6 +99,8 @@ def _validate(instance: Any, node: dict[str, Any], path: str, problems: list[str
     kind = node.get("type")
     if node.get("x-kubernetes-int-or-string"):
         ok = isinstance(instance, int | str) and not isinstance(instance, bool)
+    elif kind is None and node.get("x-kubernetes-preserve-unknown-fields"):
+        ok = True  # any form; the described fields are still checked when an object is given
     else:
         ok = {
             "object": isinstance(instance, dict),
@@ -112,13 +122,13 @@ def _validate(instance: Any, node: dict[str, Any], path: str, problems: list[str
                 problems.append(f"{path}.{key}: required")
         for key, value in instance.items():
             if props is not None:
-                if key not in props:
+                if key not in props and not node.get("x-kubernetes-preserve-unknown-fields"):
                     problems.append(f"{path}.{key}: unknown field (would be pruned)")
-                else:
+                elif key in props:
                     _validate(value, props[key], f"{path}.{key}", problems)
             elif isinstance(node.get("additionalProperties"), dict):
                 _validate(value, node["additionalProperties"], f"{path}.{key}", problems)
-    if isinstance(instance, list):
+    if isinstance(instance, list) and isinstance(node.get("items"), dict):
         for i, item in enumerate(instance):
             _validate(item, node["items"], f"{path}[{i}]", problems)
 
@@ -158,7 +168,19 @@ def test_to_resource_is_accepted_by_the_crd_and_reads_back() -> None:
     targeted = convert.from_resource(resource, diag)
     assert diag.errors == []
     assert targeted is not None
-    assert targeted.spec == spec
+    assert targeted.spec.name == "apps.web_1"  # the namespace keeps one name in two namespaces apart
+    assert targeted.spec.origin is not None
+    assert targeted.spec.origin.model_dump() == {
+        "kind": "ContainerDeployment",
+        "namespace": "apps",
+        "name": "web-1",
+        "uid": None,
+    }
+    assert [d.name for d in targeted.spec.config.depends_on] == ["apps.db"]  # of the same namespace
+    update = {"name": spec.name, "origin": None, "config": spec.config}
+    assert targeted.spec.model_copy(update=update) == spec
+    again = convert.to_resource(targeted.spec, node_selector=targeted.node_selector)  # back as it was
+    assert again == resource
     assert targeted.node_selector == {"role": "edge"}
     assert targeted.namespace == "apps"
 
@@ -200,3 +222,50 @@ def test_json_schema_admits_the_input_forms_the_models_accept() -> None:
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
         assert errors == []
     assert list(validator.iter_errors({"name": "a", "image": "b", "config": {"colour": 1}}))
+
+
+def _resource(namespace: str | None, **meta: Any) -> dict[str, Any]:
+    metadata = {"name": "web", **({"namespace": namespace} if namespace else {}), **meta}
+    return {"apiVersion": "berth.io/v1alpha1", "kind": "ContainerDeployment", "metadata": metadata,
+            "spec": {"image": "nginx:1"}}  # fmt: skip
+
+
+def test_one_name_in_two_namespaces_is_two_deployments() -> None:
+    diag = Diagnostics()
+    found = [
+        convert.from_resource(_resource(ns, uid=f"uid-{ns}"), diag) for ns in ("team-a", "team-b", "default")
+    ]
+    assert diag.errors == []
+    specs = [t.spec for t in found if t is not None]
+    assert [s.name for s in specs] == ["team-a.web", "team-b.web", "web"]  # default stays short
+    assert [(s.origin.namespace, s.origin.name, s.origin.uid) for s in specs if s.origin] == [
+        ("team-a", "web", "uid-team-a"),
+        ("team-b", "web", "uid-team-b"),
+        ("default", "web", "uid-default"),
+    ]
+
+
+def test_origin_is_not_written_by_users_of_the_resource() -> None:
+    diag = Diagnostics(file="cd.yaml")
+    bad = _resource("x")
+    bad["spec"]["origin"] = {"kind": "Pod", "name": "p"}
+    assert convert.from_resource(bad, diag) is None
+    assert [d.path for d in diag.errors] == ["spec"]
+    crd = yaml.safe_load(CRD_FILE.read_text())
+    assert (
+        "origin"
+        not in crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    )
+
+
+def test_references_to_other_deployments_stay_in_the_namespace() -> None:
+    resource = _resource("shop")
+    resource["spec"]["config"] = {"depends_on": ["db"], "group": "pod", "network": {"mode": "bridge"}}
+    joined = _resource("shop")
+    joined["spec"]["config"] = {"network": {"mode": "container:web"}}
+    diag = Diagnostics()
+    first, second = (convert.from_resource(r, diag) for r in (resource, joined))
+    assert diag.errors == [] and first is not None and second is not None
+    assert [d.name for d in first.spec.config.depends_on] == ["shop.db"]
+    assert first.spec.config.group == "shop.pod"
+    assert second.spec.config.network.mode == "container:shop.web"

@@ -150,13 +150,27 @@ def translate(
                 report.error(YamlPath(tuple(_split(err.path))), err.message)
             if spec is not None:
                 specs.append(spec)
+    diag = Diagnostics()
     networks = {
-        k: NetworkDef.model_validate(_network_def(v)) for k, v in (model.get("networks") or {}).items()
+        k: bind(NetworkDef, _network_def(v), diag, at=YamlPath(("networks", k)))
+        for k, v in (model.get("networks") or {}).items()
     }
-    volumes = {k: VolumeDef.model_validate(_volume_def(v)) for k, v in (model.get("volumes") or {}).items()}
-    if report.failed:
+    volumes = {
+        k: bind(VolumeDef, _volume_def(v), diag, at=YamlPath(("volumes", k)))
+        for k, v in (model.get("volumes") or {}).items()
+    }
+    proj = None
+    if not diag.errors:
+        proj = bind(
+            Project,
+            {"name": project, "networks": networks, "volumes": volumes, "order": graph.order(deps)},
+            diag,
+            at=YamlPath(()),
+        )
+    for err in diag.errors:  # a project name too long for the store, say
+        report.error(YamlPath(tuple(_split(err.path))), err.message)
+    if report.failed or proj is None:
         return None
-    proj = Project(name=project, networks=networks, volumes=volumes, order=graph.order(deps))
     return Translation("compose", specs, proj, list(report.diag.warnings))
 
 

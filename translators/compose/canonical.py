@@ -8,6 +8,7 @@ unexpected type is left alone for the binding phase to report.
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -48,18 +49,27 @@ def _ports(value: Any, path: YamlPath, report: Report) -> Any:
     return out
 
 
+def clean_path(path: str) -> str:
+    """Go's ``path.Clean``: compose prints every mount target this way (``/etc/pihole/`` -> ``/etc/pihole``)."""
+    cleaned = posixpath.normpath(path)
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
 def _volumes(value: Any, path: YamlPath, report: Report) -> Any:
     if not isinstance(value, list):
         return value
     out: list[Any] = []
-    for i, item in enumerate(value):
-        if isinstance(item, str):
+    for i, given in enumerate(value):
+        item = given
+        if isinstance(given, str):
             try:
-                out.append(short_forms.parse_volume(item))
+                item = short_forms.parse_volume(given)
             except ValueError as exc:
                 report.error(path / i, str(exc))
-        else:
-            out.append(item)
+                continue
+        if isinstance(item, dict) and isinstance(item.get("target"), str) and item["target"]:
+            item = {**item, "target": clean_path(item["target"])}
+        out.append(item)
     return out
 
 

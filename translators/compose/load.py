@@ -82,7 +82,12 @@ class _Loader:
         if model is None:
             return None
         model = interpolating.interpolate(model, env, self.report, file)  # phase 3
+        errors = len(self.report.diag.errors)
         self._validate(model, file)  # phase 4
+        if len(self.report.diag.errors) > errors:
+            # later phases read the model as the schema describes it: a wrongly typed value was
+            # reported at its path, and nothing is built from it (it would fail as a crash)
+            return None
         model = merging.enforce_unicity(canonical.canonicalise(model, self.report))  # phase 5
         self.loading.append(file)
         try:

@@ -3,7 +3,8 @@
 Runs on each included or extended-from-another-file model against its own directory, and at the end
 on the whole project against the project directory, as compose-go's ``ResolveRelativePaths`` does.
 ``~`` is the ``HOME`` of the given environment (never the process's), and Windows paths and URLs
-are left alone.
+are left alone. An absolute path keeps what the user wrote (``/srv/data/`` stays), a relative one is
+joined and cleaned, as Docker Compose prints them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def absolute(path: str, base: str, home: str | None) -> str:
     if home and (path == "~" or path.startswith("~/")):
         path = home + path[1:]
     if path.startswith("/"):
-        return posixpath.normpath(path)
+        return path  # as compose-go's absPath: an absolute path is kept as the user wrote it
     return posixpath.normpath(posixpath.join(base, path))
 
 

@@ -42,6 +42,9 @@ class Report:
                 if line is not None:
                     return name, line
             parts = parts[:-1]
+        for name, lines in candidates:  # a document-level problem: where the document starts
+            if () in lines:
+                return name, lines[()]
         return (file or (self.sources[0][0] if self.sources else None)), None
 
     def error(

@@ -4,7 +4,8 @@
 ``${VAR:+alternative}``, ``${VAR+alternative}``; defaults nest (``${A:-${B:-x}}``) and ``$$`` is a
 literal dollar. A ``$`` followed by anything else stays as it is, as compose-go's pattern does. The
 caller chooses what an unset plain variable means (compose: a warning and a blank string), so the
-same engine serves compose files and ``.env`` files.
+same engine serves compose files and ``.env`` files. Defaults nest at most :data:`MAX_NESTING`
+levels: substitution recurses once per level, and 500 levels exhausted Python's stack.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
+MAX_NESTING = 50
 
 Lookup = Callable[[str], "str | None"]
 OnUnset = Callable[[str], None]
@@ -41,7 +43,9 @@ def _closing_brace(text: str, start: int) -> int:
     return -1
 
 
-def _braced(body: str, lookup: Lookup, on_unset: OnUnset) -> str:
+def _braced(body: str, lookup: Lookup, on_unset: OnUnset, depth: int) -> str:
+    if depth > MAX_NESTING:
+        raise TemplateError(f"variables nested more than {MAX_NESTING} levels deep")
     m = _NAME.match(body)
     if not m:
         raise TemplateError(f"Invalid template: ${{{body}}}")
@@ -61,11 +65,11 @@ def _braced(body: str, lookup: Lookup, on_unset: OnUnset) -> str:
     missing = value is None or (colon and value == "")
     kind = op[-1]
     if kind == "-":
-        return substitute(word, lookup, on_unset) if missing else str(value)
+        return _substitute(word, lookup, on_unset, depth) if missing else str(value)
     if kind == "+":
-        return "" if missing else substitute(word, lookup, on_unset)
+        return "" if missing else _substitute(word, lookup, on_unset, depth)
     if missing:  # "?"
-        message = substitute(word, lookup, on_unset)
+        message = _substitute(word, lookup, on_unset, depth)
         raise TemplateError(
             f"required variable {name} is missing a value" + (f": {message}" if message else "")
         )
@@ -74,6 +78,10 @@ def _braced(body: str, lookup: Lookup, on_unset: OnUnset) -> str:
 
 def substitute(text: str, lookup: Lookup, on_unset: OnUnset) -> str:
     """``text`` with every variable reference replaced; raises :class:`TemplateError`."""
+    return _substitute(text, lookup, on_unset, 0)
+
+
+def _substitute(text: str, lookup: Lookup, on_unset: OnUnset, depth: int) -> str:
     if "$" not in text:
         return text
     out: list[str] = []
@@ -93,7 +101,7 @@ def substitute(text: str, lookup: Lookup, on_unset: OnUnset) -> str:
             end = _closing_brace(text, j + 2)
             if end < 0:
                 raise TemplateError(f"Invalid template: {text!r}")
-            out.append(_braced(text[j + 2 : end], lookup, on_unset))
+            out.append(_braced(text[j + 2 : end], lookup, on_unset, depth + 1))
             i = end + 1
         else:
             m = _NAME.match(text, j + 1)

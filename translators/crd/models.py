@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from translators.spec.base import SpecModel
 from translators.spec.deployment import NAME_PATTERN, DeploymentSpec
@@ -30,6 +30,12 @@ class ContainerDeploymentSpec(DeploymentSpec):
     """Run only on this node."""
     nodeSelector: dict[str, str] = Field(default_factory=dict)
     """Run only on nodes whose labels match all of these."""
+
+    @model_validator(mode="after")
+    def _no_origin(self) -> ContainerDeploymentSpec:
+        if self.origin is not None:
+            raise ValueError("origin is set from the resource's metadata: remove spec.origin")
+        return self
 
 
 class Condition(SpecModel):

@@ -2,8 +2,11 @@
 
 The pydantic models are the truth; this module only re-expresses their JSON Schema as a
 Kubernetes *structural* schema: ``$ref`` inlined, ``anyOf`` with null turned into ``nullable``,
-a number-or-string turned into ``x-kubernetes-int-or-string``, and a short-form-or-object union
-narrowed to the object (the long form; the API server cannot validate unions of shapes).
+no ``default`` (the models give them meaning, the server would write them into stored objects),
+an integer-or-string turned into ``x-kubernetes-int-or-string``, and any other union of input forms
+(short strings, lists, objects) into a node that keeps what it is given while still describing the
+long form (structural schemas have one type per node; the agent reports what the server could not
+check as ``InvalidSpec``).
 A test regenerates both files and fails when the checked-in copies are stale.
 """
 
@@ -19,7 +22,6 @@ from translators.spec import docs
 from translators.spec.deployment import DeploymentSpec
 
 _DROP = {"title", "additionalProperties_false", "$defs"}
-_SCALARS = {"integer", "number", "string", "boolean"}
 
 
 def _resolve(node: Any, defs: dict[str, Any]) -> Any:
@@ -34,50 +36,39 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def _canonical_type(canon: Any) -> str | None:
-    """The JSON type the model writes (serialization mode), ignoring null."""
-    if not isinstance(canon, dict):
-        return None
-    if "type" in canon:
-        return str(canon["type"])
-    types = [o.get("type") for o in canon.get("anyOf", []) if o.get("type") != "null"]
-    return str(types[0]) if len(types) == 1 else None
+def _union(options: list[dict[str, Any]]) -> dict[str, Any]:
+    """One structural schema admitting every input form of a union, as the API server allows them.
 
-
-def _narrow(options: list[dict[str, Any]], canon: Any) -> dict[str, Any]:
-    """One structural schema for a union of input forms: the form the model itself writes."""
+    A structural schema has one type per node, so: integer-or-string is ``x-kubernetes-int-or-string``;
+    any other union (a number or a duration string, a list or a shell string, an object or its short
+    form) is a node without type that keeps what it is given (``x-kubernetes-preserve-unknown-fields``),
+    still describing the long form's fields (checked when an object is given) and a list's items. The
+    server then stores every form the spec accepts; the agent's translation reports the rest as
+    ``InvalidSpec``. No form the models accept is refused, and no refused form is described.
+    """
     types = {o.get("type") for o in options}
-    wanted = _canonical_type(canon)
-    if types <= _SCALARS and len(options) > 1:
-        # int-or-string admits no fractions: where the model writes a number, say number
-        if wanted in ("number", "boolean"):
-            return {"type": wanted}
+    if types <= {"integer", "string"}:
         return {"x-kubernetes-int-or-string": True}
+    node: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
+    properties: dict[str, Any] = {}
     for option in options:
-        if option.get("type") == wanted:
-            return option
-    shaped = [o for o in options if o.get("type") in ("object", "array")]
-    return shaped[0] if shaped else options[0]
+        for key, value in (option.get("properties") or {}).items():
+            properties.setdefault(key, value)
+    if properties:
+        node["properties"] = properties
+    else:
+        maps = [o["additionalProperties"] for o in options if isinstance(o.get("additionalProperties"), dict)]
+        if maps:
+            node["additionalProperties"] = maps[0]
+    lists = [o["items"] for o in options if o.get("type") == "array" and isinstance(o.get("items"), dict)]
+    if lists:
+        node["items"] = lists[0]
+    return node
 
 
-def _child(canon: Any, key: str, name: str | None = None) -> Any:
-    if not isinstance(canon, dict):
-        return None
-    options = [canon, *canon.get("anyOf", [])]
-    for option in options:
-        value = option.get(key)
-        if value is None:
-            continue
-        if name is None:
-            return value
-        if isinstance(value, dict) and name in value:
-            return value[name]
-    return None
-
-
-def _structural(node: Any, canon: Any) -> Any:
+def _structural(node: Any) -> Any:
     if isinstance(node, list):
-        return [_structural(v, canon) for v in node]
+        return [_structural(v) for v in node]
     if not isinstance(node, dict):
         return node
     node = dict(node)
@@ -85,7 +76,7 @@ def _structural(node: Any, canon: Any) -> Any:
         options = node.pop("anyOf")
         nullable = any(o.get("type") == "null" for o in options)
         rest = [o for o in options if o.get("type") != "null"]
-        inner = rest[0] if len(rest) == 1 else _narrow(rest, canon)
+        inner = rest[0] if len(rest) == 1 else _union(rest)
         node = {**inner, **node}
         if nullable:
             node["nullable"] = True
@@ -99,35 +90,39 @@ def _structural(node: Any, canon: Any) -> Any:
     for key, value in node.items():
         if key in _DROP or (key == "additionalProperties" and value is False):
             continue
-        if key == "default" and value is None:
+        if key == "default":
+            # the models apply their defaults: the server must not, since an absent key can mean
+            # something (a volume without type is a bind mount when its source is a path)
             continue
         if key == "properties":
-            out[key] = {k: _structural(v, _child(canon, "properties", k)) for k, v in value.items()}
+            out[key] = {k: _structural(v) for k, v in value.items()}
         elif key in ("items", "additionalProperties") and isinstance(value, dict):
-            out[key] = _structural(value, _child(canon, key))
+            out[key] = _structural(value)
         else:
             out[key] = value
+    if out.get("x-kubernetes-preserve-unknown-fields") and "type" not in out:
+        for key in ("required", "enum", "minimum", "maximum", "pattern", "minLength", "maxLength"):
+            out.pop(key, None)  # they would apply to forms they were not written for
     return out
 
 
 def structural_schema(model: type[Any]) -> dict[str, Any]:
     """A model's validation-mode JSON Schema as a Kubernetes structural schema.
 
-    Unions of input forms are narrowed to the form the model serialises, so what
-    ``berth translate --to crd`` writes is always accepted by the API server.
+    Every input form of a union is admitted (:func:`_union`), so both what ``berth translate --to
+    crd`` writes and what users write by hand in the spec's short forms are accepted by the server.
     """
     docs.document(model)
     raw = model.model_json_schema(mode="validation")
     resolved = _resolve(raw, raw.get("$defs", {}))
-    canon_raw = model.model_json_schema(mode="serialization")
-    canon = _resolve(canon_raw, canon_raw.get("$defs", {}))
-    result: dict[str, Any] = _structural(resolved, canon)
+    result: dict[str, Any] = _structural(resolved)
     return result
 
 
 def crd() -> dict[str, Any]:
     """The ContainerDeployment CustomResourceDefinition."""
     spec_schema = structural_schema(models.ContainerDeploymentSpec)
+    del spec_schema["properties"]["origin"]  # set from the resource's metadata, never written by users
     status_schema = structural_schema(models.ContainerDeploymentStatus)
     for schema, doc in ((spec_schema, "Desired state."), (status_schema, "Observed state.")):
         schema["description"] = doc

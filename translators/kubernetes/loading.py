@@ -72,5 +72,8 @@ def _load_json(text: str, file: str) -> list[Document]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidSpec([Diagnostic(f"malformed JSON: {exc.msg}", "", file, exc.lineno)]) from exc
+    except RecursionError as exc:
+        raise InvalidSpec([Diagnostic("malformed JSON: nested too deeply", "", file)]) from exc
+    yamlio.check_depth(data, file)
     items: Sequence[object] = data if isinstance(data, list) else [data]
     return [Document(item, file, i) for i, item in enumerate(items)]

@@ -1,7 +1,9 @@
 """A pod template -> one spec per container, sharing the pod's network, volumes and lifecycle.
 
-Every spec of a pod gets ``group=<pod name>`` (one network namespace, as containers of a pod share
-localhost), the template's labels, the copies count, and Kubernetes' defaults written out: a 30 s
+Specs are named ``<pod>-<container>``, and ``<namespace>.<pod>-<container>`` outside the ``default``
+namespace so that one name in two namespaces makes two deployments; ``origin`` records the object
+(kind, namespace, name, uid). Every spec of a pod gets ``group=<pod name>`` (namespaced the same way;
+one network namespace, as containers of a pod share localhost), the template's labels, the copies count, and Kubernetes' defaults written out: a 30 s
 ``terminationGracePeriodSeconds`` and the pod's hostname (its name, or ``spec.hostname``), with
 ``<hostname>.<subdomain>`` as a network alias when ``spec.subdomain`` is set.
 
@@ -26,6 +28,7 @@ from translators.kubernetes.objects import Obj, Store
 from translators.kubernetes.reporting import ObjectDiagnostics
 from translators.kubernetes.templates import PodContext, PodTemplate
 from translators.paths import YamlPath
+from translators.spec.deployment import namespaced
 
 NETWORK = "default"
 GRACE_PERIOD = 30
@@ -129,6 +132,7 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
     restart = _restart(ctx)
     previous: tuple[str, str] | None = None
     seen: set[str] = set()
+    origin = {"kind": obj.kind, "namespace": namespace, "name": obj.name, "uid": _uid(obj)}
     for init, items in ((True, init_raw), (False, app_raw)):
         for path, raw in items:
             raw_name = raw.get("name")
@@ -141,7 +145,7 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
             )
             if container is None:
                 continue
-            name = f"{template.name}-{container.name}"
+            name = namespaced(namespace, f"{template.name}-{container.name}")
             config: dict[str, Any] = {**container.config, **copy.deepcopy(common)}
             if init and not container.sidecar:
                 config["role"] = "init"
@@ -154,10 +158,17 @@ def translate_pod(obj: Obj, template: PodTemplate, store: Store, namespace: str)
                 config["depends_on"] = [{"name": previous[0], "condition": previous[1]}]
             if init:
                 previous = (name, "started" if container.sidecar else "completed_successfully")
-            pod.specs.append({"name": name, "image": container.image, "config": config})
+            pod.specs.append({"name": name, "image": container.image, "config": config, "origin": origin})
             pod.containers.append(container)
             pod.named_volumes.update(container.named_volumes)
     return pod
+
+
+def _uid(obj: Obj) -> str | None:
+    """metadata.uid, present in objects exported from a cluster (``kubectl get -o yaml``)."""
+    meta = obj.data.get("metadata")
+    uid = meta.get("uid") if isinstance(meta, dict) else None
+    return uid if isinstance(uid, str) and uid else None
 
 
 def config_origins(template: PodTemplate) -> dict[tuple[str | int, ...], YamlPath]:
@@ -230,7 +241,7 @@ def _pod_config(ctx: PodContext, pod: Pod) -> dict[str, Any]:
             if key in spec:
                 diag.warn(at / key, "ignored with hostNetwork: the host's name is used")
     else:
-        config["group"] = template.name
+        config["group"] = namespaced(ctx.namespace, template.name)
         network["hostname"] = pod_hostname(hostname or template.hostname or template.name)
         subdomain = subdomain or template.subdomain
         aliases = [f"{network['hostname']}.{subdomain}"] if subdomain else []

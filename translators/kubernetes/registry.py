@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from translators.kubernetes import workloads
+from translators.kubernetes.versions import DEPRECATED
 
 
 class Kind(NamedTuple):
@@ -36,8 +37,10 @@ WORKLOADS = {
     ("v1", "ReplicationController"): Kind(50, "workload", workloads.replication_controller),
     ("batch/v1", "Job"): Kind(50, "workload", workloads.job),
     ("batch/v1", "CronJob"): Kind(50, "workload", workloads.cron_job),
-    ("batch/v1beta1", "CronJob"): Kind(50, "workload", workloads.cron_job),
 }
+WORKLOADS.update({key: WORKLOADS[(old.replacement, key[1])] for key, old in DEPRECATED.items()})
+
+
 SERVICES = {("v1", "Service"): Kind(60, "service")}
 REGISTRY: dict[tuple[str, str], Kind] = {**REFERENCES, **WORKLOADS, **SERVICES}
 
@@ -65,7 +68,7 @@ def lookup(api_version: str, kind: str) -> Kind | None:
 
 def reason_not_applied(api_version: str, kind: str) -> str:
     """Why an object is not applied, with advice when the kind is known under another apiVersion."""
-    known = sorted(v for v, k in REGISTRY if k == kind)
+    known = sorted(v for v, k in REGISTRY if k == kind and (v, k) not in DEPRECATED)
     if known:
         return f"apiVersion {api_version!r} of {kind} is not supported: use {' or '.join(known)}"
     if kind in NOT_APPLIED:

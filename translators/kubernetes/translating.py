@@ -19,7 +19,7 @@ from typing import Any
 
 from translators.errors import Diagnostics
 from translators.kubernetes import containers as ctrs
-from translators.kubernetes import loading, objects, pods, registry, reporting, services
+from translators.kubernetes import loading, objects, pods, registry, reporting, services, versions
 from translators.kubernetes.objects import Obj, Store
 from translators.kubernetes.reporting import ObjectDiagnostics
 from translators.paths import YamlPath
@@ -106,17 +106,18 @@ def translate(documents: Sequence[Document], *, default_namespace: str = "defaul
     diags: list[Diagnostics] = [everything]
     objs: list[Obj] = []
     not_applied: list[str] = []
-    seen: dict[tuple[str, str], Obj] = {}
+    seen: dict[tuple[str, str, str], Obj] = {}
     for doc in loading.flatten(documents):
         found = _header(doc, default_namespace)
         if isinstance(found, ObjectDiagnostics):
             diags.append(found)
             continue
         diags.append(found.diag)
-        if (found.kind, found.name) in seen:
+        key = (found.kind, found.namespace, found.name)
+        if key in seen:
             found.diag.error(META / "name", f"{found.ref} is defined twice")
             continue
-        seen[(found.kind, found.name)] = found
+        seen[key] = found
         if registry.lookup(found.api_version, found.kind) is None:
             found.diag.warn(
                 YamlPath.of("kind"),
@@ -125,6 +126,9 @@ def translate(documents: Sequence[Document], *, default_namespace: str = "defaul
             )
             not_applied.append(found.ref)
             continue
+        old = versions.deprecation(found.api_version, found.kind)
+        if old is not None:
+            found.diag.warn(YamlPath.of("apiVersion"), old, code="deprecated")
         objs.append(found)
     objs.sort(key=lambda o: _kind(o).rank)
     namespace = _namespace(objs, default_namespace)
@@ -138,7 +142,7 @@ def translate(documents: Sequence[Document], *, default_namespace: str = "defaul
         if obj.not_applied:
             not_applied.append(obj.ref)
         if template is not None:
-            translated.append(pods.translate_pod(obj, template, store, namespace))
+            translated.append(pods.translate_pod(obj, template, store, obj.namespace))
     for obj in objs:
         if _kind(obj).category == "service" and not services.apply_service(obj, translated):
             not_applied.append(obj.ref)

@@ -15,7 +15,12 @@
   path (:mod:`translators.kubernetes.projections`); ``subPath`` picks one file or directory.
 - ``subPath`` on claims and shared volumes -> ``volume.subpath``; on host paths it joins the path.
   ``subPathExpr`` is expanded with the container's environment first.
-- Other volume types are reported; mounts of them are skipped.
+- Network and cloud disks Berth cannot attach on one host (gcePersistentDisk, awsElasticBlockStore,
+  azureDisk, azureFile, cephfs, glusterfs, iscsi, fc, cinder, flexVolume, nfs, csi, ephemeral, and
+  the other in-tree plugins) -> the host-local named volume ``<namespace>-<volume>`` with a warning:
+  the mount is never dropped, and its data survives redeploys as it would on a PVC (an ephemeral
+  volume's claim template gives the size). The source's ``readOnly`` is kept.
+- Other volume types (gitRepo, image) are reported; mounts of them are skipped.
 """
 
 from __future__ import annotations
@@ -31,7 +36,13 @@ from translators.kubernetes.templates import PodContext
 from translators.paths import YamlPath
 
 _FILE_KINDS = ("configMap", "secret", "downwardAPI", "projected")
-_KINDS = ("hostPath", "emptyDir", "persistentVolumeClaim", *_FILE_KINDS)
+SUBSTITUTED = (
+    "gcePersistentDisk", "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "glusterfs",
+    "iscsi", "fc", "cinder", "flexVolume", "nfs", "csi", "ephemeral", "rbd", "flocker",
+    "vsphereVolume", "quobyte", "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos",
+)  # fmt: skip
+"""Volume sources that need a cluster's attach/mount machinery: each becomes a host-local volume."""
+_KINDS = ("hostPath", "emptyDir", "persistentVolumeClaim", *_FILE_KINDS, *SUBSTITUTED)
 _HOST_TYPES = {
     "",
     "DirectoryOrCreate",
@@ -98,6 +109,14 @@ def pod_volumes(ctx: PodContext, containers: list[dict[str, Any]]) -> dict[str, 
         pod_volume = PodVolume(name, kind, data, path / kind)
         if kind not in _KINDS:
             diag.unsupported(path / kind, f"{kind} volumes are not supported; mounts of {name!r} are skipped")
+        elif kind in SUBSTITUTED:
+            diag.warn(
+                path / kind,
+                f"{kind} cannot be attached on one host: mounts of {name!r} use the host-local named "
+                f"volume {substitute_name(ctx.namespace, name)!r} instead (its data stays on this host "
+                "and survives redeploys)",
+                code="substituted",
+            )
         elif kind in _FILE_KINDS:
             pod_volume.files = projections.volume_files(
                 kind,
@@ -193,10 +212,37 @@ def container_mounts(
                 out.volumes.append(bind)
         elif volume.kind == "persistentVolumeClaim":
             _claim(volume, target=target, readonly=readonly, sub=sub, ctx=ctx, out=out)
+        elif volume.kind in SUBSTITUTED:
+            local = substitute_name(ctx.namespace, volume.name)
+            out.named.setdefault(local, _ephemeral_size(volume, ctx))
+            out.volumes.append(_named(local, target, readonly or volume.data.get("readOnly") is True, sub))
         else:
             _empty_dir(volume, mount, target=target, readonly=readonly, sub=sub, ctx=ctx, out=out, at=path)
     out.note(previous)
     return out
+
+
+def substitute_name(namespace: str, volume: str) -> str:
+    """The host-local volume standing for a disk Berth cannot attach: ``<namespace>-<volume>``."""
+    return f"{namespace}-{volume}"
+
+
+def _ephemeral_size(volume: PodVolume, ctx: PodContext) -> int | None:
+    """The storage request of an ephemeral volume's claim template, the substitute's size."""
+    if volume.kind != "ephemeral":
+        return None
+    at = volume.at / "volumeClaimTemplate" / "spec" / "resources" / "requests"
+    template = volume.data.get("volumeClaimTemplate")
+    requests = _at(template, ("spec", "resources", "requests"))
+    if not isinstance(requests, dict) or "storage" not in requests:
+        return None
+    return quantity_bytes(requests["storage"], at / "storage", ctx.diag)
+
+
+def _at(data: object, keys: tuple[str, ...]) -> object:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
 
 
 def _sub_path(

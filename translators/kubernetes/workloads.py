@@ -11,6 +11,8 @@
   Failed pods are retried ``backoffLimit`` times (default 6): both policies become ``on-failure``
   with that many retries. ``completions``/``parallelism`` other than 1 are reported.
 - CronJob: its job template, run once when deployed; the schedule is reported as not applied.
+- Older apiVersions (:mod:`.versions`) use the handler of their replacement; before apps/v1beta2
+  a missing selector selects the template's labels, as those versions defaulted it.
 - A suspended Job or CronJob (``suspend: true``) starts no pod in Kubernetes: it gets no spec and
   is listed in ``Project.not_applied``. ``activeDeadlineSeconds`` is reported: nothing stops a job.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from translators.kubernetes import reporting
+from translators.kubernetes import reporting, versions
 from translators.kubernetes.objects import Obj, quantity_bytes
 from translators.kubernetes.templates import PodTemplate
 from translators.paths import YamlPath
@@ -39,6 +41,8 @@ _CONTROLLER_IGNORED = {
     "progressDeadlineSeconds": _ROLLOUT,
     "paused": "a paused Deployment starts no pods in Kubernetes; Berth deploys them",
     "persistentVolumeClaimRetentionPolicy": "the claims' volumes are kept when the set is removed",
+    "rollbackTo": "rollbacks are the agent's: use berth container rollback",  # extensions/v1beta1
+    "templateGeneration": "",  # extensions/v1beta1 DaemonSet: the controller's own counter, nothing runs from it
 }
 _JOB_IGNORED = {
     "ttlSecondsAfterFinished": "a finished job is not deleted after a delay",
@@ -107,7 +111,7 @@ def _at(data: dict[str, Any], at: YamlPath) -> Any:
 def _selector(obj: Obj, spec: dict[str, Any], template: PodTemplate, *, plain: bool) -> None:
     """The selector must select the template's own labels, as the API server requires."""
     if "selector" not in spec:
-        if not plain:
+        if not plain and not versions.selector_defaults(obj.api_version, obj.kind):
             obj.diag.warn(
                 SPEC / "selector",
                 "missing, which the API server refuses since apps/v1: the pod template's labels are selected",

@@ -2,9 +2,11 @@
 
 from translators.spec.deployment import (
     TRANSPORTS,
+    ConfigFragment,
     ContainerConfig,
     Dependency,
     DeploymentSpec,
+    Origin,
     RestartPolicy,
     Transport,
 )
@@ -13,12 +15,13 @@ from translators.spec.network import DnsConfig, NetworkAttachment, NetworkConfig
 from translators.spec.ports import PortMapping
 from translators.spec.probes import HttpGetAction, Probe, TcpSocketAction
 from translators.spec.resources import Resources, Ulimit
-from translators.spec.security import DEFAULT_CAPABILITIES, Capabilities, Security
+from translators.spec.security import DEFAULT_CAPABILITIES, Capabilities, Security, Verify
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
     "TRANSPORTS",
     "Capabilities",
+    "ConfigFragment",
     "ContainerConfig",
     "Dependency",
     "DeploymentSpec",
@@ -28,6 +31,7 @@ __all__ = [
     "HttpGetAction",
     "NetworkAttachment",
     "NetworkConfig",
+    "Origin",
     "PortMapping",
     "Probe",
     "Resources",
@@ -37,5 +41,6 @@ __all__ = [
     "TmpfsMount",
     "Transport",
     "Ulimit",
+    "Verify",
     "VolumeMount",
 ]

@@ -248,6 +248,28 @@ class ContainerConfig(SpecModel):
         return self
 
 
+class Origin(SpecModel):
+    """The object a spec was translated from, so that the CLI and the agent can tell specs apart.
+
+    Kubernetes-derived specs are named ``<namespace>.<name>`` outside the default namespace, so two
+    objects of one name in two namespaces never share a store entry; this records the original.
+    """
+
+    kind: str
+    """Kind of the source object: Deployment, Pod, ..., or ContainerDeployment."""
+    namespace: str | None = None
+    """Its namespace (Kubernetes); null where the input has none."""
+    name: str
+    """Its own name (metadata.name), before the namespace is prefixed."""
+    uid: str | None = None
+    """Its metadata.uid where known (objects read from an API server); null in files."""
+
+
+def namespaced(namespace: str | None, name: str) -> str:
+    """The store name of a Kubernetes-derived spec: ``<namespace>.<name>``, short in ``default``."""
+    return name if namespace in (None, "", "default") else f"{namespace}.{name}"
+
+
 class DeploymentSpec(SpecModel):
     """One deployment: a named container from an image, applied atomically by the agent."""
 
@@ -259,6 +281,9 @@ class DeploymentSpec(SpecModel):
     """docker (a registry), oci (an OCI layout directory), oci-archive or docker-archive (tarballs)."""
     config: ContainerConfig = Field(default_factory=ContainerConfig)
     """How to run it."""
+    origin: Origin | None = None
+    """Where the spec came from (kind, namespace, name, uid), set by the translators; null: written as
+    a native spec."""
 
     @model_validator(mode="before")
     @classmethod
@@ -290,3 +315,20 @@ class DeploymentSpec(SpecModel):
                 " with a lowercase repository"
             )
         return self
+
+
+class ConfigFragment(SpecModel):
+    """A configuration without name and image (the product document's fragments, ``{"config": ...}``):
+    what ``berth container deploy --config FILE`` takes, the name and image coming from the command line."""
+
+    transport: Transport | None = None
+    """Transport of the image given on the command line; null: from the image string, else docker."""
+    config: ContainerConfig = Field(default_factory=ContainerConfig)
+    """How to run the image."""
+
+    def spec(self, name: str, image: str) -> DeploymentSpec:
+        """The complete spec once the command line names the deployment and its image."""
+        data: dict[str, Any] = {"name": name, "image": image, "config": self.config}
+        if self.transport is not None:
+            data["transport"] = self.transport
+        return DeploymentSpec.model_validate(data)

@@ -82,7 +82,17 @@ def _nested_models(cls: type[BaseModel]) -> list[type[BaseModel]]:
         origin = getattr(annotation, "__origin__", None)
         if origin is not None and origin is not annotation:
             visit(origin)
+        for meta in getattr(annotation, "__metadata__", ()) or ():
+            visit_input_type(meta)
+
+    def visit_input_type(meta: object) -> None:
+        """Short forms declared by ``json_schema_input_type`` (such as devices' ``{path}``) are documented too."""
+        given = getattr(meta, "json_schema_input_type", None)
+        if given is not None and not isinstance(given, str):
+            visit(given)
 
     for info in cls.model_fields.values():
         visit(info.annotation)
+        for meta in info.metadata:
+            visit_input_type(meta)
     return found

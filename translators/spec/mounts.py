@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel, short_forms
+from translators.spec.base import SpecModel, also_accepts, mutually_exclusive, short_forms
 from translators.spec.units import parse_memory
 
 VOLUME_FORMS = '"/host/path:/ctr/path[:ro]", "volume-name:/ctr/path[:ro]" or "/ctr/path"'
@@ -74,10 +74,39 @@ class VolumeMount(SpecModel):
     """Absolute path inside the container."""
     readonly: bool = False
     """Mount read-only."""
-    bind: BindOptions | None = None
-    """Bind options, only with type bind."""
-    volume: VolumeOptions | None = None
-    """Volume options, only with type volume."""
+    bind: Annotated[BindOptions, also_accepts(BindOptions | bool)] | None = None
+    """Bind options, only with type bind; ``true`` (the product document's form) selects type bind."""
+    volume: Annotated[VolumeOptions, also_accepts(VolumeOptions | bool)] | None = None
+    """Volume options, only with type volume; ``true`` selects type volume."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _select_type(cls, value: Any) -> Any:
+        """The document's forms: ``"bind": true`` / ``"volume": true`` name the type, and without
+        a type an absolute source path is a bind mount (a name is a named volume)."""
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        chosen = [k for k in ("bind", "volume") if value.get(k) is True]
+        for key in ("bind", "volume"):
+            if isinstance(value.get(key), bool):
+                del value[key]
+        if len(chosen) > 1:
+            raise mutually_exclusive("bind: true", "volume: true")
+        given = value.get("type")
+        if chosen and given is not None and given != chosen[0]:
+            raise ValueError(f"{chosen[0]}: true contradicts type {given!r}")
+        if given is None:
+            if chosen:
+                value["type"] = chosen[0]
+            elif isinstance(value.get("bind"), dict):
+                value["type"] = "bind"
+            elif isinstance(value.get("volume"), dict):
+                value["type"] = "volume"
+            else:
+                source = value.get("source")
+                value["type"] = "bind" if isinstance(source, str) and source.startswith("/") else "volume"
+        return value
 
     @field_validator("target")
     @classmethod
@@ -230,12 +259,32 @@ class FileMount(SpecModel):
 
 
 class DeviceMapping(SpecModel):
-    """A host device made available in the container."""
+    """A host device made available in the container. ``{path, permissions}`` is the short form of
+    a device at the same path on the host and in the container (the product document's form)."""
 
     host: str
     """Host device path (/dev/fuse) or a CDI name (vendor.com/class=name)."""
     container: str | None = None
     """Path inside the container; null: the same as on the host (CDI: chosen by the CDI spec)."""
+    permissions: str = Field(default="rwm", pattern=r"^[rwm]{1,3}$")
+    """cgroup access: r read, w write, m mknod."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_form(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "path" in value:
+            if "host" in value or "container" in value:
+                raise mutually_exclusive("path", "host/container")
+            value = dict(value)
+            value["host"] = value.pop("path")
+        return value
+
+
+class DeviceByPath(SpecModel):
+    """A device at the same path on the host and in the container: the short form of a mapping."""
+
+    path: str
+    """Device path, on the host and in the container."""
     permissions: str = Field(default="rwm", pattern=r"^[rwm]{1,3}$")
     """cgroup access: r read, w write, m mknod."""
 
@@ -255,4 +304,6 @@ def parse_device(text: str) -> dict[str, Any]:
     return out
 
 
-Devices = Annotated[list[DeviceMapping], short_forms(parse_device, input_type=list[DeviceMapping | str])]
+Devices = Annotated[
+    list[DeviceMapping], short_forms(parse_device, input_type=list[DeviceMapping | DeviceByPath | str])
+]

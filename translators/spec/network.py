@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from translators.spec.base import SpecModel, also_accepts
 from translators.spec.ports import Ports
@@ -46,8 +47,19 @@ class NetworkAttachment(SpecModel):
     """Fixed IPv6 address."""
 
 
+_NETWORKS_NEED_BRIDGE: JsonDict = {
+    "rule": "!has(self.networks) || size(self.networks) == 0 || !has(self.mode) || self.mode == 'bridge'",
+    "message": "network.networks needs network.mode bridge",
+}
+"""The models' rule, also checked by the API server (CEL) for a ContainerDeployment."""
+
+
 class NetworkConfig(SpecModel):
     """How the container is connected."""
+
+    model_config = ConfigDict(
+        **SpecModel.model_config, json_schema_extra={"x-kubernetes-validations": [_NETWORKS_NEED_BRIDGE]}
+    )
 
     mode: str = "bridge"
     """bridge (own namespace on the Berth bridge), host, none, or container:NAME to share another's."""

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, WithJsonSchema, field_validator
 
 from translators.spec.base import SpecModel, short_forms
 
@@ -24,12 +24,38 @@ _SHORT = re.compile(
 PORT_FORMS = '"CONTAINER", "HOST:CONTAINER" or "IP:HOST:CONTAINER", each optionally "/udp", with ranges "A-B"'
 
 
-class PortMapping(SpecModel):
-    """A container port, optionally published on the host."""
+def _port(lowest: int) -> tuple[AfterValidator, Any]:
+    """A port number from ``lowest`` to 65535, also written as a string of digits."""
 
-    container: int = Field(ge=1, le=65535)
+    def check(value: int) -> int:
+        if not lowest <= value <= 65535:
+            raise ValueError(f"port must be between {lowest} and 65535, got {value}")
+        return value
+
+    # minimum/maximum apply to the integer form, pattern to the string form (JSON Schema and the
+    # API server alike); the range of a string is checked by the models.
+    return AfterValidator(check), WithJsonSchema(
+        {
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "minimum": lowest,
+            "maximum": 65535,
+            "pattern": "^[0-9]{1,5}$",
+        },
+        mode="validation",
+    )
+
+
+ContainerPort = Annotated[int, *_port(1)]
+HostPort = Annotated[int, *_port(0)]
+
+
+class PortMapping(SpecModel):
+    """A container port, optionally published on the host. Numbers may be written as strings
+    (``{"host": "80", "container": "80"}``, the product document's form)."""
+
+    container: ContainerPort
     """Port inside the container."""
-    host: int | None = Field(default=None, ge=0, le=65535)
+    host: HostPort | None = None
     """Port on the host; null (or 0) publishes nothing fixed: the port is only exposed."""
     host_ip: str | None = None
     """Host address to bind; null binds every address. Use 127.0.0.1 to stay local."""

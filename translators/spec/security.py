@@ -7,7 +7,7 @@ off, and the default seccomp profile applies unless ``unconfined``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -42,7 +42,8 @@ def normalise_capability(name: str) -> str:
 
 
 class Capabilities(SpecModel):
-    """Changes to docker's default capability set. A list is the short form of ``add``."""
+    """Changes to docker's default capability set. A list is the short form of ``add``
+    (``["CAP_NET_ADMIN"]``: that capability on top of the default set, prefix optional)."""
 
     add: list[str] = Field(default_factory=list)
     """Capabilities to grant beyond the default set (NET_ADMIN, CAP_SYS_TIME, ALL)."""
@@ -69,6 +70,16 @@ class Capabilities(SpecModel):
         return sorted((base | added) - dropped)
 
 
+class Verify(SpecModel):
+    """A signature this deployment's image must carry, on top of the host's trust policy."""
+
+    key: str
+    """Path of the public key on the host: an OpenPGP key (armored or binary) or a cosign PEM key."""
+    type: Literal["gpg", "cosign"] = "gpg"
+    """gpg: simple signing (skopeo/podman --sign-by, lookaside from registries.d); cosign: a
+    ``cosign sign --key`` signature stored in the registry."""
+
+
 class Security(SpecModel):
     """Least privilege by default."""
 
@@ -83,15 +94,20 @@ class Security(SpecModel):
     )
     """Changes to the default capability set."""
     seccomp: str = "default"
-    """default (docker's profile), unconfined, or the path of a profile in JSON."""
+    """default (docker's profile), unconfined, or the absolute path of a profile in JSON on the host
+    (/etc/containers/seccomp.json, the product document's form)."""
     apparmor: str | None = None
-    """AppArmor profile name; reported as not enforceable on hosts without AppArmor."""
+    """AppArmor profile: a name loaded on the host (""/null: the runtime's default), or the absolute
+    path of a profile file on the host (/etc/containers/apparmor.json, the product document's form),
+    loaded under its own name. Not enforceable on hosts without AppArmor (reported)."""
     selinux_options: list[str] = Field(default_factory=list)
     """SELinux label options such as type:spc_t or level:s0:c100,c200."""
     sysctls: dict[str, str] = Field(default_factory=dict)
     """Namespaced kernel parameters."""
     masked_paths: list[str] | None = None
     """Override of the paths hidden from the container; null: the runtime's defaults."""
+    verify: Verify | None = None
+    """Refuse the image unless it is signed with this key (checked before anything is stored)."""
 
     @field_validator("sysctls", mode="before")
     @classmethod

@@ -25,6 +25,17 @@ _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
 _QUANTITY = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(?:[eE]([+-]?[0-9]+))?([A-Za-z]*)\s*$")
 
 MEMORY_FORMS = "bytes as an integer, or a size such as 512M, 1G, 512Mi, 64k"
+MAX_SIZE = (1 << 63) - 1
+"""Sizes are int64 bytes in docker, Kubernetes and the cgroup files: 8 EiB at most."""
+MAX_DURATION = ((1 << 63) - 1) / 1e9
+"""Go's ``time.Duration`` (int64 nanoseconds): about 292 years."""
+
+
+def _size(amount: Decimal | int, value: object) -> int:
+    result = math.ceil(amount)
+    if result > MAX_SIZE:
+        raise ValueError(f"a size must be at most {MAX_SIZE} bytes (8 EiB), got {str(value)[:40]!r}")
+    return result
 
 
 def parse_memory(value: object) -> int:
@@ -34,11 +45,11 @@ def parse_memory(value: object) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ValueError("a size cannot be negative")
-        return value
+        return _size(value, value)
     if isinstance(value, float):
         if value < 0 or not math.isfinite(value):
             raise ValueError("a size must be a finite, non-negative number")
-        return math.ceil(value)
+        return _size(Decimal(value), value)
     if not isinstance(value, str):
         raise ValueError(f"expected {MEMORY_FORMS}, got {type(value).__name__}")
     m = _SIZE.match(value)
@@ -46,13 +57,13 @@ def parse_memory(value: object) -> int:
         raise ValueError(f"expected {MEMORY_FORMS}, got {value!r}")
     number, unit = Decimal(m.group(1)), m.group(2)
     if unit in _BINARY_SI:
-        return math.ceil(number * _BINARY_SI[unit])
+        return _size(number * _BINARY_SI[unit], value)
     key = unit.lower()
     if key.endswith("b") and len(key) == 2:
         key = key[0]
     if key not in _DOCKER_UNITS:
         raise ValueError(f"unknown size unit {unit!r} in {value!r}: use b, k, m, g, t or Ki, Mi, Gi, Ti")
-    return math.ceil(number * _DOCKER_UNITS[key])
+    return _size(number * _DOCKER_UNITS[key], value)
 
 
 def parse_quantity(value: object) -> Decimal:
@@ -70,7 +81,7 @@ def parse_quantity(value: object) -> Decimal:
         raise ValueError(f"invalid quantity {value!r}") from exc
     exponent, suffix = m.group(2), m.group(3)
     if exponent is not None:
-        if suffix:
+        if suffix or len(exponent.lstrip("+-")) > 2:  # Kubernetes' quantities stop near 10^18
             raise ValueError(f"invalid quantity {value!r}")
         return number * (Decimal(10) ** int(exponent))
     if suffix in _BINARY_SI:
@@ -130,6 +141,10 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"expected {DURATION_FORMS}, got {type(value).__name__}")
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"a duration cannot be negative, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(
+            f"a duration must be at most {MAX_DURATION:.0f}s (about 292 years), got {str(value)[:40]!r}"
+        )
     return round(seconds, 9)
 
 

@@ -56,7 +56,8 @@ def test_json_output_and_plain_progress(
     record = json.loads(out)
     assert record["digest"] == test_images.simple.digest
     assert record["config_digest"] == test_images.simple.config_digest
-    assert [layer["digest"] for layer in record["layers"]] == list(test_images.simple.layer_digests)
+    assert [layer["digest"] for layer in record["layer_blobs"]] == list(test_images.simple.layer_digests)
+    assert record["layers"] == len(test_images.simple.layer_digests)
     assert Path(record["path"]).is_relative_to(tmp_path)
     for digest in test_images.simple.layer_digests:
         assert f"verified {digest[:19]}" in err
@@ -78,7 +79,7 @@ def test_failed_pull_exits_1(plain_registry: registry_mod.Registry, tmp_path: Pa
 
 @pytest.mark.parametrize(
     "args",
-    [["Bad/Name"], ["busybox", "--platform", "linux"], ["busybox", "-o", "yaml"]],
+    [["Bad/Name"], ["busybox", "--platform", "linux"], ["busybox", "-o", "xml"]],
     ids=["bad-reference", "bad-platform", "bad-output"],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:

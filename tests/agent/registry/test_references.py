@@ -25,7 +25,8 @@ from collections.abc import Iterator
 import hypothesis
 import pytest
 
-from agent.registry import client, errors, manifests, platforms, references, retrying
+from agent.oci import references
+from agent.registry import client, errors, manifests, platforms, retrying
 
 DIGEST = "sha256:" + "ab" * 32
 

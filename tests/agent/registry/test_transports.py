@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.registry import errors, pulling, references
+from agent.oci import references
+from agent.registry import errors, pulling
 from agent.store import blobs, images
 from tests.support import images as images_mod
 

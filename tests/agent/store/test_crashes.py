@@ -50,8 +50,8 @@ LAYERS2 = [
     ],
 ]
 OPS = {
-    "deploy": (None, ["container", "deploy", IMG1, "--name", "web"]),
-    "deploy-rollback": ("one", ["container", "deploy", IMG2, "--name", "web", "--rollback"]),
+    "deploy": (None, ["container", "deploy", "--no-start", IMG1, "--name", "web"]),
+    "deploy-rollback": ("one", ["container", "deploy", "--no-start", IMG2, "--name", "web", "--rollback"]),
     "update": ("one-retagged", ["container", "update", "web", "--no-pull"]),
     "rollback": ("two", ["container", "rollback", "web"]),
     "remove": ("one", ["container", "remove", "web", "--cleanup"]),

@@ -34,3 +34,38 @@ def test_create_host_path(tmp_path: Path, volume: str, create: bool) -> None:
     assert code == 0, stderr
     got = json.loads(json.dumps(project.model))
     assert got["services"]["web"]["volumes"] == want["services"]["web"]["volumes"]
+
+
+PATHS = """services:
+  web:
+    image: nginx
+    volumes:
+      - ./etc-pihole/:/etc/pihole/
+      - ./x//y/../z:/a//b/./c/../d/
+      - /srv/data/:/x/
+      - /srv//data2/.:/y/.
+      - data:/var/data/
+      - /anon/
+      - {type: bind, source: /abs//src/, target: /}
+      - {type: volume, source: data, target: /long//v/}
+      - {type: tmpfs, target: /tmp/t/}
+volumes:
+  data: {}
+"""
+
+
+def test_targets_are_cleaned_and_absolute_sources_kept_as_docker_compose_prints_them(tmp_path: Path) -> None:
+    project = load_yaml(tmp_path, PATHS)
+    env = {**ENV, "HOME": str(tmp_path), "DOCKER_CONFIG": str(tmp_path / ".docker")}
+    code, want, stderr = oracle.run(tmp_path, ["compose.yaml"], env)
+    assert code == 0, stderr
+    got = json.loads(json.dumps(project.model))
+    assert got["services"]["web"]["volumes"] == want["services"]["web"]["volumes"]
+    targets = [v["target"] for v in got["services"]["web"]["volumes"]]
+    assert targets == ["/etc/pihole", "/a/b/d", "/x", "/y", "/var/data", "/anon", "/", "/long/v", "/tmp/t"]
+    assert got["services"]["web"]["volumes"][2]["source"] == "/srv/data/"  # what the user wrote
+    spec = project.translation.specs[0]
+    assert [(v.source, v.target) for v in spec.config.volumes][2:4] == [
+        ("/srv/data", "/x"),
+        ("/srv/data2", "/y"),
+    ]

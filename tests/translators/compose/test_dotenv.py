@@ -12,17 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import CORPUS
+from tests.support.paths import CORPUS, corpus_cases
 from translators.compose import dotenv
 
 FIXTURES = CORPUS / "compose" / "compose-go" / "dotenv-fixtures"
 EXPECTED = CORPUS / "compose-expected" / "compose-go" / "dotenv-fixtures"
-NAMES = sorted(p.name for p in FIXTURES.glob("*.env"))
+NAMES = corpus_cases([pytest.param(p.name, id=p.name) for p in sorted(FIXTURES.glob("*.env"))], 1)
 
 NOTHING = dotenv.chained()
 
 
-@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", NAMES)
 def test_fixture_matches_oracle(name: str) -> None:
     text = (FIXTURES / name).read_text()
     unset: list[str] = []

@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.paths import CORPUS
+from tests.support.paths import CORPUS, corpus_cases
 from translators import kubernetes
 from translators.errors import InvalidSpec
 from translators.result import Translation
+
+pytestmark = pytest.mark.corpus
 
 K8S = CORPUS / "k8s"
 FILES = sorted(p for p in K8S.rglob("*") if p.is_file())
@@ -111,7 +113,9 @@ def expected_specs(objs: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if obj.get("kind") in WORKLOADS:
             spec = pod_spec(obj)
             for container in [*spec.get("initContainers", []), *spec["containers"]]:
-                out.append((f"{obj['metadata']['name']}-{container['name']}", container["image"]))
+                name = f"{obj['metadata']['name']}-{container['name']}"
+                namespace = obj["metadata"].get("namespace", "default")
+                out.append((name if namespace == "default" else f"{namespace}.{name}", container["image"]))
     return out
 
 
@@ -129,7 +133,9 @@ def translate_files(paths: list[Path]) -> Translation:
     return kubernetes.translate(docs)
 
 
-@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(K8S)) for p in FILES])
+@pytest.mark.parametrize(
+    "path", corpus_cases([pytest.param(p, id=str(p.relative_to(K8S))) for p in FILES], 1)
+)
 def test_corpus_file(path: Path) -> None:
     key = str(path.relative_to(K8S))
     if key in EXPECTED_ERRORS:

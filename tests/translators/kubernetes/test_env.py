@@ -220,7 +220,7 @@ def test_field_refs_resolve_what_is_known() -> None:
             - {name: UID, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}
     """
     t = translate(text)
-    assert spec(t, "web-c").config.env == ["POD=web", "NS=shop", "APP=web", "TEAM=blue", "SA=robot"]
+    assert spec(t, "shop.web-c").config.env == ["POD=web", "NS=shop", "APP=web", "TEAM=blue", "SA=robot"]
     assert t.project.name == "shop"
     unknowable = [w for w in warnings(t) if "is not known before the container runs" in w]
     assert len(unknowable) == 3

@@ -289,7 +289,7 @@ NOT_APPLIED = [
     ("persistentvolume", "v1", "PersistentVolume", "PersistentVolume is not applied"),
     ("berth crd", "berth.io/v1alpha1", "ContainerDeployment", "a Berth custom resource"),
     ("custom resource", "example.com/v1", "Widget", "Widget (example.com/v1) is not a kind Berth applies"),
-    ("old apiVersion", "extensions/v1beta1", "Deployment", "use apps/v1"),
+    ("unknown apiVersion", "apps/v2", "Deployment", "use apps/v1"),
 ]
 
 

@@ -53,8 +53,8 @@ SPEC_ERRORS = [
         "ports",
         PORTS,
         [
-            ("spec.containers[0].ports[1].containerPort", 11, "less than or equal to 65535"),
-            ("spec.containers[0].ports[2].hostPort", 13, "less than or equal to 65535"),
+            ("spec.containers[0].ports[1].containerPort", 11, "port must be between 1 and 65535"),
+            ("spec.containers[0].ports[2].hostPort", 13, "port must be between 0 and 65535"),
         ],
     ),
     ("volume mount", MOUNT, [("spec.containers[0].volumeMounts[0]", 11, "must not contain '/'")]),

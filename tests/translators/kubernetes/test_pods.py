@@ -21,9 +21,12 @@ from tests.translators.kubernetes.helpers import messages, pod, spec, translate,
 
 def test_several_containers_share_one_group() -> None:
     t = translate(pod("- {name: a, image: busybox}\n- {name: b, image: busybox}"), default_namespace="team")
-    assert [s.name for s in t.specs] == ["p-a", "p-b"]
-    assert {s.config.group for s in t.specs} == {"p"}
+    assert [s.name for s in t.specs] == ["team.p-a", "team.p-b"]  # the namespace keeps names apart
+    assert {s.config.group for s in t.specs} == {"team.p"}
     assert {s.config.network.hostname for s in t.specs} == {"p"}
+    assert {(s.origin.kind, s.origin.namespace, s.origin.name) for s in t.specs if s.origin} == {
+        ("Pod", "team", "p")
+    }
     assert t.project.name == "team"
     assert t.project.networks["default"].name == "team_default"
 

@@ -9,7 +9,8 @@ We test these aspects:
 - persistentVolumeClaim -> named volume with the claim's size in the project, readOnly from either side;
 - configMap/secret volumes -> one file per key with contents, modes (defaultMode, items mode,
   default 0644), items paths, subPath picking one file, secrets kept base64 and marked secret;
-- projected and downwardAPI volumes; unsupported volume types reported, mounts of them skipped;
+- projected and downwardAPI volumes; unsupported volume types (gitRepo) reported, mounts of them skipped
+  (disks Berth cannot attach become host-local volumes: test_volume_sources.py);
 - a mount of an undeclared volume is an error.
 """
 
@@ -320,11 +321,11 @@ def test_unsupported_volume_type_is_reported_and_its_mount_skipped() -> None:
     t = translate(
         pod(
             "- name: c\n  image: busybox\n  volumeMounts: [{name: v, mountPath: /n}]",
-            spec_extra="volumes: [{name: v, nfs: {server: nas, path: /export}}]",
+            spec_extra="volumes: [{name: v, gitRepo: {repository: https://example.com/r.git}}]",
         )
     )
     assert spec(t, "p-c").config.volumes == []
-    assert any("spec.volumes[0].nfs: not supported by Berth" in w for w in warnings(t))
+    assert any("spec.volumes[0].gitRepo: not supported by Berth" in w for w in warnings(t))
 
 
 def test_mount_of_an_undeclared_volume_is_an_error() -> None:

@@ -78,7 +78,7 @@ def test_ports(short: Any, want: list[dict[str, Any]]) -> None:
     ("bad", "fragment"),
     [
         ("abc", "expected"),
-        ("70000:80", "less than or equal to 65535"),
+        ("70000:80", "port must be between 0 and 65535, got 70000"),
         ("8080:80/xyz", "tcp"),
         ("1.2.3:80:80", "invalid host IP"),
         ("9000-9002:80-81", "differ in size"),
@@ -371,3 +371,55 @@ def test_argv_follows_dockers_rule(
     config: dict[str, Any], image_entrypoint: list[str] | None, image_cmd: list[str], want: list[str]
 ) -> None:
     assert spec(**config).config.argv(image_entrypoint, image_cmd) == want
+
+
+@pytest.mark.parametrize(
+    ("long", "want_type"),
+    [
+        ({"source": "/srv/data", "target": "/data"}, "bind"),  # an absolute source without type
+        ({"source": "cache", "target": "/data"}, "volume"),  # a name without type
+        ({"target": "/data"}, "volume"),  # anonymous
+        ({"source": "/srv/data", "target": "/data", "bind": True}, "bind"),  # the document's flags
+        ({"source": "cache", "target": "/data", "volume": True}, "volume"),
+        ({"source": "/srv", "target": "/data", "bind": {"propagation": "rslave"}}, "bind"),
+        ({"source": "cache", "target": "/data", "volume": {"nocopy": True}}, "volume"),
+        ({"type": "bind", "source": "/srv", "target": "/data", "bind": True}, "bind"),
+    ],
+)
+def test_volume_type_from_the_documents_forms(long: dict[str, Any], want_type: str) -> None:
+    mount = spec(volumes=[long]).config.volumes[0]
+    assert mount.type == want_type
+    assert spec(volumes=[mount.model_dump()]).config.volumes[0] == mount  # the long form round-trips
+
+
+@pytest.mark.parametrize(
+    ("long", "fragment"),
+    [
+        ({"source": "/a", "target": "/b", "bind": True, "volume": True}, "mutually exclusive"),
+        ({"type": "volume", "source": "x", "target": "/b", "bind": True}, "contradicts type 'volume'"),
+        ({"source": "./rel", "target": "/b"}, "must not contain '/'"),
+    ],
+)
+def test_volume_flags_rejected(long: dict[str, Any], fragment: str) -> None:
+    found = errors({"name": "a", "image": "busybox", "config": {"volumes": [long]}})
+    assert any(e.startswith("config.volumes[0]") and fragment in e for e in found), found
+
+
+def test_devices_in_the_documents_path_form() -> None:
+    devices = spec(
+        resources={"devices": [{"path": "/dev/fuse", "permissions": "rw"}]}
+    ).config.resources.devices
+    assert [(d.host, d.container, d.permissions) for d in devices] == [("/dev/fuse", None, "rw")]
+    found = errors(
+        {"name": "a", "image": "b", "config": {"resources": {"devices": [{"path": "/a", "host": "/b"}]}}}
+    )
+    assert any("config.resources.devices[0]" in e and "mutually exclusive" in e for e in found), found
+
+
+def test_a_fragment_becomes_a_spec_with_name_and_image() -> None:
+    from translators.spec import ConfigFragment
+
+    fragment = ConfigFragment.model_validate({"config": {"security": {"capabilities": ["net_admin"]}}})
+    made = fragment.spec("web", "oci:/srv/web:1")
+    assert (made.name, made.image, made.transport) == ("web", "/srv/web:1", "oci")
+    assert made.config.security.capabilities.add == ["CAP_NET_ADMIN"]

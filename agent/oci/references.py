@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.registry import errors
+from translators.errors import BerthError
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -23,6 +23,20 @@ _REPOSITORY = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$")
+
+
+class InvalidReference(BerthError, ValueError):
+    """An image reference (or a transport, platform or credential string) that cannot be parsed.
+
+    It lives here, below the registry client, because the store parses references too (its images
+    are keyed by them); ``agent.registry.errors`` re-exports it. ``source`` names where the text
+    came from ("" when it is the user's own argument).
+    """
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}" if source else message)
+        self.source = source
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -66,26 +80,24 @@ def parse(text: str, default_registry: str = DOCKER_HUB) -> Reference:
     original = text
     name, _, digest = text.partition("@")
     if digest and not _DIGEST.match(digest):
-        raise errors.InvalidReference(
-            "", f"{original!r}: unsupported digest {digest!r} (want sha256:<64 hex>)"
-        )
+        raise InvalidReference("", f"{original!r}: unsupported digest {digest!r} (want sha256:<64 hex>)")
     tag: str | None = None
     slash = name.rfind("/")
     colon = name.rfind(":")
     if colon > slash:
         name, tag = name[:colon], name[colon + 1 :]
         if not _TAG.match(tag):
-            raise errors.InvalidReference("", f"{original!r}: invalid tag {tag!r}")
+            raise InvalidReference("", f"{original!r}: invalid tag {tag!r}")
     domain, path = split_domain(name)
     registry = domain or default_registry
     if registry in _HUB_ALIASES:
         registry = DOCKER_HUB
     if not _HOST.match(registry):
-        raise errors.InvalidReference("", f"{original!r}: invalid registry host {registry!r}")
+        raise InvalidReference("", f"{original!r}: invalid registry host {registry!r}")
     if registry == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
     if not _REPOSITORY.match(path):
-        raise errors.InvalidReference(
+        raise InvalidReference(
             "", f"{original!r}: invalid repository {path!r} (lowercase letters, digits, '.', '_', '-', '/')"
         )
     if tag is None and not digest:
@@ -112,7 +124,7 @@ def local_name(ref_name: str | None, fallback_repository: str) -> Reference:
         return Reference(LOCAL_REGISTRY, fallback, "latest")
     if ":" not in ref_name and "/" not in ref_name:
         if not _TAG.match(ref_name):
-            raise errors.InvalidReference("", f"image ref name {ref_name!r} is neither a tag nor a name")
+            raise InvalidReference("", f"image ref name {ref_name!r} is neither a tag nor a name")
         return Reference(LOCAL_REGISTRY, fallback, ref_name)
     parsed = parse(ref_name, default_registry=LOCAL_REGISTRY)
     return Reference(LOCAL_REGISTRY, parsed.repository, parsed.tag, parsed.digest)

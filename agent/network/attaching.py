@@ -1,0 +1,393 @@
+"""Attach a container's network namespace to its networks on start, detach it on stop.
+
+Addresses are leased here (netavark does no IPAM): a fixed ``ipv4_address`` when the spec has one,
+otherwise the next free address after the last one handed out on that network, so a restarted
+container gets a new address and its name (aardvark-dns, updated by netavark on every setup and
+teardown) follows it, as docker's names do. Published host ports are registered host-wide, so a
+port another Berth container or any other process holds is a clear error before anything is set up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import ipaddress
+import os
+import socket
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.network import dns, netavark
+from agent.network.errors import NetworkError
+from agent.network.networks import DEFAULT_NETWORK, Network, Networks
+from agent.store import atomic
+from translators.spec.deployment import ContainerConfig
+
+HOST_PORTS = Path("/run/berth/host-ports.json")
+ANY = "0.0.0.0"  # noqa: S104 - a published port without host_ip binds every address, as docker's
+EPHEMERAL = (32768, 60999)
+"""Host ports picked for a published port without one (as the kernel's default ephemeral range)."""
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    """A container port reachable on the host."""
+
+    host_ip: str
+    host_port: int
+    container_port: int
+    protocol: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The container on one network."""
+
+    network: str
+    interface: str
+    ipv4: str
+    ipv6: str | None = None
+    mac: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attached:
+    """What a container's network namespace was given, kept until it is detached."""
+
+    container: str
+    netns: str
+    endpoints: tuple[Endpoint, ...] = ()
+    ports: tuple[PublishedPort, ...] = ()
+    dns_servers: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    """The netavark options, given again at teardown."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Attached:
+        return cls(
+            container=data["container"],
+            netns=data["netns"],
+            endpoints=tuple(
+                Endpoint(**{**e, "aliases": tuple(e.get("aliases", ()))}) for e in data["endpoints"]
+            ),
+            ports=tuple(PublishedPort(**p) for p in data["ports"]),
+            dns_servers=tuple(data.get("dns_servers", ())),
+            dns_search=tuple(data.get("dns_search", ())),
+            options=data.get("options", {}),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Attacher:
+    """Network attachments of the containers of one store."""
+
+    def __init__(self, root: Path, run: Path) -> None:
+        self.networks = Networks(root)
+        self.root = Path(root)
+        self.run = Path(run) / "networks"
+        self.config = self.run / "netavark"
+
+    # -- state files ------------------------------------------------------------------------
+    def _attached_path(self, name: str) -> Path:
+        return self.run / "attached" / f"{name}.json"
+
+    def attached(self, name: str) -> Attached | None:
+        data = atomic.read_json(self._attached_path(name))
+        return Attached.from_json(data) if data else None
+
+    @contextlib.contextmanager
+    def _leases(self) -> Iterator[dict[str, Any]]:
+        self.run.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.run / "leases.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            leases = atomic.read_json(self.run / "leases.json") or {}
+            yield leases
+            atomic.write_json(self.run / "leases.json", leases)
+        finally:
+            os.close(fd)
+
+    # -- attach / detach --------------------------------------------------------------------
+    def attach(
+        self,
+        name: str,
+        config: ContainerConfig,
+        netns: Path,
+        *,
+        aliases: Sequence[str] = (),
+        container_id: str | None = None,
+    ) -> Attached:
+        """Join ``netns`` to the spec's networks (the default one when it names none) and publish
+        its ports. Nothing is left behind when this fails."""
+        if self.attached(name) is not None:
+            self.detach(name)
+        wanted = config.network.networks or []
+        nets: list[tuple[Network, Any]] = []
+        if not wanted:
+            nets.append((self.networks.ensure_default(), None))
+        for attachment in wanted:
+            if attachment.name == DEFAULT_NETWORK and not self.networks.exists(DEFAULT_NETWORK):
+                self.networks.ensure_default()
+            nets.append((self.networks.get(attachment.name), attachment))
+        for network, _ in nets:
+            self.networks.reserve(network)
+        cid = container_id or _container_id(self.root, name)
+        with self._leases() as leases:
+            endpoints = []
+            for index, (network, attachment) in enumerate(nets):
+                fixed = attachment.ipv4_address if attachment is not None else None
+                ipv4 = _lease(leases, network, name, fixed)
+                names = [*aliases, *(attachment.aliases if attachment is not None else [])]
+                endpoints.append(
+                    Endpoint(
+                        network.name, f"eth{index}", ipv4, aliases=tuple(dict.fromkeys(a for a in names if a))
+                    )
+                )
+        try:
+            ports = _reserve_ports(self.root, name, config, internal=all(n.internal for n, _ in nets))
+        except BaseException:
+            self._release(name)
+            raise
+        options = {
+            "container_id": cid,
+            "container_name": name,
+            "networks": {
+                e.network: {"interface_name": e.interface, "static_ips": [e.ipv4], "aliases": list(e.aliases)}
+                for e in endpoints
+            },
+            "network_info": {n.name: n.netavark_info() for n, _ in nets},
+            "port_mappings": [
+                {
+                    "host_ip": p.host_ip if p.host_ip not in (ANY, "") else "",
+                    "container_port": p.container_port,
+                    "host_port": p.host_port,
+                    "range": 1,
+                    "protocol": p.protocol,
+                }
+                for p in ports
+            ],
+        }
+        try:
+            status = netavark.setup(self.config, netns, options)
+        except BaseException:
+            self._release(name)
+            _release_ports(self.root, name)
+            raise
+        for network, _ in nets:
+            _pin_bridge_address(network.interface)
+        servers: list[str] = []
+        search: list[str] = []
+        done = []
+        for endpoint in endpoints:
+            answer = status.get(endpoint.network, {})
+            servers += [s for s in answer.get("dns_server_ips", []) if s not in servers]
+            search += [s for s in answer.get("dns_search_domains", []) if s not in search]
+            iface = answer.get("interfaces", {}).get(endpoint.interface, {})
+            done.append(Endpoint(**{**asdict(endpoint), "mac": iface.get("mac_address")}))
+        attached = Attached(
+            name, str(netns), tuple(done), tuple(ports), tuple(servers), tuple(search), options
+        )
+        self._attached_path(name).parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(self._attached_path(name), attached.to_json())
+        return attached
+
+    def detach(self, name: str) -> None:
+        """Undo :meth:`attach`: interfaces, rules, DNS entries, leases and port reservations."""
+        attached = self.attached(name)
+        if attached is None:
+            return
+        netns = Path(attached.netns)
+        if netns.exists():
+            netavark.teardown(self.config, netns, attached.options)
+        self._release(name)
+        _release_ports(self.root, name)
+        self._attached_path(name).unlink(missing_ok=True)
+        self._check_dns(
+            [self.networks.get(n) for n in attached.options.get("networks", {}) if self.networks.exists(n)]
+        )
+
+    def _check_dns(self, nets: list[Network], changed: str | None = None) -> None:
+        """After every change, aardvark-dns must still answer on each network that has names: for
+        the container just attached (its new address), else for any member left."""
+        for network in nets:
+            if not network.dns_enabled:
+                continue
+            with self._leases() as leases:
+                members = dict(leases.get(network.name, {}).get("by_container", {}))
+            if members:
+                member = changed if changed is not None and changed in members else sorted(members)[0]
+                askers: list[Path | None] = [
+                    Path(a.netns) for m in members if (a := self.attached(m)) is not None
+                ]
+                dns.ensure_answering(
+                    self.config,
+                    network.gateway,
+                    member,
+                    str(members[member]),
+                    netavark.aardvark(),
+                    askers=askers or [None],
+                )
+
+    def _release(self, name: str) -> None:
+        with self._leases() as leases:
+            for table in leases.values():
+                if isinstance(table, dict):
+                    table.get("by_container", {}).pop(name, None)
+
+    def users(self, network: str) -> list[str]:
+        """Containers attached to ``network`` now."""
+        with self._leases() as leases:
+            return sorted(leases.get(network, {}).get("by_container", {}))
+
+
+def _pin_bridge_address(interface: str) -> None:
+    """Give the bridge a fixed MAC address (its current one, assigned explicitly).
+
+    A Linux bridge without an assigned address takes the lowest address of its ports, so it
+    changes when a container leaves; the other containers keep the gateway's old address in their
+    ARP caches and lose the gateway (and aardvark-dns on it) until the entries expire: for half a
+    minute after any container on the network stopped, names did not resolve (measured here with
+    netavark 1.4, which leaves the address to the kernel; later netavark versions pin it too).
+    """
+    sysfs = Path("/sys/class/net") / interface
+    try:
+        if (sysfs / "addr_assign_type").read_text().strip() == "3":  # NET_ADDR_SET: already pinned
+            return
+        address = (sysfs / "address").read_text().strip()
+    except OSError:
+        return
+    subprocess.run(
+        ["ip", "link", "set", "dev", interface, "address", address], capture_output=True, check=False
+    )
+
+
+def _container_id(root: Path, name: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{Path(root).resolve()}\0{name}".encode()).hexdigest()
+
+
+def _lease(leases: dict[str, Any], network: Network, name: str, fixed: str | None) -> str:
+    table = leases.setdefault(network.name, {"by_container": {}, "last": None})
+    used = {v for k, v in table["by_container"].items() if k != name}
+    subnet = ipaddress.ip_network(network.subnet, strict=False)
+    if fixed:
+        address = ipaddress.ip_address(fixed)
+        if address not in subnet:
+            raise NetworkError(f"ipv4_address {fixed} is not in network {network.name}'s subnet {subnet}")
+        if fixed in used or fixed == network.gateway:
+            raise NetworkError(f"ipv4_address {fixed} on network {network.name} is already in use")
+        table["by_container"][name] = fixed
+        return fixed
+    hosts = [str(h) for h in subnet.hosts() if str(h) != network.gateway]
+    start = hosts.index(table["last"]) + 1 if table.get("last") in hosts else 0
+    for candidate in hosts[start:] + hosts[:start]:
+        if candidate not in used:
+            table["by_container"][name] = candidate
+            table["last"] = candidate
+            return candidate
+    raise NetworkError(f"network {network.name} has no free address left in {subnet}")
+
+
+# -- published ports -------------------------------------------------------------------------
+@contextlib.contextmanager
+def _host_ports() -> Iterator[dict[str, dict[str, str]]]:
+    HOST_PORTS.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(HOST_PORTS.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = atomic.read_json(HOST_PORTS) or {}
+        table = {k: v for k, v in data.items() if Path(v.get("store", "/nonexistent")).exists()}
+        yield table
+        atomic.write_json(HOST_PORTS, table)
+    finally:
+        os.close(fd)
+
+
+def _key(protocol: str, port: int) -> str:
+    return f"{protocol}/{port}"
+
+
+def _reserve_ports(root: Path, name: str, config: ContainerConfig, *, internal: bool) -> list[PublishedPort]:
+    wanted = [p for p in config.ports if p.host is not None]
+    if wanted and internal:
+        raise NetworkError(f"{name}: ports cannot be published from an internal network")
+    store = str(Path(root).resolve())
+    out: list[PublishedPort] = []
+    with _host_ports() as table:
+        for mapping in wanted:
+            host_ip = mapping.host_ip or ANY
+            port = mapping.host or _ephemeral(table, mapping.protocol)
+            holder = table.get(_key(mapping.protocol, port))
+            if holder is not None and not (holder["store"] == store and holder["container"] == name):
+                raise NetworkError(
+                    f"{name}: host port {port}/{mapping.protocol} is already published by container "
+                    f"{holder['container']!r} (store {holder['store']})"
+                )
+            taken = _bound_by_other(host_ip, port, mapping.protocol)
+            if taken:
+                raise NetworkError(
+                    f"{name}: host port {host_ip}:{port}/{mapping.protocol} is in use by {taken}"
+                )
+            table[_key(mapping.protocol, port)] = {"store": store, "container": name}
+            out.append(PublishedPort(host_ip, port, mapping.container, mapping.protocol))
+    return out
+
+
+def _release_ports(root: Path, name: str) -> None:
+    store = str(Path(root).resolve())
+    with _host_ports() as table:
+        for key in [k for k, v in table.items() if v.get("store") == store and v.get("container") == name]:
+            del table[key]
+
+
+def _ephemeral(table: dict[str, dict[str, str]], protocol: str) -> int:
+    for port in range(*EPHEMERAL):
+        if _key(protocol, port) not in table and not _bound_by_other(ANY, port, protocol):
+            return port
+    raise NetworkError("no free ephemeral host port")
+
+
+def _bound_by_other(host_ip: str, port: int, protocol: str) -> str:
+    """'' if the port can be bound on the host, else who holds it ("process 123 (nginx)")."""
+    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    with socket.socket(family, kind) as sock:
+        try:
+            sock.bind((host_ip, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return ""
+            return _holder(port, protocol) or "another process"
+    return ""
+
+
+def _holder(port: int, protocol: str) -> str:
+    """The process listening on ``port``, found through /proc/net and the processes' sockets."""
+    inodes = set()
+    for table in (f"/proc/net/{protocol}", f"/proc/net/{protocol}6"):
+        with contextlib.suppress(OSError), open(table, encoding="ascii") as lines:
+            next(lines, None)
+            for line in lines:
+                parts = line.split()
+                if len(parts) > 9 and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(parts[9])
+    if not inodes:
+        return ""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:[") and link[8:-1] in inodes:
+                        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+                        return f"process {pid} ({comm})"
+    return ""

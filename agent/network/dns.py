@@ -1,0 +1,133 @@
+"""aardvark-dns kept answering: a probe query after every setup and teardown, and a restart when
+the server went quiet.
+
+Measured here (shared/peers-here.md): with podman 4.3.1 and aardvark-dns 1.4, a container stopped
+and started again left the network's DNS server silent for good in 2 of 4 runs, although the
+process ran and its config listed the new address. So Berth asks the server on each gateway for a
+name it must know, and restarts aardvark-dns (which re-reads its config) when no answer comes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.network.errors import NetworkError
+from agent.network.netns import NetworkNamespace
+
+
+def query(server: str, name: str, timeout: float = 1.0, *, netns: Path | None = None) -> list[str]:
+    """The A records ``server`` gives for ``name`` (empty: no answer in time, or none), asked from
+    the network namespace ``netns`` when given: aardvark-dns answers by who asks, and a server
+    that still answers the host may have gone quiet for the containers."""
+    ident = random.getrandbits(16)
+    question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".") if p) + b"\0"
+    packet = struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + question + struct.pack("!HH", 1, 1)
+    made = NetworkNamespace(netns).socket(socket.AF_INET, socket.SOCK_DGRAM) if netns else None
+    with made or socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(packet, (server, 53))
+            data, _ = sock.recvfrom(4096)
+        except OSError:
+            return []
+    return _addresses(data, ident)
+
+
+def _addresses(data: bytes, ident: int) -> list[str]:
+    if len(data) < 12:
+        return []
+    got, flags, qd, an = struct.unpack("!HHHH", data[:8])
+    if got != ident or flags & 0x000F:
+        return []
+    pos = 12
+    for _ in range(qd):
+        pos = _skip_name(data, pos) + 4
+    out = []
+    for _ in range(an):
+        pos = _skip_name(data, pos)
+        if pos + 10 > len(data):
+            break
+        rtype, _cls, _ttl, length = struct.unpack("!HHIH", data[pos : pos + 10])
+        pos += 10
+        if rtype == 1 and length == 4:
+            out.append(socket.inet_ntoa(data[pos : pos + 4]))
+        pos += length
+    return out
+
+
+def _skip_name(data: bytes, pos: int) -> int:
+    while pos < len(data):
+        length = data[pos]
+        if length == 0:
+            return pos + 1
+        if length & 0xC0 == 0xC0:
+            return pos + 2
+        pos += length + 1
+    return pos
+
+
+def ensure_answering(
+    config: Path, gateway: str, name: str, address: str, aardvark: str, *, askers: list[Path | None]
+) -> bool:
+    """Make sure aardvark-dns on ``gateway`` resolves ``name`` to ``address`` for every container
+    namespace in ``askers``; True if it had to be restarted. Raises when even a fresh server does
+    not answer."""
+
+    def answered() -> bool:
+        return all(address in query(gateway, name, 0.5, netns=ns) for ns in askers)
+
+    if _poll(answered, 2.0):  # a reload takes a moment: the first query may go unanswered
+        return False
+    _restart(config / "aardvark-dns", aardvark)
+    if _poll(answered, 3.0):
+        return True
+    raise NetworkError(
+        f"aardvark-dns on {gateway} does not resolve {name} for its containers even after a restart"
+    )
+
+
+def _poll(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def _restart(directory: Path, aardvark: str) -> None:
+    """Stop the quiet server (SIGKILL if it will not go) and start it again on the same config;
+    it daemonizes itself, as when netavark starts it."""
+    with contextlib.suppress(OSError, ValueError):
+        pid = int((directory / "aardvark.pid").read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+        if not _poll(lambda: not _alive(pid), 3.0):
+            os.kill(pid, signal.SIGKILL)
+            _poll(lambda: not _alive(pid), 3.0)
+    subprocess.run(
+        [aardvark, "--config", str(directory), "-p", "53", "run"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):  # a zombie is gone for our purpose
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    return False

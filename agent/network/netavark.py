@@ -1,0 +1,72 @@
+"""netavark driven through its documented interface: ``netavark setup|teardown NETNS`` with the
+network options as JSON on stdin, as podman 4 drives it.
+
+netavark and aardvark-dns are installed by Debian's netavark and aardvark-dns packages under
+/usr/lib/podman (not on PATH). Berth gives netavark a config directory of its own per store, so
+aardvark-dns serves Berth's names apart from podman's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from agent.network.errors import NetworkError
+
+NETAVARK = os.environ.get("BERTH_NETAVARK", "/usr/lib/podman/netavark")
+AARDVARK = os.environ.get("BERTH_AARDVARK_DNS", "/usr/lib/podman/aardvark-dns")
+
+
+def _binary(path: str) -> str:
+    if os.access(path, os.X_OK):
+        return path
+    found = shutil.which(os.path.basename(path))
+    if found is None:
+        raise NetworkError(
+            f"{os.path.basename(path)} is not installed (Debian package: {os.path.basename(path)})"
+        )
+    return found
+
+
+def aardvark() -> str:
+    """The aardvark-dns binary netavark starts (Berth restarts it when it goes quiet)."""
+    return _binary(AARDVARK)
+
+
+def _run(command: str, config: Path, netns: Path, options: dict[str, Any]) -> dict[str, Any]:
+    config.mkdir(parents=True, exist_ok=True)
+    argv = [
+        _binary(NETAVARK),
+        "--config",
+        str(config),
+        "--aardvark-binary",
+        _binary(AARDVARK),
+        command,
+        str(netns),
+    ]
+    proc = subprocess.run(argv, input=json.dumps(options), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        message = proc.stderr.strip() or proc.stdout.strip()
+        with contextlib.suppress(ValueError, AttributeError):  # errors come as {"error": "..."} on stdout
+            message = json.loads(proc.stdout).get("error", message)
+        raise NetworkError(f"netavark {command} for {options.get('container_name')}: {message}")
+    try:
+        result: dict[str, Any] = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    except ValueError as exc:
+        raise NetworkError(f"netavark {command}: unreadable answer {proc.stdout[:200]!r}") from exc
+    return result
+
+
+def setup(config: Path, netns: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Create interfaces, addresses, routes, firewall rules and DNS entries; netavark's status."""
+    return _run("setup", config, netns, options)
+
+
+def teardown(config: Path, netns: Path, options: dict[str, Any]) -> None:
+    """Undo :func:`setup` with the same options (the bridge goes with its last container)."""
+    _run("teardown", config, netns, options)

@@ -1,0 +1,130 @@
+"""Network namespaces: persistent ones bound to a file, and sockets opened inside one from the host.
+
+A namespace bound to a file (as ``ip netns add`` makes them) lives while no process is in it, so a
+container's network is set up before runc starts the container (which joins it by path) and torn
+down after it exited.
+
+
+HTTP and TCP probes run from the host so that an image needs no curl or wget (podman runs its
+healthchecks inside the container and so needs them). A socket belongs to the network namespace
+it was created in for its whole life, whichever thread later uses it. So a short-lived OS thread
+enters the namespace with ``setns(2)`` (Python 3.11 has no ``os.setns``: ctypes on libc), creates
+the socket and ends; the thread's namespace dies with it and no other thread is ever moved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.network.errors import NetworkError
+
+CLONE_NEWNET = 0x40000000
+_libc: ctypes.CDLL | None = None
+
+
+def _lib() -> ctypes.CDLL:
+    global _libc  # noqa: PLW0603 - loaded once, on first use
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def _setns(fd: int, nstype: int) -> None:
+    if _lib().setns(fd, nstype) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+_MNT_DETACH = 2
+
+
+def create(path: Path) -> Path:
+    """A new, empty network namespace bound at ``path`` (loopback up, as runc would leave it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if is_bound(path):
+        return path
+    path.touch()
+    proc = subprocess.run(
+        ["unshare", f"--net={path}", "ip", "link", "set", "lo", "up"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise NetworkError(f"cannot create network namespace {path}: {proc.stderr.strip()}")
+    return path
+
+
+def is_bound(path: Path) -> bool:
+    """Whether ``path`` is a mount point (a bound namespace)."""
+    target = str(path)
+    with open("/proc/self/mountinfo", encoding="utf-8") as info:
+        return any(line.split()[4] == target for line in info)
+
+
+def remove(path: Path) -> None:
+    """Unbind and delete; the namespace goes away with its last user. Absent: nothing to do."""
+    if is_bound(path) and _lib().umount2(str(path).encode(), _MNT_DETACH) != 0:
+        errno = ctypes.get_errno()
+        raise NetworkError(f"cannot unmount network namespace {path}: {os.strerror(errno)}")
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+@dataclass(frozen=True)
+class NetworkNamespace:
+    """A network namespace named by a file: ``/proc/<pid>/ns/net`` or ``/run/netns/<name>``."""
+
+    path: Path
+
+    @classmethod
+    def of_pid(cls, pid: int) -> NetworkNamespace:
+        return cls(Path(f"/proc/{pid}/ns/net"))
+
+    def is_host(self) -> bool:
+        """The same namespace as this process (a ``network_mode: host`` container): no setns needed."""
+        try:
+            mine = os.stat("/proc/self/ns/net")
+            theirs = os.stat(self.path)
+        except OSError:
+            return False
+        return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> socket.socket:
+        """A new socket living in this namespace; raises :class:`NetworkError` if it cannot be entered."""
+        if self.is_host():
+            return socket.socket(family, kind)
+        made: list[socket.socket] = []
+        failed: list[BaseException] = []
+
+        def enter_and_open() -> None:
+            try:
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    _setns(fd, CLONE_NEWNET)
+                finally:
+                    os.close(fd)
+                made.append(socket.socket(family, kind))
+            except BaseException as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=enter_and_open, name="berth-netns", daemon=True)
+        thread.start()
+        thread.join()
+        if failed:
+            exc = failed[0]
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise NetworkError(
+                f"cannot enter network namespace {self.path}: {reason} (has the container exited?)"
+            ) from exc
+        return made[0]

@@ -1,0 +1,706 @@
+"""Running deployments: the one place where store, bundle, overlay, network and conmon meet.
+
+``Engine(root)`` starts the current version of a deployment as podman would run it: the bundle is
+generated from the typed spec and image config (:mod:`agent.runtime.preparing`), the shared merged
+tree is mounted as the read-only lower layer of an overlay whose upper belongs to this version
+(:mod:`agent.runtime.overlays`), the network namespace is joined to its networks
+(:mod:`agent.network.attaching`), and conmon runs runc (:mod:`agent.runtime.containers`) with an
+exit command that applies the restart policy (:meth:`Engine.on_exit`), so restarts need no Berth
+process to stay resident.
+
+``stop`` and ``remove`` leave nothing behind: no process, mount, cgroup, runtime state, network
+interface, firewall rule or address lease. What a user may want afterwards (the exit code, when it
+stopped, the logs) is kept in the store's ``containers/<name>/`` directory.
+
+A deploy of a new version starts it and waits for it to come up (its health or startup check
+passes, or it keeps running for :data:`SETTLE` seconds, or a job exits 0); if it does not, the
+previous version is switched back and started again (:meth:`Engine.deploy`), which is what the
+product document's ``deploy --rollback`` promises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.network import netns
+from agent.network.attaching import Attached, Attacher
+from agent.network.netns import NetworkNamespace
+from agent.runtime import health, overlays, preparing, probes, restarting
+from agent.runtime.containers import Containers
+from agent.runtime.errors import ContainerNotFound, ContainerStateError, RuntimeFailure
+from agent.runtime.execing import Exec
+from agent.runtime.inputs import BundleInputs
+from agent.runtime.paths import RunPaths
+from agent.runtime.statuses import ContainerStatus, State, rfc3339
+from agent.store import atomic, deploying
+from agent.store.deployments import DeploymentError
+from agent.store.layout import Layout
+from agent.store.records import Deployment, Owner
+from translators.spec import DeploymentSpec
+
+SETTLE = float(os.environ.get("BERTH_SETTLE", "1.0"))
+"""Seconds a service without a health check must keep running after start to count as up."""
+UP_TIMEOUT = 120.0
+"""The longest a deploy waits for a new version's health or startup check."""
+LOG_SIZE_MAX = 10 * 1024 * 1024
+"""conmon rotates a container's log at this size."""
+KUBERNETES_KINDS = frozenset(
+    {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ContainerDeployment"}
+)
+
+
+class StartFailed(RuntimeFailure):
+    """A new version did not come up (and was rolled back, if a previous version was kept)."""
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the store remembers of a container between runs (``containers/<name>/run.json``)."""
+
+    desired: str = "stopped"
+    """running or stopped: what the user (or the agent) asked for last; survives reboots."""
+    restarts: int = 0
+    """Restarts by policy in the current crash loop."""
+    total_restarts: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    serial: int | None = None
+    """The version that ran last."""
+    last_error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunState:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Status:
+    """A deployment as ``container status`` shows it."""
+
+    name: str
+    state: str
+    """created, running, paused, restarting, exited, stopped (never started or stopped by the user)."""
+    version: int
+    image: str
+    image_digest: str
+    pid: int | None
+    exit_code: int | None
+    oom_killed: bool
+    started_at: str | None
+    finished_at: str | None
+    restarts: int
+    health: str | None
+    ports: list[dict[str, Any]] = field(default_factory=list)
+    addresses: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Engine:
+    """Containers of one store."""
+
+    def __init__(self, root: Path, run_root: Path | None = None) -> None:
+        self.root = Path(os.path.abspath(root))
+        self.layout = Layout(self.root, create=False)
+        self.paths = RunPaths.for_store(self.root, run_root)
+        self.containers = Containers(self.paths)
+        self.attacher = Attacher(self.root, self.paths.run)
+
+    # -- reading ------------------------------------------------------------------------------
+    def store(self) -> deploying.Store:
+        return deploying.Store.open(self.root, create=False)
+
+    def _run_state_path(self, name: str) -> Path:
+        return self.layout.containers / name / "run.json"
+
+    def run_state(self, name: str) -> RunState:
+        data = atomic.read_json(self._run_state_path(name))
+        return RunState.from_json(data) if isinstance(data, dict) else RunState()
+
+    def _save_run_state(self, name: str, state: RunState) -> None:
+        path = self._run_state_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(path, state.to_json())
+
+    def _update_run_state(self, name: str, **changes: Any) -> RunState:
+        state = RunState.from_json({**self.run_state(name).to_json(), **changes})
+        self._save_run_state(name, state)
+        return state
+
+    def container(self, name: str) -> ContainerStatus | None:
+        try:
+            return self.containers.state(name)
+        except ContainerNotFound:
+            return None
+
+    def health_path(self, name: str) -> Path:
+        return self.paths.container(name) / "health.json"
+
+    def status(self, name: str) -> Status:
+        deployment = self.store().get(name)
+        run = self.run_state(name)
+        ctr = self.container(name)
+        attached = self.attacher.attached(name) or self._group_attachment(deployment)
+        record = health.read_record(self.health_path(name)) if ctr is not None else None
+        if ctr is None:
+            state = "exited" if run.exit_code is not None and run.desired == "running" else "stopped"
+            if run.desired == "stopped" and run.exit_code is not None:
+                state = "exited"
+            if run.started_at is None:
+                state = "created" if run.desired == "running" else "stopped"
+        elif (
+            ctr.state is State.EXITED
+            and run.desired == "running"
+            and not ctr.stop_requested
+            and _will_restart(deployment, ctr, run)
+        ):
+            state = "restarting"
+        else:
+            state = ctr.state.value
+        exit_code = ctr.exit_code if ctr is not None and ctr.exit_code is not None else run.exit_code
+        return Status(
+            name=name,
+            state=state,
+            version=deployment.serial,
+            image=deployment.state.image,
+            image_digest=deployment.state.image_digest,
+            pid=ctr.pid if ctr is not None and ctr.alive else None,
+            exit_code=None if ctr is not None and ctr.alive else exit_code,
+            oom_killed=(ctr.oom_killed if ctr is not None else run.oom_killed),
+            started_at=ctr.started_at if ctr is not None else rfc3339(run.started_at),
+            finished_at=None
+            if ctr is not None and ctr.alive
+            else (ctr.finished_at if ctr is not None and ctr.finished_at else rfc3339(run.finished_at)),
+            restarts=run.total_restarts,
+            health=str(record.get("status")) if record and record.get("status") else None,
+            ports=[dict(p.__dict__) for p in attached.ports] if attached else [],
+            addresses={e.network: e.ipv4 for e in attached.endpoints} if attached else {},
+            error=(ctr.error if ctr is not None else None) or run.last_error,
+        )
+
+    # -- start ----------------------------------------------------------------------------------
+    def start(self, name: str, *, environ: Mapping[str, str] | None = None) -> Status:
+        """Start the current version of ``name``; a running container is left as it is."""
+        deployment = self.store().get(name)
+        current = self.container(name)
+        if current is not None and current.alive:
+            return self.status(name)
+        if current is not None:  # exited: a fresh start builds everything again
+            self._teardown(name, deployment)
+        self._update_run_state(name, desired="running", restarts=0, last_error=None)
+        try:
+            self._start(deployment, environ=environ)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                self._teardown(name, deployment)
+            self._update_run_state(name, last_error=str(exc))
+            raise
+        return self.status(name)
+
+    def _start(self, deployment: Deployment, *, environ: Mapping[str, str] | None) -> None:
+        name = deployment.name
+        spec = deployment.spec
+        join: dict[str, Path] = {}
+        attached: Attached | None = None
+        mode = spec.config.network.mode
+        if mode == "bridge":
+            attached = self._attach(deployment)
+            join["network"] = Path(attached.netns)
+        elif mode.startswith("container:"):
+            join["network"] = self._namespace_of(mode.split(":", 1)[1])
+        inputs = BundleInputs.of(
+            deployment,
+            self.paths,
+            self.layout,
+            environ=environ,
+            join_namespaces=join,
+            addresses=tuple(e.ipv4 for e in attached.endpoints) if attached else (),
+            aliases=tuple(_aliases(deployment)),
+            hostname=spec.config.group
+            if spec.config.group and spec.config.network.hostname is None
+            else None,
+        )
+        previous = os.umask(0o022)  # runc creates mount points with its own umask (see bundles)
+        try:
+            bundle = preparing.create(inputs)
+            for warning in bundle.warnings:
+                print(f"warning: {name}: {warning}", file=sys.stderr)
+            deployment.upper.mkdir(parents=True, exist_ok=True)
+            deployment.work.mkdir(parents=True, exist_ok=True)
+            overlays.mount(deployment.rootfs, deployment.upper, deployment.work, inputs.rootfs)
+            log_path = self.layout.log_dir(name) / "ctr.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.containers.create(
+                name,
+                inputs.bundle,
+                log_path=log_path,
+                log_size_max=LOG_SIZE_MAX,
+                exit_command=self.exit_command(name),
+                tty=spec.config.tty,
+                stdin=spec.config.stdin_open,
+            )
+            self.containers.start(name)
+        finally:
+            os.umask(previous)
+        self._update_run_state(
+            name,
+            started_at=time.time(),
+            finished_at=None,
+            exit_code=None,
+            oom_killed=False,
+            serial=deployment.serial,
+        )
+
+    def exit_command(self, name: str) -> list[str]:
+        """What conmon runs when the container exits: ``berth container _exited NAME``."""
+        return [
+            sys.executable,
+            "-m",
+            "agent",
+            "container",
+            "_exited",
+            "--root",
+            str(self.root),
+            "--run-root",
+            str(self.paths.run),
+            name,
+        ]
+
+    # -- network -------------------------------------------------------------------------------
+    def _netns_path(self, key: str) -> Path:
+        return self.paths.run / "netns" / key
+
+    def _attach(self, deployment: Deployment) -> Attached:
+        """The container's (or its pod group's) namespace, attached to its networks."""
+        group = deployment.spec.config.group
+        key = f"group.{group}" if group else deployment.name
+        existing = self.attacher.attached(key)
+        if existing is not None and group:
+            return existing
+        path = netns.create(self._netns_path(key))
+        config = deployment.spec.config
+        if group:  # the group's namespace publishes every member's ports (a Pod's containers share them)
+            members = [d for d in self.store().list() if d.spec.config.group == group]
+            config = config.model_copy(update={"ports": [p for d in members for p in d.spec.config.ports]})
+        try:
+            return self.attacher.attach(key, config, path, aliases=_aliases(deployment))
+        except BaseException:
+            netns.remove(path)
+            raise
+
+    def _group_attachment(self, deployment: Deployment) -> Attached | None:
+        group = deployment.spec.config.group
+        return self.attacher.attached(f"group.{group}") if group else None
+
+    def _namespace_of(self, other: str) -> Path:
+        path = self._netns_path(other)
+        if path.exists():
+            return path
+        ctr = self.container(other)
+        if ctr is None or not ctr.alive or ctr.pid is None:
+            raise ContainerStateError(f"network mode container:{other}: container {other} is not running")
+        return Path(f"/proc/{ctr.pid}/ns/net")
+
+    def _detach(self, deployment: Deployment) -> None:
+        group = deployment.spec.config.group
+        if group:
+            others = [
+                d.name
+                for d in self.store().list()
+                if d.spec.config.group == group
+                and d.name != deployment.name
+                and (c := self.container(d.name)) is not None
+                and c.alive
+            ]
+            if others:
+                return
+            key = f"group.{group}"
+        else:
+            key = deployment.name
+        self.attacher.detach(key)
+        netns.remove(self._netns_path(key))
+
+    # -- stop, remove -----------------------------------------------------------------------------
+    def stop(self, name: str, *, timeout: float | None = None, signal: str | None = None) -> Status:
+        """Stop signal, SIGKILL after the grace period, then nothing left of the container."""
+        deployment = self.store().get(name)
+        self._update_run_state(name, desired="stopped")
+        ctr = self.container(name)
+        if ctr is not None:
+            sig = (
+                signal
+                or deployment.spec.config.stop_signal
+                or deployment.image_config.stop_signal
+                or "SIGTERM"
+            )
+            grace = timeout if timeout is not None else deployment.spec.config.stop_grace_period
+            final = self.containers.stop(name, sig, 10.0 if grace is None else grace)
+            self._record_exit(name, final)
+        self._teardown(name, deployment)
+        return self.status(name)
+
+    def kill(self, name: str, signal: str = "SIGKILL") -> None:
+        self.store().get(name)
+        self.containers.kill(name, signal)
+
+    def _record_exit(self, name: str, final: ContainerStatus) -> None:
+        self._update_run_state(
+            name,
+            exit_code=final.exit_code,
+            oom_killed=final.oom_killed,
+            finished_at=time.time() if final.finished_at is None else _epoch(final.finished_at),
+        )
+
+    def _teardown(self, name: str, deployment: Deployment | None) -> None:
+        """Remove the container's process, runc state, cgroup, mount, run dir and network."""
+        if self.container(name) is not None:
+            ctr = self.containers.state(name)
+            if ctr.alive:
+                self.containers.stop(name, "SIGKILL", 0)
+            final = self.containers.reap(name)
+            self._record_exit(name, final)
+            self.containers.delete(name, force=True)
+        with contextlib.suppress(OSError):
+            overlays.unmount(self.paths.bundle(name) / "rootfs")
+        if deployment is not None and deployment.spec.config.network.mode == "bridge":
+            self._detach(deployment)
+        elif self.attacher.attached(name) is not None:
+            self.attacher.detach(name)
+        if self._netns_path(name).exists():
+            netns.remove(self._netns_path(name))
+        with contextlib.suppress(FileNotFoundError):
+            import shutil
+
+            shutil.rmtree(self.paths.container(name))
+
+    def remove(self, name: str, *, cleanup: bool = False, volumes: bool = False) -> list[str]:
+        """Stop, then remove the deployment (and with ``volumes`` its anonymous volumes)."""
+        deployment = self.store().get(name)
+        if self.container(name) is not None:
+            self.stop(name, timeout=0 if not deployment.spec.config.stop_grace_period else None)
+        self._teardown(name, deployment)
+        return deploying.remove(self.root, name, cleanup=cleanup)
+
+    def boot(self) -> list[str]:
+        """After a reboot (runtime state is on tmpfs, so nothing runs): start what docker's daemon
+        starts at boot, the deployments with policy always or unless-stopped that were running
+        when the host went down (a user's stop is remembered in the store). Returns their names;
+        one that fails to start is recorded in its status and does not stop the others."""
+        started = []
+        for deployment in self.store().list():
+            name = deployment.name
+            if deployment.spec.config.restart.policy not in ("always", "unless-stopped"):
+                continue
+            if self.run_state(name).desired != "running" or self.container(name) is not None:
+                continue
+            try:
+                self.start(name)
+            except RuntimeFailure:
+                continue
+            started.append(name)
+        return started
+
+    # -- restart policy (conmon's exit command) ------------------------------------------------
+    def on_exit(self, name: str) -> restarting.Decision:
+        """Record the exit, then restart after the policy's backoff unless told otherwise."""
+        try:
+            final = self.containers.reap(name)
+        except ContainerNotFound:
+            return restarting.Decision(False, reason="removed")
+        self._record_exit(name, final)
+        try:
+            deployment = self.store().get(name)
+        except DeploymentError:
+            return restarting.Decision(False, reason="deployment removed")
+        run = self.run_state(name)
+        started = run.started_at or time.time()
+        decision = restarting.decide(
+            deployment.spec.config.restart,
+            exit_code=final.exit_code if final.exit_code is not None else 255,
+            stopped_by_user=final.stop_requested or run.desired != "running",
+            restarts=run.restarts,
+            uptime=time.time() - started,
+            kind=backoff_kind(deployment.spec),
+        )
+        if not decision.restart:
+            return decision
+        time.sleep(decision.delay)
+        restarts = 0 if time.time() - started >= restarting.RESET_AFTER else run.restarts
+        try:
+            self.containers.create(
+                name,
+                log_path=self.layout.log_dir(name) / "ctr.log",
+                log_size_max=LOG_SIZE_MAX,
+                exit_command=self.exit_command(name),
+                tty=deployment.spec.config.tty,
+                stdin=deployment.spec.config.stdin_open,
+                restart=True,
+            )
+            self.containers.start(name)
+        except (ContainerStateError, ContainerNotFound) as exc:
+            return restarting.Decision(False, reason=str(exc))
+        self._update_run_state(
+            name,
+            restarts=restarts + 1,
+            total_restarts=run.total_restarts + 1,
+            started_at=time.time() if restarts == 0 and run.restarts else started,
+        )
+        return decision
+
+    # -- deploy with automatic rollback ---------------------------------------------------------
+    def deploy(
+        self,
+        spec: DeploymentSpec,
+        *,
+        owner: Owner | None = None,
+        start: bool = True,
+        rollback_on_failure: bool = True,
+        environ: Mapping[str, str] | None = None,
+        puller: deploying.Puller | None = None,
+        gate: deploying.Gate | None = None,
+    ) -> Deployment:
+        """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
+        go back to the previous version and start that again (StartFailed says why)."""
+        was_running = (c := self.container(spec.name)) is not None and c.alive
+        deployment = deploying.deploy(self.root, spec, owner=owner or Owner(), puller=puller, gate=gate)
+        if not start:
+            return deployment
+        return self.activate(
+            deployment, was_running=was_running, rollback_on_failure=rollback_on_failure, environ=environ
+        )
+
+    def update(
+        self,
+        name: str,
+        *,
+        pull_image: bool = True,
+        rollback_on_failure: bool = True,
+        environ: Mapping[str, str] | None = None,
+        puller: deploying.Puller | None = None,
+        gate: deploying.Gate | None = None,
+    ) -> tuple[bool, Deployment]:
+        """A newer image for the same tag: deploy it and, if ``name`` was running, run the new
+        version (rolled back when it does not come up). (False, current) when nothing changed."""
+        was_running = (c := self.container(name)) is not None and c.alive
+        changed, deployment = deploying.update(
+            self.root, name, pull_image=pull_image, puller=puller, gate=gate
+        )
+        if not changed or not (was_running or self.run_state(name).desired == "running"):
+            return changed, deployment
+        return True, self.activate(
+            deployment, was_running=was_running, rollback_on_failure=rollback_on_failure, environ=environ
+        )
+
+    def rollback(self, name: str, *, environ: Mapping[str, str] | None = None) -> Deployment:
+        """Switch back to the previous version; a running container runs the previous one after."""
+        running = (c := self.container(name)) is not None and c.alive
+        if running:
+            self._stop_version(name, self.store().get(name))
+        restored = deploying.rollback(self.root, name)
+        if running:
+            self.start(name, environ=environ)
+        return restored
+
+    def activate(
+        self,
+        deployment: Deployment,
+        *,
+        was_running: bool,
+        rollback_on_failure: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> Deployment:
+        """Run ``deployment`` (just deployed) in place of the version before it; roll back if it
+        does not come up."""
+        name = deployment.name
+        if self.container(name) is not None:
+            old = (
+                self.store().get_version(name, deployment.rollback)
+                if deployment.rollback is not None
+                else None
+            )
+            self._stop_version(name, old)
+        try:
+            self.start(name, environ=environ)
+            problem = self.wait_up(name)
+        except RuntimeFailure as exc:
+            problem = str(exc)
+        if problem is None:
+            return deployment
+        if not rollback_on_failure or deployment.rollback is None:
+            raise StartFailed(f"{name}: version {deployment.serial} did not come up: {problem}")
+        with contextlib.suppress(RuntimeFailure):
+            self.stop(name, timeout=0)
+        restored = deploying.rollback(self.root, name)
+        note = ""
+        if was_running:
+            try:
+                self.start(name, environ=environ)
+            except RuntimeFailure as exc:
+                note = f"; the previous version did not start either: {exc}"
+        raise StartFailed(
+            f"{name}: version {deployment.serial} did not come up ({problem}); "
+            f"rolled back to version {restored.serial}"
+            + (" and restarted it" if was_running and not note else "")
+            + note
+        )
+
+    def _stop_version(self, name: str, old: Deployment | None) -> None:
+        ctr = self.container(name)
+        if ctr is not None and ctr.alive:
+            config = old.spec.config if old is not None else None
+            sig = (config.stop_signal if config else None) or (old.image_config.stop_signal if old else None)
+            grace = config.stop_grace_period if config else None
+            self.containers.stop(name, sig or "SIGTERM", 10.0 if grace is None else grace)
+        self._teardown(name, old)
+
+    def wait_up(self, name: str, *, settle: float = SETTLE, timeout: float = UP_TIMEOUT) -> str | None:
+        """None once ``name`` is up; otherwise why not (exited, unhealthy, timed out)."""
+        deployment = self.store().get(name)
+        config = deployment.spec.config
+        if config.role in ("job", "init"):
+            final = self.containers.wait(name, timeout)
+            if final.alive:
+                return f"still running after {timeout:g} s"
+            return None if final.exit_code == 0 else f"exited with code {final.exit_code}"
+        plans = health.plans_from(
+            healthcheck=config.healthcheck,
+            readiness=config.readiness,
+            startup=config.startup,
+            image=deployment.image_config.healthcheck,
+        )
+        gate = [p for p in plans if p.kind in ("startup", "liveness")]
+        began = time.monotonic()
+        if not gate:
+            while time.monotonic() - began < settle:
+                problem = self._exited(name)
+                if problem:
+                    return None if self._completed(deployment, name) else problem
+                time.sleep(0.05)
+            problem = self._exited(name)
+            return None if problem and self._completed(deployment, name) else problem
+        limit = min(timeout, max(p.start_period + p.interval * (p.retries + 1) for p in gate) + 5)
+        failures = 0
+        while time.monotonic() - began < limit:
+            problem = self._exited(name)
+            if problem:
+                return problem
+            ctr = self.containers.state(name)
+            results = health.run_once(
+                gate,
+                netns=NetworkNamespace.of_pid(ctr.pid) if ctr.pid else None,
+                exec_fn=self.exec_function(name),
+            )
+            if all(r.ok for r in results.values()):
+                return None
+            in_start = time.monotonic() - began < max(p.start_period for p in gate)
+            failures += 0 if in_start else 1
+            if failures >= max(p.retries for p in gate):
+                last = "; ".join(f"{k}: {r.output.strip()[:200]}" for k, r in results.items() if not r.ok)
+                return f"unhealthy ({last})"
+            time.sleep(min(max(0.2, min(p.start_interval for p in gate)), 1.0))
+        return f"not healthy within {limit:g} s"
+
+    def _completed(self, deployment: Deployment, name: str) -> bool:
+        """A one-shot service (restart policy no or on-failure) that exited 0 has done its job, as
+        docker compose counts it (``service_completed_successfully``)."""
+        ctr = self.container(name)
+        return (
+            ctr is not None
+            and ctr.exit_code == 0
+            and not ctr.error
+            and deployment.spec.config.restart.policy in ("no", "on-failure")
+        )
+
+    def _exited(self, name: str) -> str | None:
+        ctr = self.container(name)
+        if ctr is None:
+            return "the container is gone"
+        if ctr.state is State.EXITED:
+            if ctr.error:
+                return ctr.error
+            return f"exited with code {ctr.exit_code}" + (" (OOMKilled)" if ctr.oom_killed else "")
+        return None
+
+    # -- exec, for probes and the CLI -----------------------------------------------------------
+    def exec_function(self, name: str) -> Any:
+        runner = Exec(self.containers)
+
+        def run(argv: Sequence[str], timeout: float) -> tuple[int, str]:
+            captured = runner.captured(name, list(argv), timeout=timeout)
+            if captured.timed_out:
+                raise TimeoutError(f"timed out after {timeout:g} s")
+            output = (
+                captured.output.decode(errors="replace")
+                if isinstance(captured.output, bytes)
+                else captured.output
+            )
+            return (captured.exit_code if captured.exit_code is not None else -1), output
+
+        return run
+
+    def probe_plans(self, name: str) -> list[probes.ProbePlan]:
+        deployment = self.store().get(name)
+        config = deployment.spec.config
+        return health.plans_from(
+            healthcheck=config.healthcheck,
+            readiness=config.readiness,
+            startup=config.startup,
+            image=deployment.image_config.healthcheck,
+        )
+
+    @contextlib.contextmanager
+    def umask(self) -> Iterator[None]:
+        previous = os.umask(0o022)
+        try:
+            yield
+        finally:
+            os.umask(previous)
+
+
+def backoff_kind(spec: DeploymentSpec) -> restarting.BackoffKind:
+    """The kubelet's backoff for specs from Kubernetes objects, docker's for the rest."""
+    origin = getattr(spec, "origin", None)
+    return "kubelet" if origin is not None and origin.kind in KUBERNETES_KINDS else "docker"
+
+
+def _will_restart(deployment: Deployment, ctr: ContainerStatus, run: RunState) -> bool:
+    """Whether the exit command is about to start an exited container again."""
+    return restarting.decide(
+        deployment.spec.config.restart,
+        exit_code=ctr.exit_code if ctr.exit_code is not None else 255,
+        stopped_by_user=ctr.stop_requested,
+        restarts=run.restarts,
+        uptime=0.0,
+        kind=backoff_kind(deployment.spec),
+    ).restart
+
+
+def _aliases(deployment: Deployment) -> list[str]:
+    """DNS names of the container on its networks: its name, its compose service, its host name."""
+    names = [deployment.name]
+    owner = deployment.state.owner
+    if owner.service:
+        names.append(owner.service)
+    if deployment.spec.config.network.hostname:
+        names.append(deployment.spec.config.network.hostname)
+    return list(dict.fromkeys(names))
+
+
+def _epoch(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

@@ -1,0 +1,155 @@
+"""Bridge networks through netavark and aardvark-dns: real namespaces, real iptables, real DNS.
+
+We test these aspects: a published port answers on 127.0.0.1 and nothing is left after detach
+(interfaces, rules, leases, port reservations, DNS entries); two containers find each other by name
+and by alias; a re-attached container gets a new address and its name follows; a port held by
+another process is a clear error naming it, with nothing set up; internal networks have no route out;
+two networks are isolated from each other.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from agent.network.errors import NetworkError
+from agent.store.deploying import build_spec
+from tests.agent.network.conftest import BUSYBOX, Lab, free_port
+from translators.spec.deployment import ContainerConfig
+
+
+def _config(**config: object) -> ContainerConfig:
+    return build_spec({"name": "x", "image": "busybox", "config": config}).config
+
+
+def _fetch(url: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - a test URL on loopback
+                return str(answer.read().decode())
+        except OSError:
+            if time.monotonic() > deadline:
+                return ""
+            time.sleep(0.1)
+
+
+def _lookup(
+    lab: Lab, ns: Path, name: str, server: str, expect: str | None = None, *, timeout: float = 10.0
+) -> str:
+    """nslookup from inside ``ns``, retried as a resolver does while the server reloads its names."""
+    deadline = time.monotonic() + timeout
+    while True:
+        proc = lab.in_ns(ns, BUSYBOX, "nslookup", name, server)
+        if proc.returncode == 0 and "Address:" in proc.stdout.rsplit("Name:", 1)[-1]:
+            found = proc.stdout.rsplit("Address:", 1)[1].split()[0]
+            if expect is None or found == expect:
+                return found
+        if time.monotonic() > deadline:
+            return proc.stdout + proc.stderr
+        time.sleep(0.2)
+
+
+def _resolve(lab: Lab, ns: Path, name: str, server: str) -> str:
+    return _lookup(lab, ns, name, server)
+
+
+def _wget_in(lab: Lab, ns: Path, url: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        proc = lab.in_ns(ns, BUSYBOX, "wget", "-q", "-O", "-", url)
+        if proc.returncode == 0 or time.monotonic() > deadline:
+            return proc.stdout
+        time.sleep(0.1)
+
+
+def _iptables() -> str:
+    return "\n".join(
+        subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True, check=True).stdout
+        for table in ("nat", "filter")
+    )
+
+
+def test_published_port_answers_and_detach_leaves_nothing(lab: Lab) -> None:
+    port = free_port()
+    ns = lab.netns("web")
+    attached = lab.attacher.attach("web", _config(ports=[f"127.0.0.1:{port}:80"]), ns)
+    lab.serve(ns)
+    assert _fetch(f"http://127.0.0.1:{port}/") == "hello from the namespace\n"
+    (endpoint,) = attached.endpoints
+    bridge = lab.networks.get("berth").interface
+    assert Path(f"/sys/class/net/{bridge}").exists()
+    cid = attached.options["container_id"]
+    assert cid in _iptables()
+
+    lab.attacher.detach("web")
+    assert not Path(f"/sys/class/net/{bridge}").exists()
+    assert cid not in _iptables()
+    assert endpoint.ipv4 not in _iptables()
+    assert lab.attacher.users("berth") == []
+    assert lab.attacher.attached("web") is None
+    assert _fetch(f"http://127.0.0.1:{port}/", timeout=0.5) == ""
+    assert f"tcp/{port}" not in json.loads(Path("/run/berth/host-ports.json").read_text())
+
+
+def test_names_and_aliases_resolve_and_follow_a_restart(lab: Lab) -> None:
+    lab.networks.create("proj_default")
+    server, client = lab.netns("server"), lab.netns("client")
+    cfg = _config(network={"networks": [{"name": "proj_default", "aliases": ["api"]}]})
+    first = lab.attacher.attach("server", cfg, server, aliases=["svc"])
+    lab.attacher.attach("client", _config(network={"networks": ["proj_default"]}), client)
+    lab.serve(server)
+    gateway = lab.networks.get("proj_default").gateway
+    for name in ("server", "svc", "api"):
+        assert _lookup(lab, client, name, gateway, first.endpoints[0].ipv4) == first.endpoints[0].ipv4
+    # the client's resolver is the host's (nsenter changes only the network namespace): resolve
+    # through aardvark-dns as the container would, then connect over the bridge
+    address = _resolve(lab, client, "api", gateway)
+    assert _wget_in(lab, client, f"http://{address}/") == "hello from the namespace\n"
+
+    lab.attacher.detach("server")
+    second = lab.attacher.attach("server", cfg, server, aliases=["svc"])
+    assert second.endpoints[0].ipv4 != first.endpoints[0].ipv4
+    assert _lookup(lab, client, "svc", gateway, second.endpoints[0].ipv4) == second.endpoints[0].ipv4
+
+
+def test_port_held_by_a_process_is_named_and_nothing_is_set_up(lab: Lab) -> None:
+    port = free_port()
+    listen = f"import socket,time; s=socket.socket(); s.bind(('127.0.0.1',{port})); s.listen(); print(1, flush=True); time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", listen], stdout=subprocess.PIPE)
+    lab.procs.append(holder)
+    assert holder.stdout is not None and holder.stdout.readline()
+    ns = lab.netns("late")
+    with pytest.raises(
+        NetworkError, match=rf"127.0.0.1:{port}/tcp is in use by process {holder.pid} \(python"
+    ):
+        lab.attacher.attach("late", _config(ports=[f"127.0.0.1:{port}:80"]), ns)
+    assert lab.attacher.attached("late") is None
+    assert lab.attacher.users("berth") == []
+
+
+def test_port_published_by_another_container_is_refused(lab: Lab) -> None:
+    port = free_port()
+    lab.attacher.attach("one", _config(ports=[f"127.0.0.1:{port}:80"]), lab.netns("one"))
+    with pytest.raises(NetworkError, match=f"host port {port}/tcp is already published by container 'one'"):
+        lab.attacher.attach("two", _config(ports=[f"127.0.0.1:{port}:80"]), lab.netns("two"))
+    assert lab.attacher.attached("one") is not None
+
+
+def test_internal_network_has_no_route_out_and_networks_are_isolated(lab: Lab) -> None:
+    lab.networks.create("inner", internal=True)
+    lab.networks.create("other")
+    a, b = lab.netns("a"), lab.netns("b")
+    lab.attacher.attach("a", _config(network={"networks": ["inner"]}), a)
+    attached_b = lab.attacher.attach("b", _config(network={"networks": ["other"]}), b)
+    routes = lab.in_ns(a, "ip", "route").stdout
+    assert "default" not in routes
+    lab.serve(b)
+    reach = lab.in_ns(a, BUSYBOX, "nc", "-w", "2", attached_b.endpoints[0].ipv4, "80")
+    assert reach.returncode != 0

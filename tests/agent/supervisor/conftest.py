@@ -1,0 +1,1 @@
+"""Fixtures for supervisor tests (namespaces from tests.support.namespaces)."""

@@ -48,7 +48,7 @@ def _store(deployments: int) -> Path:
     image = "localhost:5000/bench/web:1"
     put_image(root, image, [layer([Entry("etc/version", data=b"1")])])
     for i in range(deployments):
-        args = ["container", "deploy", "--name", f"web{i}", image, "--root", str(root)]
+        args = ["container", "deploy", "--no-start", "--name", f"web{i}", image, "--root", str(root)]
         result = CliRunner().invoke(cli, args, catch_exceptions=False)
         if result.exit_code != 0:
             raise SystemExit(f"cannot build the benchmark store: {result.output}")

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from agent.cli.store_output import emit, handle_errors, root_of, store_options, timestamp
 from agent.store import deploying
@@ -299,6 +298,8 @@ def config_(
     def edit(current: dict[str, Any]) -> dict[str, Any]:
         edited = json.loads(json.dumps(current))
         node, last = _walk_key(edited, key)
+        import yaml  # only here: the read-only commands never parse YAML
+
         node[last] = yaml.safe_load(value)
         return dict(edited)
 

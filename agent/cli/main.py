@@ -1,7 +1,9 @@
 """The ``berth`` command line: a thin, lazily loaded layer over translators and the agent.
 
 Subcommands are imported only when they run, so ``berth translate`` never pays for the Kubernetes
-client or the registry code (cold start is measured by ``benchmarks/translate.py``).
+client or the registry code, and ``berth --help`` imports none of them: the one-line help of each
+is kept here (a test checks it against the command's own docstring). Cold start is measured by
+``benchmarks/startup.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,19 @@ COMMANDS: dict[str, str] = {
     "store": "agent.cli.store_cmd:store",
     "network": "agent.cli.network_cmd:network",
     "demo": "agent.cli.demo_cmd:demo",
+}
+
+# name -> the command's short help as click derives it (first sentence of its docstring), so that
+# ``berth --help`` lists the commands without importing them.
+SHORT_HELP: dict[str, str] = {
+    "translate": "Translate compose files, Kubernetes manifests or specs into native deployment specs.",
+    "schema": "Print the JSON Schema of the native deployment spec (or the CRD), generated from the models.",
+    "compose": "Compose projects: load, check and show them as Berth reads them.",
+    "container": "Deploy, update, roll back and remove containers in the host store.",
+    "pull": "Pull IMAGE (a registry reference, or oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG]) into the host store.",
+    "image": "Images of the host store.",
+    "store": "Maintain the host store.",
+    "demo": "Build the demo image offline, pull it, deploy and start the demo project, and fetch its page.",
 }
 
 
@@ -49,6 +64,22 @@ class LazyGroup(click.Group):
                 raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands as click does, with lazy ones described by :data:`SHORT_HELP`
+        (a stand-in command per name), so that ``--help`` imports no subcommand."""
+        commands = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                command: click.Command | None = click.Command(name, help=SHORT_HELP.get(name, ""))
+            else:
+                command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                commands.append((name, command))
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in commands])
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

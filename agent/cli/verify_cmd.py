@@ -17,7 +17,6 @@ import click
 
 from agent.cli.store_output import emit
 from agent.registry import errors
-from agent.trust import enforcing
 from agent.trust.errors import SignatureRejected, TrustError
 
 
@@ -55,6 +54,9 @@ def verify(
     output: str,
 ) -> None:
     """Verify the signatures of IMAGE's manifest (exit 0 signed and accepted, 1 refused)."""
+    # here, not at import: the registry client (requests) would cost every `berth container ...`
+    from agent.trust import enforcing
+
     try:
         require = [enforcing.key_requirement(key) for key in keys]
         if len(require) > 1:  # any one of the keys: one requirement holding them all

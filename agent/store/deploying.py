@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.oci import imageconfig, references
-from agent.store import layers
 from agent.store.blobs import BlobStore
 from agent.store.deployments import DeploymentError, Deployments, Version
 from agent.store.errors import StoreNotFound
@@ -34,8 +34,9 @@ from agent.store.records import Deployment, DeploymentState, Owner, OwnerKind
 from agent.store.volumes import Volumes
 from translators.errors import Diagnostics, LineIndex
 from translators.paths import ROOT
-from translators.spec import DeploymentSpec
-from translators.validation import bind
+
+if TYPE_CHECKING:
+    from translators.spec import DeploymentSpec
 
 
 class PullUnavailable(DeploymentError):
@@ -125,13 +126,12 @@ class Store:
             data = version.spec()
         except (OSError, ValueError) as exc:
             raise DeploymentError(f"{where}: config.json cannot be read: {exc}") from exc
-        spec = build_spec(data, source=str(version.path / "config.json"))
+        source = str(version.path / "config.json")
         config = imageconfig.parse(version.image_config_bytes(self.layout))
         container = self.layout.container_dir(version.name, version.serial)
         return Deployment(
             name=version.name,
             serial=version.serial,
-            spec=spec,
             state=state,
             image_config=config,
             path=version.path,
@@ -139,6 +139,7 @@ class Store:
             upper=container / "upper",
             work=container / "work",
             versions=tuple(self.deployments.serials(version.name)),
+            load_spec=functools.partial(build_spec, data, source=source),
         )
 
     @contextlib.contextmanager
@@ -248,7 +249,13 @@ def resolve_image(
 
 
 def build_spec(data: Any, *, source: str = "", lines: LineIndex | None = None) -> DeploymentSpec:
-    """Validate a native spec; every problem is reported at once (InvalidSpec)."""
+    """Validate a native spec; every problem is reported at once (InvalidSpec).
+
+    The spec models (and pydantic) are imported here, not with this module: readers such as
+    ``berth container list`` never validate a spec."""
+    from translators.spec import DeploymentSpec
+    from translators.validation import bind
+
     diag = Diagnostics(file=source or None, lines=lines or {})
     spec = bind(DeploymentSpec, data, diag, at=ROOT)
     diag.raise_if_errors()
@@ -264,6 +271,8 @@ def default_name(reference: str) -> str:
 
 
 def _state(image: ImageRecord, reference: str) -> dict[str, Any]:
+    from agent.store import layers  # the unpacker: writers only, not readers like container list
+
     digests = [layer.digest for layer in image.layers]
     return {
         "image": reference,
@@ -288,6 +297,8 @@ def _image_config(store: Store, image: ImageRecord) -> bytes:
 def deploy_locked(
     store: Store, spec: DeploymentSpec, image: ImageRecord, *, owner: Owner, keep_previous: bool = True
 ) -> Deployment:
+    from agent.store import layers
+
     merged = layers.ensure_merged(store.layout, store.blobs, image)
     manifest = (image.path / "manifest.json").read_bytes()
     version = store.deployments.deploy(

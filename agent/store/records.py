@@ -2,17 +2,23 @@
 dicts of the store's files.
 
 :class:`Deployment` is what ``Store.get(name)`` returns: one version of a deployment with its
-validated spec, its state, the image config it was deployed with and where its files are.
+validated spec, its state, the image config it was deployed with and where its files are. The spec
+is validated when first read (``record.spec``), from the config.json bytes read with the record:
+``berth container list`` shows fifty deployments without building or running a spec validator.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from agent.oci.imageconfig import ImageConfig
-from translators.spec import DeploymentSpec
+
+if TYPE_CHECKING:
+    from translators.spec import DeploymentSpec
 
 OwnerKind = Literal["cli", "compose", "kube-play", "agent"]
 
@@ -117,7 +123,6 @@ class Deployment:
 
     name: str
     serial: int
-    spec: DeploymentSpec
     state: DeploymentState
     image_config: ImageConfig
     path: Path
@@ -130,6 +135,14 @@ class Deployment:
     """overlayfs work directory beside ``upper``."""
     versions: tuple[int, ...]
     """Serials kept on disk (current and rollback), ascending."""
+    load_spec: Callable[[], DeploymentSpec] = field(repr=False, compare=False)
+    """Validates this version's spec (its config.json as read with the record); see :attr:`spec`."""
+
+    @functools.cached_property
+    def spec(self) -> DeploymentSpec:
+        """The validated spec, built on first use (InvalidSpec naming config.json if it is not
+        valid) and kept."""
+        return self.load_spec()
 
     @property
     def rollback(self) -> int | None:

@@ -8,18 +8,23 @@ switch. Python has no ``os.syncfs``, so it is called through libc.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import os
 from pathlib import Path
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """libc, loaded on the first sync: the process's own symbols (the interpreter links libc),
+    not ``ctypes.util.find_library``, which runs ``ldconfig -p`` and costs every CLI start."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def syncfs(path: Path) -> None:
     """Flush every dirty page and inode of the filesystem holding ``path``."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        if _libc.syncfs(fd) != 0:
+        if _libc().syncfs(fd) != 0:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err), str(path))
     finally:

@@ -23,6 +23,9 @@ class SpecModel(BaseModel):
         validate_default=False,
         populate_by_name=True,
         str_strip_whitespace=False,
+        # Validators are built on first use, not at import: ``berth container list`` and
+        # ``--help`` never validate a spec, and a translation builds only the models it uses.
+        defer_build=True,
     )
 
 

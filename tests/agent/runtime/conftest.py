@@ -56,7 +56,7 @@ def deployment(spec: dict[str, Any], image: str, rootfs: Path) -> Deployment:
     return Deployment(
         name=built.name,
         serial=1,
-        spec=built,
+        load_spec=lambda: built,
         state=state,
         image_config=images.config_of(image),
         path=rootfs.parent,

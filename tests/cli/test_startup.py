@@ -1,0 +1,161 @@
+"""What the read-only commands import: a CLI that starts like a Go binary imports only what it uses.
+
+We test these aspects (whole processes, as a user starts them):
+- ``berth --help`` imports no subcommand module, no translator, no store, no pydantic, no YAML,
+  and its command list is the one click derives from the commands' own docstrings;
+- ``berth translate`` of a native spec and of a compose file imports no Kubernetes translator or
+  client, no registry client, no store, no requests and no rich, and builds only the validators of
+  the models it validates (the spec and the project, never the CRD's);
+- ``berth container list`` on a store of several deployments (also ``-o json``) imports neither
+  pydantic nor any spec model, nor YAML, the unpacker, requests or rich, and still lists them all;
+  a listed record validates its spec when asked (``record.spec``), a broken config.json then
+  raising the invalid-spec error that names the file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main as cli_main
+from agent.store import deploying
+from tests.support.layers import Entry, layer
+from tests.support.storing import put_image
+from translators.errors import InvalidSpec
+
+# Runs the CLI in this interpreter and, at exit (click always exits), writes what was imported and
+# which pydantic models have a built validator to the file named by argv[1].
+PROBE = """\
+import atexit, json, sys
+
+def _report(path=sys.argv[1]):
+    built = []
+    if "pydantic" in sys.modules and hasattr(sys.modules["pydantic"], "BaseModel"):
+        todo = list(sys.modules["pydantic"].BaseModel.__subclasses__())
+        while todo:
+            model = todo.pop()
+            todo.extend(model.__subclasses__())
+            if model.__dict__.get("__pydantic_complete__") and model.__module__.startswith("translators"):
+                built.append(model.__name__)
+    with open(path, "w") as out:
+        json.dump({"modules": sorted(sys.modules), "built": sorted(set(built))}, out)
+
+atexit.register(_report)
+sys.argv = ["berth", *sys.argv[2:]]
+from agent.cli.main import main
+main()
+"""
+
+ALWAYS_HEAVY = ("kubernetes", "requests", "rich", "agent.registry.pulling", "agent.registry.client")
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str], set[str]]:
+    report = tmp_path / "imports.json"
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(report), *args], capture_output=True, text=True, check=False
+    )
+    data = json.loads(report.read_text())
+    return done, set(data["modules"]), set(data["built"])
+
+
+def _imported(modules: set[str], *prefixes: str) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+def test_help_imports_no_subcommand(tmp_path: Path) -> None:
+    done, modules, built = _run(tmp_path, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "translate" in done.stdout and "container" in done.stdout
+    assert _imported(modules, *ALWAYS_HEAVY, "agent.store", "translators", "pydantic", "yaml") == []
+    assert not _imported(modules, *(target.split(":")[0] for target in cli_main.COMMANDS.values()))
+    assert built == set()
+
+
+def test_help_lists_what_the_commands_say() -> None:
+    """The stand-in help of each lazy command is the command's own short help, so the list cannot
+    drift from the docstrings; and the whole ``--help`` text is what click prints eagerly."""
+    ctx = click.Context(cli_main.cli)
+    eager = click.Group(
+        name="berth",
+        help=cli_main.cli.help,
+        params=cli_main.cli.params,
+        context_settings=cli_main.cli.context_settings,
+    )
+    for name in cli_main.COMMANDS:
+        command = cli_main.cli.get_command(ctx, name)
+        assert command is not None
+        assert cli_main.SHORT_HELP[name] == command.get_short_help_str(limit=10_000), name
+        eager.add_command(command, name)
+    assert set(cli_main.SHORT_HELP) == set(cli_main.COMMANDS)
+    lazy_text = CliRunner().invoke(cli_main.cli, ["--help"], prog_name="berth").output
+    eager_text = CliRunner().invoke(eager, ["--help"], prog_name="berth").output
+    assert lazy_text == eager_text
+
+
+def test_translate_imports_only_the_translator_it_needs(tmp_path: Path) -> None:
+    spec = tmp_path / "web.yaml"
+    spec.write_text("name: web\nimage: busybox:1.36\nconfig: {cmd: httpd -f}\n")
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web:\n    image: busybox:1.36\n    ports: ['8080:80']\n")
+    for path in (spec, compose):
+        done, modules, built = _run(tmp_path, "translate", "-f", str(path))
+        assert done.returncode == 0, done.stderr
+        assert "name: " in done.stdout
+        heavy = _imported(modules, *ALWAYS_HEAVY, "translators.kubernetes", "translators.crd", "agent.store")
+        assert heavy == [], (path.name, heavy)
+        assert "DeploymentSpec" in built
+        assert not {"ContainerDeployment", "ContainerDeploymentSpec"} & built, built
+
+
+@pytest.fixture
+def listed_store() -> Iterator[Path]:
+    """A store of three deployments on tmpfs, removed afterwards."""
+    store_root = Path(tempfile.mkdtemp(prefix="berth-startup-", dir="/dev/shm"))
+    image = "localhost:5000/startup/web:1"
+    put_image(store_root, image, [layer([Entry("etc/version", data=b"1")])])
+    for i in range(3):
+        deploying.deploy(
+            store_root, deploying.build_spec({"name": f"web{i}", "image": image, "config": {"cmd": "true"}})
+        )
+    yield store_root
+    shutil.rmtree(store_root, ignore_errors=True)
+
+
+def test_container_list_validates_no_spec(tmp_path: Path, listed_store: Path) -> None:
+    for fmt in ("table", "json"):
+        args = ["container", "list", "--root", str(listed_store)] + (["-o", "json"] if fmt == "json" else [])
+        done, modules, built = _run(tmp_path, *args)
+        assert done.returncode == 0, done.stderr
+        if fmt == "json":
+            assert [row["name"] for row in json.loads(done.stdout)] == ["web0", "web1", "web2"]
+        else:
+            assert [line.split("\t")[0] for line in done.stdout.splitlines()[1:]] == ["web0", "web1", "web2"]
+        heavy = _imported(
+            modules, *ALWAYS_HEAVY, "pydantic", "translators.spec", "yaml", "agent.store.unpacking"
+        )
+        assert heavy == [], (fmt, heavy)
+        assert built == set()
+
+
+def test_a_listed_record_validates_its_spec_on_use(listed_store: Path) -> None:
+    store = deploying.Store.open(listed_store, create=False)
+    record = store.get("web1")
+    assert record.spec.name == "web1" and record.spec.config.cmd == ["true"]
+    assert record.spec is record.spec  # validated once
+    config = record.path / "config.json"
+    config.chmod(0o644)
+    config.write_text(json.dumps({"name": "web1", "image": "x", "config": {"surprise": 1}}))
+    broken = store.get("web1")  # reading the record does not validate ...
+    assert broken.state.name == "web1"
+    with pytest.raises(InvalidSpec) as caught:  # ... using its spec does, naming the file
+        _ = broken.spec
+    assert str(config) in str(caught.value) and "config.surprise" in str(caught.value)

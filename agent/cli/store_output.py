@@ -143,6 +143,10 @@ def handle_errors(func: F) -> F:
         except BerthError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except BrokenPipeError:  # `berth container list | head`: the reader has what it wanted
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)  # as a shell reports SIGPIPE
         except OSError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)

@@ -229,6 +229,8 @@ class Engine:
             environ=environ,
             join_namespaces=join,
             addresses=tuple(e.ipv4 for e in attached.endpoints) if attached else (),
+            dns_servers=tuple(attached.dns_servers) if attached else (),
+            dns_search=tuple(attached.dns_search) if attached else (),
             aliases=tuple(_aliases(deployment)),
             hostname=spec.config.group
             if spec.config.group and spec.config.network.hostname is None

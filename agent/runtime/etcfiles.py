@@ -69,19 +69,26 @@ def _read(path: Path) -> str:
         return ""
 
 
-def resolv_conf(network: NetworkConfig, *, host_resolv: Path = HOST_RESOLV) -> str | None:
+def resolv_conf(
+    network: NetworkConfig,
+    *,
+    host_resolv: Path = HOST_RESOLV,
+    network_servers: Sequence[str] = (),
+    network_search: Sequence[str] = (),
+) -> str | None:
     """resolv.conf for the container; None: none at all (network ``none`` without any DNS setting,
-    as podman leaves it)."""
+    as podman leaves it). ``network_servers``: the attached networks' DNS servers, which answer
+    for the other containers and forward the rest, so they replace the host's (as podman does)."""
     dns = network.dns
     if network.mode == "none" and not (dns.servers or dns.search or dns.options):
         return None
     host = parse_resolv(_read(host_resolv))
-    servers = list(dns.servers) or list(host.servers)
-    if network.mode != "host" and not dns.servers:
+    servers = list(dns.servers) or list(network_servers) or list(host.servers)
+    if network.mode != "host" and not dns.servers and not network_servers:
         servers = [s for s in servers if not _loopback(s)] or list(FALLBACK_SERVERS)
     return Resolv(
         servers=servers,
-        search=list(dns.search) or host.search,
+        search=list(dns.search) or [*network_search, *(s for s in host.search if s not in network_search)],
         options=list(dns.options) or host.options,
     ).render()
 

@@ -94,6 +94,11 @@ class BundleInputs:
     """The container's own addresses, for its /etc/hosts entry (none yet: 127.0.0.1)."""
     aliases: tuple[str, ...] = ()
     """More names of the container for its /etc/hosts entry."""
+    dns_servers: tuple[str, ...] = ()
+    """The networks' own DNS servers (aardvark-dns on each bridge's gateway), which resolve the
+    other containers by name; used unless the spec names servers (podman does the same)."""
+    dns_search: tuple[str, ...] = ()
+    """Search domains the networks add (``dns.podman``)."""
     host_resolv: Path = Path("/etc/resolv.conf")
     host_hosts: Path = Path("/etc/hosts")
     shm_source: Path | None = None

@@ -245,7 +245,12 @@ def _generated(
         (
             "/etc/resolv.conf",
             files.resolv_conf,
-            etcfiles.resolv_conf(network, host_resolv=inputs.host_resolv),
+            etcfiles.resolv_conf(
+                network,
+                host_resolv=inputs.host_resolv,
+                network_servers=inputs.dns_servers,
+                network_search=inputs.dns_search,
+            ),
         ),
     ]
     options = ["rbind", "rprivate", *(["ro", "nosuid", "noexec", "nodev"] if readonly_root else [])]

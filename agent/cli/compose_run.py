@@ -64,7 +64,7 @@ def _load(g: Globals, *, scale: dict[str, int] | None = None, required: bool = T
         texts=texts,
     )
     for warning in project.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(str(warning), err=True)
     return project
 
 

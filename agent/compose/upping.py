@@ -21,6 +21,7 @@ from agent.store import deploying
 from agent.store.deployments import DeploymentError
 from agent.store.records import Deployment
 from translators.errors import BerthError
+from translators.spec.project import Project
 
 Say = Callable[[str, str, str], None]
 """``say(kind, name, what)``: one progress line (``Container demo-web-1  Started``)."""
@@ -67,10 +68,10 @@ def project_deployments(engine: Engine, project: str) -> list[Deployment]:
     ]
 
 
-def ensure_networks(engine: Engine, project: ComposeProject, say: Say) -> None:
+def ensure_networks(engine: Engine, project: Project, say: Say, *, label: str = "com.docker.compose") -> None:
     """Create the project's networks (``<project>_default`` and declared ones); external ones must exist."""
     networks = Networks(engine.root)
-    for key, net in project.project.networks.items():
+    for key, net in project.networks.items():
         if net.external:
             if not networks.exists(net.name):
                 raise ComposeError(f"network {net.name} declared as external, but could not be found")
@@ -98,11 +99,11 @@ def ensure_networks(engine: Engine, project: ComposeProject, say: Say) -> None:
         say("Network", net.name, "Created")
 
 
-def ensure_volumes(engine: Engine, project: ComposeProject, say: Say) -> None:
+def ensure_volumes(engine: Engine, project: Project, say: Say) -> None:
     """Create the project's named volumes; external ones must exist."""
     volumes = deploying.Store.open(engine.root).volumes
     have = set(volumes.list())
-    for key, vol in project.project.volumes.items():
+    for key, vol in project.volumes.items():
         if vol.external:
             if vol.name not in have:
                 raise ComposeError(f"external volume {vol.name!r} not found")
@@ -172,8 +173,8 @@ def up(engine: Engine, project: ComposeProject, options: UpOptions, say: Say = q
                 engine.remove(d.name)
                 say("Container", d.name, "Removed")
                 result.removed.append(d.name)
-    ensure_networks(engine, project, say)
-    ensure_volumes(engine, project, say)
+    ensure_networks(engine, project.project, say)
+    ensure_volumes(engine, project.project, say)
     by_service: dict[str, list[Deployment]] = {}
     for d in existing:
         if d.state.owner.service in known:

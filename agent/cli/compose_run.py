@@ -181,6 +181,7 @@ def up(
         wait=wait,
         wait_timeout=wait_timeout,
         no_deps=no_deps,
+        attached=not (detach or wait or no_start),
     )
     result = run_up(engine, project, options, say)
     if result.orphans and not remove_orphans:

@@ -41,6 +41,8 @@ class UpOptions:
     wait: bool = False
     wait_timeout: float | None = None
     no_deps: bool = False
+    attached: bool = False
+    """up without -d: containers that exit are shown exiting, not failed."""
 
 
 @dataclass
@@ -319,10 +321,7 @@ def _converge(
     current = _current(engine, name)
     same = current is not None and current.state.owner.labels.get(HASH) == service.config_hash
     if current is not None and (options.no_recreate or (same and not recreate)):
-        if options.start and not _alive(engine, name):
-            if service.name in project.completions and engine.status(name).exit_code == 0 and same:
-                result.untouched.append(name)  # a completed one-shot stays completed
-                return
+        if options.start and not _alive(engine, name):  # docker compose starts exited ones again
             say("Container", name, "Starting")
             engine.start(name)
             if service.name in project.completions:
@@ -338,7 +337,16 @@ def _converge(
     spec = service.replica(project.name, number, as_job=service.name in project.completions)
     owner = project.owner(service.name, number)
     say("Container", name, "Recreate" if current is not None else "Creating")
-    engine.deploy(spec, owner=owner, start=options.start)
+    # a one-shot service (it exits 0 and is not restarted) is up when it has done its work
+    try:
+        engine.deploy(
+            spec, owner=owner, start=options.start, exit_ok=spec.config.restart.policy in ("no", "on-failure")
+        )
+    except StartFailed:
+        # attached, a new container that ran and exited is shown exiting, as docker compose shows it
+        status = engine.status(name) if options.attached and current is None else None
+        if status is None or status.exit_code is None or status.state not in ("exited", "stopped"):
+            raise
     (result.recreated if current is not None else result.created).append(name)
     say("Container", name, "Recreated" if current is not None else "Created")
     if options.start:

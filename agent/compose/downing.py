@@ -10,11 +10,12 @@ import contextlib
 from dataclasses import dataclass, field
 
 from agent.compose.projects import ComposeProject
-from agent.compose.upping import Say, project_deployments, quiet
+from agent.compose.upping import Say, levels, parallel, project_deployments, quiet
 from agent.network.networks import Networks
 from agent.runtime.engine import Engine
 from agent.store import deploying
 from agent.store.deployments import DeploymentError
+from agent.store.records import Deployment
 
 
 @dataclass
@@ -38,7 +39,7 @@ def down(
     result = DownResult()
     deployments = project_deployments(engine, name)
     order = list(project.services) if project is not None else []
-    rank = {svc: i for i, svc in enumerate(order)}
+    rank = {svc: i for i, level in enumerate(levels(project, order)) for svc in level} if project else {}
     known = set(order) if project is not None else None
     doomed = []
     for d in deployments:
@@ -48,8 +49,11 @@ def down(
             if not remove_orphans:
                 continue
         doomed.append(d)
-    doomed.sort(key=lambda d: (-rank.get(d.state.owner.service or "", -1), d.name))
+    by_level: dict[int, list[Deployment]] = {}
     for d in doomed:
+        by_level.setdefault(rank.get(d.state.owner.service or "", -1), []).append(d)
+
+    def take_down(d: Deployment) -> None:
         ctr = engine.container(d.name)
         if ctr is not None and ctr.alive:
             say("Container", d.name, "Stopping")
@@ -60,6 +64,9 @@ def down(
             engine.remove(d.name)
         say("Container", d.name, "Removed")
         result.containers.append(d.name)
+
+    for level in sorted(by_level, reverse=True):  # dependents first, as docker compose stops them
+        parallel(take_down, by_level[level])
     networks = Networks(engine.root)
     wanted = {n.name for n in project.project.networks.values() if not n.external} if project else set()
     wanted |= {n.name for n in networks.list() if n.labels.get("com.docker.compose.project") == name}

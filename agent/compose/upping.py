@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from agent.compose.projects import HASH, ComposeError, ComposeProject, Service, container_name, number_of
 from agent.network.errors import NetworkError
@@ -23,6 +25,7 @@ from agent.store.records import Deployment
 from translators.errors import BerthError
 from translators.spec.project import Project
 
+T = TypeVar("T")
 Say = Callable[[str, str, str], None]
 """``say(kind, name, what)``: one progress line (``Container demo-web-1  Started``)."""
 
@@ -182,17 +185,26 @@ def up(engine: Engine, project: ComposeProject, options: UpOptions, say: Say = q
         if d.state.owner.service in known:
             by_service.setdefault(str(d.state.owner.service), []).append(d)
     touched: set[str] = set()
-    for service_name in selected:
-        service = project.services[service_name]
-        problem = _dependencies_ready(
-            engine, project=project, service=service, result=result, touched=touched, options=options
-        )
-        if problem:
-            result.failed[service_name] = problem
-            continue
-        _scale_down(engine, service, by_service.get(service_name, []), result, say)
-        recreate_all = options.force_recreate or _restart_forced(project, service, result)
-        for number in range(1, service.scale + 1):
+    for level in levels(project, selected):
+        ready = []
+        for service_name in level:
+            service = project.services[service_name]
+            problem = _dependencies_ready(
+                engine, project=project, service=service, result=result, touched=touched, options=options
+            )
+            if problem:
+                result.failed[service_name] = problem
+                continue
+            _scale_down(engine, service, by_service.get(service_name, []), result, say)
+            ready.append(service)
+        tasks = [
+            (service, number, options.force_recreate or _restart_forced(project, service, result))
+            for service in ready
+            for number in range(1, service.scale + 1)
+        ]
+
+        def converge(task: tuple[Service, int, bool]) -> None:
+            service, number, recreate = task
             name = container_name(project.name, service.name, number)
             try:
                 _converge(
@@ -201,22 +213,25 @@ def up(engine: Engine, project: ComposeProject, options: UpOptions, say: Say = q
                     service=service,
                     number=number,
                     name=name,
-                    recreate=recreate_all,
+                    recreate=recreate,
                     options=options,
                     result=result,
                     say=say,
                 )
             except StartFailed as exc:
-                result.failed[service_name] = str(exc)
+                result.failed.setdefault(service.name, str(exc))
                 say("Container", name, "Error")
-                break
+                return
             except BerthError as exc:
-                result.failed[service_name] = f"{name}: {exc}"
+                result.failed.setdefault(service.name, f"{name}: {exc}")
                 say("Container", name, "Error")
-                break
+                return
             touched.add(name)
-        if service_name not in result.failed and options.start:
-            _restart_dependents(engine, project, service, result, say)
+
+        parallel(converge, tasks)
+        for service in ready:
+            if service.name not in result.failed and options.start:
+                _restart_dependents(engine, project, service, result, say)
     if options.wait and options.start:
         _wait_all(
             engine,
@@ -227,6 +242,44 @@ def up(engine: Engine, project: ComposeProject, options: UpOptions, say: Say = q
             say=say,
         )
     return result
+
+
+PARALLEL = 8
+"""Containers of one dependency level deployed at once (most of a deploy is waiting for it to
+settle or pass its health check)."""
+
+
+def levels(project: ComposeProject, selected: Sequence[str]) -> list[list[str]]:
+    """``selected`` services by dependency depth: each level depends only on earlier ones."""
+    depth: dict[str, int] = {}
+    chosen = set(selected)
+
+    def of(name: str, seen: tuple[str, ...] = ()) -> int:
+        if name not in depth:
+            deps = [
+                d.name for d in project.services[name].depends_on if d.name in chosen and d.name not in seen
+            ]
+            depth[name] = 1 + max((of(d, (*seen, name)) for d in deps), default=-1)
+        return depth[name]
+
+    out: list[list[str]] = []
+    for name in selected:
+        level = of(name)
+        while len(out) <= level:
+            out.append([])
+        out[level].append(name)
+    return [level for level in out if level]
+
+
+def parallel(work: Callable[[T], None], items: Sequence[T]) -> None:
+    """``work`` on every item, up to :data:`PARALLEL` at once; one item runs in this thread."""
+    if len(items) <= 1:
+        for item in items:
+            work(item)
+        return
+    with ThreadPoolExecutor(max_workers=min(PARALLEL, len(items))) as pool:
+        for future in [pool.submit(work, item) for item in items]:
+            future.result()
 
 
 def _restart_forced(project: ComposeProject, service: Service, result: UpResult) -> bool:

@@ -127,8 +127,33 @@ class Attacher:
     ) -> Attached:
         """Join ``netns`` to the spec's networks (the default one when it names none) and publish
         its ports. Nothing is left behind when this fails."""
+        with self._serialised():
+            return self._attach(name, config, netns, aliases=aliases, container_id=container_id)
+
+    @contextlib.contextmanager
+    def _serialised(self) -> Iterator[None]:
+        """One attach or detach at a time per store (threads and processes alike): each ends with
+        a DNS check from every member's namespace, which must not see a half-made or half-removed
+        member."""
+        self.run.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.run / "attach.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _attach(
+        self,
+        name: str,
+        config: ContainerConfig,
+        netns: Path,
+        *,
+        aliases: Sequence[str] = (),
+        container_id: str | None = None,
+    ) -> Attached:
         if self.attached(name) is not None:
-            self.detach(name)
+            self._detach(name)
         wanted = config.network.networks or []
         nets: list[tuple[Network, Any]] = []
         if not wanted:
@@ -201,6 +226,10 @@ class Attacher:
 
     def detach(self, name: str) -> None:
         """Undo :meth:`attach`: interfaces, rules, DNS entries, leases and port reservations."""
+        with self._serialised():
+            self._detach(name)
+
+    def _detach(self, name: str) -> None:
         attached = self.attached(name)
         if attached is None:
             return

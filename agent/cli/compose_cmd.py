@@ -77,6 +77,21 @@ class ComposeGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.RUNNING})
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """docker compose exits 1 for every error of the commands that run projects (usage errors
+        and invalid files included); ``config`` keeps Berth's 2 for an invalid file."""
+        running = bool(ctx.protected_args) and ctx.protected_args[0] in self.RUNNING
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if running or not ctx.protected_args:
+                exc.exit_code = 1
+            raise
+        except SystemExit as exc:
+            if running and exc.code == 2:
+                raise SystemExit(1) from exc
+            raise
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.RUNNING:
             from agent.cli import compose_run

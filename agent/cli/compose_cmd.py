@@ -66,6 +66,12 @@ class Globals:
     run_root: Path | None = None
 
 
+class DockerUsageError(click.UsageError):
+    """A usage error, exiting 1 as docker compose's do."""
+
+    exit_code = 1
+
+
 class ComposeGroup(click.Group):
     """Subcommands that run projects live in :mod:`agent.cli.compose_run` (imported when used)."""
 
@@ -80,12 +86,13 @@ class ComposeGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """docker compose exits 1 for every error of the commands that run projects (usage errors
         and invalid files included); ``config`` keeps Berth's 2 for an invalid file."""
-        running = bool(ctx.protected_args) and ctx.protected_args[0] in self.RUNNING
+        words = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        running = bool(words) and words[0] in self.RUNNING
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            if running or not ctx.protected_args:
-                exc.exit_code = 1
+            if running or not words or words[0] not in self.commands:
+                raise DockerUsageError(exc.message, exc.ctx) from exc
             raise
         except SystemExit as exc:
             if running and exc.code == 2:

@@ -108,3 +108,49 @@ def test_attached_up_prefixes_logs_and_exit_code_from(host: Host) -> None:
     assert host.engine.status(f"{p}-server-1").state != "running"  # aborted: the others were stopped
     host.berth("compose", "-f", f, "down", check=True)
     assert _names(host) == []
+
+
+def test_attached_up_ctrl_c_stops_the_project(host: Host) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.agent.compose.conftest import REPO
+
+    p = host.project
+    f = str(host.write("compose.yaml", ATTACHED.format(project=p, image=IMAGE).split("  client:")[0]))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "BERTH_ROOT": str(host.root),
+        "BERTH_RUN_ROOT": str(host.run_root),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "compose", "-f", f, "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            host.engine.container(f"{p}-server-1") is None or not host.engine.container(f"{p}-server-1").alive
+        ):  # type: ignore[union-attr]
+            assert time.monotonic() < deadline and proc.poll() is None, (
+                proc.stderr.read() if proc.stderr else ""
+            )
+            time.sleep(0.2)
+        time.sleep(1.5)  # attached: following the logs
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert f"{p}-server-1  | serving" in out
+    assert "Gracefully stopping..." in err
+    assert host.engine.status(f"{p}-server-1").state in ("stopped", "exited")

@@ -136,9 +136,7 @@ def test_attached_up_ctrl_c_stops_the_project(host: Host) -> None:
     )
     try:
         deadline = time.monotonic() + 60
-        while (
-            host.engine.container(f"{p}-server-1") is None or not host.engine.container(f"{p}-server-1").alive
-        ):  # type: ignore[union-attr]
+        while (ctr := host.engine.container(f"{p}-server-1")) is None or not ctr.alive:
             assert time.monotonic() < deadline and proc.poll() is None, (
                 proc.stderr.read() if proc.stderr else ""
             )

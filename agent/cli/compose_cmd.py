@@ -1,7 +1,9 @@
-"""``berth compose config``: the normalised compose model, as ``docker compose config`` prints it.
+"""``berth compose``: compose projects on the Engine, with docker compose v2's commands and output.
 
-A thin layer over :func:`translators.compose.load`: options are parsed here, the environment is
-passed explicitly (the translator reads no globals), and every diagnostic goes to stderr.
+``config`` prints the normalised model (a thin layer over :func:`translators.compose.load`); the
+other commands run the project (:mod:`agent.compose`): every service replica one deployment named
+``<project>-<service>-<n>``. Options are parsed here, the environment is passed explicitly (the
+translator reads no globals), and every diagnostic goes to stderr.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,62 @@ def _files(given: tuple[str, ...], project_dir: Path | None) -> list[ComposeFile
     return files
 
 
+@dataclass(frozen=True)
+class Globals:
+    """The options every compose command shares (given before the command, as docker compose has them)."""
+
+    files: tuple[str, ...] = ()
+    project_name: str | None = None
+    env_files: tuple[Path, ...] = ()
+    profiles: tuple[str, ...] = ()
+    project_directory: Path | None = None
+    progress: str = "auto"
+    root: Path | None = None
+    run_root: Path | None = None
+
+
+class DockerUsageError(click.UsageError):
+    """A usage error, exiting 1 as docker compose's do."""
+
+    exit_code = 1
+
+
+class ComposeGroup(click.Group):
+    """Subcommands that run projects live in :mod:`agent.cli.compose_run` (imported when used)."""
+
+    RUNNING = (
+        "up", "down", "ps", "logs", "exec", "run", "start", "stop", "restart", "kill", "rm",
+        "pull", "images", "top", "port", "ls", "version",
+    )  # fmt: skip
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.RUNNING})
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """docker compose exits 1 for every error of the commands that run projects (usage errors
+        and invalid files included); ``config`` keeps Berth's 2 for an invalid file."""
+        words = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        running = bool(words) and words[0] in self.RUNNING
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if running or not words or words[0] not in self.commands:
+                raise DockerUsageError(exc.message, exc.ctx) from exc
+            raise
+        except SystemExit as exc:
+            if running and exc.code == 2:
+                raise SystemExit(1) from exc
+            raise
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.RUNNING:
+            from agent.cli import compose_run
+
+            command = compose_run.COMMANDS[cmd_name]
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
 def _dump(data: Any, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(data, indent=2, sort_keys=True)
@@ -57,9 +116,44 @@ def _dump(data: Any, fmt: str) -> str:
     return str(yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True))
 
 
-@click.group()
-def compose() -> None:
-    """Compose projects: load, check and show them as Berth reads them."""
+@click.group(cls=ComposeGroup)
+@click.option(
+    "-f", "--file", "files", multiple=True, help="Compose file (several merge in order; - is stdin)."
+)
+@click.option("-p", "--project-name", default=None, help="Project name.")
+@click.option("--env-file", "env_files", multiple=True, type=click.Path(path_type=Path), help="Env file(s).")
+@click.option("--profile", "profiles", multiple=True, help="Enable a profile (* for all).")
+@click.option("--project-directory", type=click.Path(path_type=Path), default=None, help="Project directory.")
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "tty", "plain", "quiet"]),
+    default="auto",
+    help="Progress output (quiet: none).",
+)
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), envvar="BERTH_ROOT", help="Store root."
+)
+@click.option(
+    "--run-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="BERTH_RUN_ROOT",
+    help="Runtime state directory (default /run/berth[/<store>]).",
+)
+@click.pass_context
+def compose(
+    ctx: click.Context,
+    *,
+    files: tuple[str, ...],
+    project_name: str | None,
+    env_files: tuple[Path, ...],
+    profiles: tuple[str, ...],
+    project_directory: Path | None,
+    progress: str,
+    root: Path | None,
+    run_root: Path | None,
+) -> None:
+    """Compose projects: run them on this host (docker compose's commands), or check and show them."""
+    ctx.obj = Globals(files, project_name, env_files, profiles, project_directory, progress, root, run_root)
 
 
 @compose.command()
@@ -84,7 +178,9 @@ def compose() -> None:
 @click.option("--volumes", is_flag=True, help="Print the volume names, one a line.")
 @click.option("--networks", is_flag=True, help="Print the network names, one a line.")
 @click.option("-q", "--quiet", is_flag=True, help="Only validate: print nothing on success.")
+@click.pass_obj
 def config(
+    g: Globals | None,
     *,
     files: tuple[str, ...],
     project_name: str | None,
@@ -98,6 +194,12 @@ def config(
     quiet: bool,
 ) -> None:
     """Print the normalised compose model (what ``docker compose config`` prints)."""
+    if g is not None:
+        files = files or g.files
+        project_name = project_name or g.project_name
+        env_files = env_files or g.env_files
+        profiles = profiles or g.profiles
+        project_directory = project_directory or g.project_directory
     try:
         project = load(
             _files(files, project_directory),

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "translate": "agent.cli.translate_cmd:translate",
     "schema": "agent.cli.translate_cmd:schema",
     "compose": "agent.cli.compose_cmd:compose",
+    "kube": "agent.cli.kube_cmd:kube",
     "container": "agent.cli.container_cmd:container",
     "pull": "agent.cli.pull_cmd:pull",
     "image": "agent.cli.container_cmd:image",

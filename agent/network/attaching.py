@@ -219,6 +219,10 @@ class Attacher:
         )
 
         def finish() -> Attached:
+            with self._serialised():
+                return setup()
+
+        def setup() -> Attached:
             try:
                 status = netavark.setup(self.config, netns, options)
             except BaseException:
@@ -242,17 +246,36 @@ class Attacher:
             self._attached_path(name).parent.mkdir(parents=True, exist_ok=True)
             atomic.write_json(self._attached_path(name), attached.to_json())
             if (attached.dns_servers, attached.dns_search) != (planned.dns_servers, planned.dns_search):
-                self.detach(name)  # the container was told other servers: refuse rather than mislead
+                self._detach(name)  # the container was told other servers: refuse rather than mislead
                 raise NetworkError(
                     f"{name}: netavark serves names on {list(servers)} (search {list(search)}), not on "
                     f"the networks' gateways {list(planned.dns_servers)} as expected"
                 )
+            self._check_dns([n for n, _ in nets], name)
             return attached
 
         return planned, finish
 
+    @contextlib.contextmanager
+    def _serialised(self) -> Iterator[None]:
+        """One netavark setup or teardown at a time per store (threads and processes alike): each
+        ends with a DNS check from every member's namespace, which must not see a half-made or
+        half-removed member. (A lock of its own, taken once per change: flock locks belong to an
+        open file, so a nested take would wait for itself.)"""
+        self.run.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.run / "attach.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def detach(self, name: str) -> None:
         """Undo :meth:`attach`: interfaces, rules, DNS entries, leases and port reservations."""
+        with self._serialised():
+            self._detach(name)
+
+    def _detach(self, name: str) -> None:
         attached = self.attached(name)
         if attached is None:
             return

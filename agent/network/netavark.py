@@ -9,6 +9,7 @@ aardvark-dns serves Berth's names apart from podman's.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -49,7 +50,12 @@ def _run(command: str, config: Path, netns: Path, options: dict[str, Any]) -> di
         command,
         str(netns),
     ]
-    proc = subprocess.run(argv, input=json.dumps(options), capture_output=True, text=True, check=False)
+    fd = os.open(config / "netavark.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:  # one netavark at a time per store: concurrent setups race on the bridge and firewall
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        proc = subprocess.run(argv, input=json.dumps(options), capture_output=True, text=True, check=False)
+    finally:
+        os.close(fd)
     if proc.returncode != 0:
         message = proc.stderr.strip() or proc.stdout.strip()
         with contextlib.suppress(ValueError, AttributeError):  # errors come as {"error": "..."} on stdout

@@ -487,9 +487,11 @@ class Engine:
         environ: Mapping[str, str] | None = None,
         puller: deploying.Puller | None = None,
         gate: deploying.Gate | None = None,
+        exit_ok: bool = False,
     ) -> Deployment:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
-        go back to the previous version and start that again (StartFailed says why)."""
+        go back to the previous version and start that again (StartFailed says why).
+        ``exit_ok``: exiting 0 while coming up counts as up (a compose one-shot service)."""
         was_running = (c := self.container(spec.name)) is not None and c.alive
         deployment = deploying.deploy(
             self.root, spec, owner=owner or Owner(), puller=puller or _puller(), gate=gate or _gate()
@@ -497,7 +499,11 @@ class Engine:
         if not start:
             return deployment
         return self.activate(
-            deployment, was_running=was_running, rollback_on_failure=rollback_on_failure, environ=environ
+            deployment,
+            was_running=was_running,
+            rollback_on_failure=rollback_on_failure,
+            environ=environ,
+            exit_ok=exit_ok,
         )
 
     def update(
@@ -539,6 +545,7 @@ class Engine:
         was_running: bool,
         rollback_on_failure: bool = True,
         environ: Mapping[str, str] | None = None,
+        exit_ok: bool = False,
     ) -> Deployment:
         """Run ``deployment`` (just deployed) in place of the version before it; roll back if it
         does not come up."""
@@ -552,7 +559,7 @@ class Engine:
             self._stop_version(name, old)
         try:
             self.start(name, environ=environ)
-            problem = self.wait_up(name)
+            problem = self.wait_up(name, exit_ok=exit_ok)
         except RuntimeFailure as exc:
             problem = str(exc)
         if problem is None:
@@ -584,8 +591,18 @@ class Engine:
             self.containers.stop(name, sig or "SIGTERM", 10.0 if grace is None else grace)
         self._teardown(name, old)
 
-    def wait_up(self, name: str, *, settle: float = SETTLE, timeout: float = UP_TIMEOUT) -> str | None:
-        """None once ``name`` is up; otherwise why not (exited, unhealthy, timed out)."""
+    def wait_up(
+        self, name: str, *, settle: float = SETTLE, timeout: float = UP_TIMEOUT, exit_ok: bool = False
+    ) -> str | None:
+        """None once ``name`` is up; otherwise why not (exited, unhealthy, timed out).
+        ``exit_ok``: a container that exited 0 is done, not failed."""
+        problem = self._wait_up(name, settle=settle, timeout=timeout)
+        ctr = self.container(name) if problem and exit_ok else None
+        if ctr is not None and ctr.state is State.EXITED and ctr.exit_code == 0 and not ctr.error:
+            return None
+        return problem
+
+    def _wait_up(self, name: str, *, settle: float, timeout: float) -> str | None:
         deployment = self.store().get(name)
         config = deployment.spec.config
         if config.role in ("job", "init"):

@@ -86,8 +86,8 @@ def resolv_conf(
     if network.mode == "none" and not (dns.servers or dns.search or dns.options):
         return None
     host = parse_resolv(_read(host_resolv))
-    servers = list(dns.servers) or list(host.servers)
-    if network.mode != "host" and not dns.servers:
+    servers = list(dns.servers) or list(network_servers) or list(host.servers)
+    if network.mode != "host" and not dns.servers and not network_servers:
         servers = [s for s in servers if not _loopback(s)] or list(FALLBACK_SERVERS)
     if network_servers:
         # aardvark-dns forwards what it does not know to the host's servers itself

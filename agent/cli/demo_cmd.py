@@ -35,10 +35,12 @@ def demo(root: Path, show: bool) -> None:
         output.fail_invalid(exc)
     except BerthError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"$ berth container list --root {root}")
     from agent.cli.main import cli
+    from agent.demo import COMPOSE_FILE
 
-    cli.main(["container", "list", "--root", str(root)], standalone_mode=False)
+    compose = ["compose", "--root", str(root), "-f", str(COMPOSE_FILE)]
+    click.echo(f"$ berth {' '.join(compose)} ps -a")
+    cli.main([*compose, "ps", "-a"], standalone_mode=False)
     click.echo("$ curl http://127.0.0.1:18080/")
     try:
         click.echo(running.serve_check(), nl=False)
@@ -47,6 +49,6 @@ def demo(root: Path, show: bool) -> None:
             f"the demo's web service does not answer on 127.0.0.1:18080: {exc}"
         ) from exc
     click.echo(
-        f"The demo keeps running: berth container status --root {root} berth-demo-web; "
-        f"berth container stop --root {root} berth-demo-web berth-demo-page stops it."
+        f"The demo keeps running: berth {' '.join(compose)} logs web; "
+        f"berth {' '.join(compose)} down -v removes it."
     )

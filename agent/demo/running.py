@@ -15,15 +15,13 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
+from agent.compose import projects as compose_projects
+from agent.compose import upping
 from agent.demo import COMPOSE_FILE
 from agent.demo import image as demo_image
-from agent.network.networks import Networks
 from agent.registry import pulling
-from agent.runtime.engine import Engine
-from agent.store.records import Deployment, Owner
-from agent.trust import enforcing
+from agent.runtime.engine import Engine, StartFailed
+from agent.store.records import Deployment
 from translators import dispatch
 from translators.result import Translation
 
@@ -46,39 +44,17 @@ def run(root: Path, say: Callable[[str], None]) -> list[Deployment]:
     say(f"$ berth pull --root {root} oci:{layout}:{demo_image.TAG}")
     record = pulling.pull_image(f"oci:{layout}:{demo_image.TAG}", root)
     say(f"  {record.reference} {record.digest}")
-    specs = files / "specs"
-    say(f"$ berth translate -f {COMPOSE_FILE} --to spec -o yaml   # one spec per service, kept in {specs}/")
-    translation = translate()
-    for warning in translation.warnings:
-        say(f"  {warning}")
-    specs.mkdir(parents=True, exist_ok=True)
-    by_name = {spec.name: spec for spec in translation.specs}
+    say(f"$ berth compose --root {root} -f {COMPOSE_FILE} up -d")
+    project = compose_projects.load([COMPOSE_FILE], env=dict(os.environ), project_dir=COMPOSE_FILE.parent)
     engine = Engine(root)
-    networks = Networks(root).ensure_project(translation.project)
-    say(f"# create the project's networks ({', '.join(n.name for n in networks)}): no command of its own yet")
-    deployments = []
-    for name in translation.project.order:
-        spec = by_name[name]
-        spec_file = specs / f"{name}.yaml"
-        spec_file.write_text(
-            yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
-        )
-        say(f"$ berth container deploy --root {root} --config {spec_file} {spec.image}")
-        project = translation.project.name
-        service = name.removeprefix(f"{project}-")
-        deployment = engine.deploy(
-            spec,
-            owner=Owner(kind="compose", project=project, service=service),
-            puller=pulling.pull_image,
-            gate=enforcing.gate(),
-        )
-        status = engine.status(name)
-        say(
-            f"  version {deployment.serial}: {status.state}"
-            + (f" (exit code {status.exit_code})" if status.state == "exited" else "")
-        )
-        deployments.append(deployment)
-    return deployments
+
+    def progress(kind: str, name: str, what: str) -> None:
+        say(f"  {kind} {name} {what}")
+
+    result = upping.up(engine, project, upping.UpOptions(), say=progress)
+    if result.failed:
+        raise StartFailed("; ".join(f"{service}: {why}" for service, why in result.failed.items()))
+    return [d for d in engine.store().list(owner_kind="compose", project=project.name)]
 
 
 def serve_check(port: int = 18080, timeout: float = 20.0) -> str:

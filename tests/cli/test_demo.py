@@ -5,10 +5,9 @@ We test these aspects:
   deploys and starts every service in the chosen store, and the web service answers on its
   published port with the page the one-shot service wrote into the shared volume;
 - the store passes ``berth store check`` and each rootfs holds the demo image's files;
-- running it again deploys new versions and keeps the previous ones for rollback;
+- running it again leaves the unchanged services running untouched (compose up is idempotent);
 - the commands it prints are the ones a user types: replayed by hand into another store they
-  make the same deployments (same specs, same image), and the printed translate command gives
-  the spec files the deploys read;
+  make the same deployments (same specs, same image);
 - ``--show`` prints the embedded project.
 """
 
@@ -19,9 +18,6 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from agent.demo import COMPOSE_FILE
 from agent.demo import image as demo_image
@@ -33,13 +29,16 @@ def berth(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*BERTH, *args], capture_output=True, text=True, check=False, timeout=300)
 
 
+def down(root: Path) -> None:
+    berth("compose", "--root", str(root), "-f", str(COMPOSE_FILE), "down", "-v", "-t", "1")
+
+
 def test_demo_deploys_and_serves_the_project_offline(tmp_path: Path) -> None:
     root = tmp_path / "store"
     try:
         _demo(root)
     finally:
-        berth("container", "remove", "--root", str(root), "berth-demo-web")
-        berth("container", "remove", "--root", str(root), "berth-demo-page")
+        down(root)
 
 
 def _demo(root: Path) -> None:
@@ -48,23 +47,23 @@ def _demo(root: Path) -> None:
     assert "localhost/berth-demo:latest" in first.stdout
     assert "$ curl http://127.0.0.1:18080/\nhello from berth\n" in first.stdout
     status = json.loads(
-        berth("container", "status", "--root", str(root), "berth-demo-web", "-o", "json").stdout
+        berth("container", "status", "--root", str(root), "berth-demo-web-1", "-o", "json").stdout
     )
     assert status["state"] == "running"
     page = json.loads(
-        berth("container", "status", "--root", str(root), "berth-demo-page", "-o", "json").stdout
+        berth("container", "status", "--root", str(root), "berth-demo-page-1", "-o", "json").stdout
     )
     assert (page["state"], page["exit_code"]) == ("exited", 0)
     listed = json.loads(berth("container", "list", "--root", str(root), "-o", "json").stdout)
-    assert sorted(row["name"] for row in listed) == ["berth-demo-page", "berth-demo-web"]
+    assert sorted(row["name"] for row in listed) == ["berth-demo-page-1", "berth-demo-web-1"]
     assert all(row["version"] == 1 for row in listed)
-    for name in ("berth-demo-page", "berth-demo-web"):
+    for name in ("berth-demo-page-1", "berth-demo-web-1"):
         rootfs = root / "deployments" / name / "rootfs"
         assert (rootfs / "bin" / "busybox").read_bytes() == demo_image.BUSYBOX.read_bytes()
         assert (rootfs / "srv" / "www" / "index.html").read_bytes() == demo_image.PAGE
         spec = json.loads((root / "deployments" / name / "config.json").read_text())
         assert spec["image"] == "localhost/berth-demo:latest"
-    web = json.loads((root / "deployments" / "berth-demo-web" / "config.json").read_text())
+    web = json.loads((root / "deployments" / "berth-demo-web-1" / "config.json").read_text())
     assert web["config"]["ports"] == [
         {"container": 8080, "host": 18080, "host_ip": "127.0.0.1", "protocol": "tcp"}
     ]
@@ -72,11 +71,14 @@ def _demo(root: Path) -> None:
     check = berth("store", "check", "--root", str(root))
     assert check.returncode == 0, check.stdout + check.stderr
 
+    # again: compose up leaves unchanged services running untouched (same process, same version)
     second = berth("demo", "--root", str(root))
     assert second.returncode == 0, second.stderr
     assert "hello from berth" in second.stdout
-    listed = json.loads(berth("container", "list", "--root", str(root), "-o", "json").stdout)
-    assert [(row["version"], row["rollback"]) for row in listed] == [(2, 1), (2, 1)]
+    again = json.loads(
+        berth("container", "status", "--root", str(root), "berth-demo-web-1", "-o", "json").stdout
+    )
+    assert (again["pid"], again["version"]) == (status["pid"], 1)
 
 
 def test_show_prints_the_embedded_project() -> None:
@@ -86,17 +88,15 @@ def test_show_prints_the_embedded_project() -> None:
 
 
 def test_printed_commands_reproduce_the_demo(tmp_path: Path) -> None:
-    """Replayed into another store, the printed commands make the same deployments. The replayed
-    deploys stage only (--no-start): the project network has no command of its own yet, and the
-    demo's own containers hold port 18080 meanwhile."""
+    """Replayed into another store, the printed commands make the same deployments (the demo's
+    own project is taken down first: it holds port 18080)."""
     root = tmp_path / "store"
     by_hand = tmp_path / "by-hand"
     try:
         _replay(root, by_hand)
     finally:
-        for store in (root, by_hand):
-            berth("container", "remove", "--root", str(store), "berth-demo-web")
-            berth("container", "remove", "--root", str(store), "berth-demo-page")
+        down(root)
+        down(by_hand)
 
 
 def _replay(root: Path, by_hand: Path) -> None:
@@ -107,26 +107,18 @@ def _replay(root: Path, by_hand: Path) -> None:
         for line in shown.stdout.splitlines()
         if line.startswith("$ berth ")
     ]
-    assert [c[1:3] for c in commands] == [
-        ["pull", "--root"],
-        ["translate", "-f"],
-        ["container", "deploy"],
-        ["container", "deploy"],
-        ["container", "list"],
-    ]
-    translated: dict[str, Any] = {}
+    assert [c[1:3] for c in commands] == [["pull", "--root"], ["compose", "--root"], ["compose", "--root"]]
+    assert [c[-2:] for c in commands[1:]] == [["up", "-d"], ["ps", "-a"]]
+    specs = {
+        name: json.loads((root / "deployments" / name / "config.json").read_text())
+        for name in ("berth-demo-page-1", "berth-demo-web-1")
+    }
+    down(root)
     for command in commands:
-        args = [str(by_hand) if a == str(root) else a for a in command[1:]]
-        if command[1:3] == ["container", "deploy"]:
-            args.append("--no-start")
-        done = berth(*args)
+        done = berth(*[str(by_hand) if a == str(root) else a for a in command[1:]])
         assert done.returncode == 0, f"{shlex.join(command)}: {done.stderr}"
-        if command[1] == "translate":
-            translated = {d["name"]: d for d in yaml.safe_load_all(done.stdout)}
-    for name in ("berth-demo-page", "berth-demo-web"):
-        demo_spec = json.loads((root / "deployments" / name / "config.json").read_text())
+    for name, demo_spec in specs.items():
         hand_spec = json.loads((by_hand / "deployments" / name / "config.json").read_text())
         assert hand_spec == demo_spec
-        assert translated[name] == demo_spec
         state = json.loads((by_hand / "deployments" / name / "state.json").read_text())
         assert state["image"] == "localhost/berth-demo:latest"

@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "image": "agent.cli.container_cmd:image",
     "store": "agent.cli.store_cmd:store",
     "demo": "agent.cli.demo_cmd:demo",
+    "agent": "agent.cli.agent_cmd:agent",
+    "kube": "agent.cli.agent_cmd:kube",
 }
 
 

@@ -1,0 +1,204 @@
+"""``berth agent --kubeconfig F | --in-cluster``: the node agent, in the supervisor's process.
+
+Threads: the reflector (list + watch), the node watcher (this Node's labels, polled with ``get``,
+the only verb the agent has on nodes), a resync timer, a few workers draining the work queue, and
+the local supervisor (probes, /metrics, /healthz). SIGTERM stops taking work, lets the reconcile in
+progress finish and leaves every container running: containers never depend on this process.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import FrameType
+
+from agent.kube.client import Kube, KubeError, resource_path
+from agent.kube.queueing import WorkQueue
+from agent.kube.reconciling import Reconciler, Retry
+from agent.kube.watching import Reflector
+from agent.runtime.engine import KUBERNETES_KINDS, Engine
+from agent.store.deploying import Store
+from agent.supervisor import running as supervisor_running
+from agent.supervisor.targets import StaticTarget, Target
+from translators.errors import BerthError
+
+log = logging.getLogger("berth.agent")
+
+NODE_POLL = 5.0
+RESYNC = 60.0
+
+
+def targets_of(engine: Engine) -> Iterable[Target]:
+    """Every running container of the store, for the supervisor's probes."""
+    try:
+        deployments = engine.store().list()
+    except BerthError:
+        return []
+    found: list[Target] = []
+    for deployment in deployments:
+        ctr = engine.container(deployment.name)
+        if ctr is None or not ctr.alive or not ctr.pid:
+            continue
+        config = deployment.spec.config
+        name = deployment.name
+        origin = deployment.spec.origin
+        found.append(
+            StaticTarget(
+                name=name,
+                pid=ctr.pid,
+                health_file=engine.health_path(name),
+                healthcheck=config.healthcheck,
+                readiness=config.readiness,
+                startup=config.startup,
+                image_healthcheck=deployment.image_config.healthcheck,
+                restarts=engine.run_state(name).restarts,
+                restart_on_unhealthy=origin is not None and origin.kind in KUBERNETES_KINDS,
+                exec_fn=engine.exec_function(name),
+                restart_fn=functools.partial(_restart, engine, name),
+            )
+        )
+    return found
+
+
+def _restart(engine: Engine, name: str, reason: str) -> None:
+    log.info("%s: restarting (%s)", name, reason)
+    try:
+        engine.stop(name, timeout=10)
+        engine.start(name)
+    except BerthError as exc:
+        log.warning("%s: restart failed: %s", name, exc)
+
+
+class Agent:
+    def __init__(
+        self, kube: Kube, root: Path, node: str, *, run_root: Path | None = None, workers: int = 4
+    ) -> None:
+        Store.open(root, create=True)
+        self.kube, self.node = kube, node
+        self.engine = Engine(root, run_root)
+        self.queue = WorkQueue()
+        self.reflector = Reflector(
+            kube, resource_path(), self.queue.add, resync=RESYNC, on_synced=self._synced
+        )
+        self.reconciler = Reconciler(kube, self.engine, node, self.reflector)
+        self.workers = workers
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def _synced(self) -> None:
+        try:
+            removed = self.reconciler.remove_orphans()
+        except BerthError as exc:
+            log.warning("orphans not removed: %s", exc)
+            return
+        if removed:
+            log.info("removed %d deployments whose resources are gone: %s", len(removed), ", ".join(removed))
+
+    def _watch_node(self) -> None:
+        first = True
+        while not self.stop.is_set():
+            try:
+                node = self.kube.call("GET", f"/api/v1/nodes/{self.node}")
+                labels = (node.get("metadata") or {}).get("labels") or {}
+            except KubeError as exc:
+                labels = {} if exc.status == 404 else self.reconciler.labels
+                if exc.status != 404:
+                    log.warning("node %s: %s", self.node, exc)
+            if labels != self.reconciler.labels or first:
+                self.reconciler.labels = dict(labels)
+                if not first:
+                    log.info("node %s labels changed: reconciling every resource", self.node)
+                    for key in self.reflector.names():
+                        self.queue.add(key)
+                first = False
+                self.node_known.set()
+            self.stop.wait(NODE_POLL)
+
+    def _resync(self) -> None:
+        while not self.stop.wait(RESYNC):
+            for key in self.reflector.names():
+                self.queue.add(key)
+
+    def _work(self) -> None:
+        while not self.stop.is_set():
+            key = self.queue.get(timeout=1.0)
+            if key is None:
+                continue
+            try:
+                again = self.reconciler.reconcile(key)
+                self.queue.forget(key)
+                if again is not None:
+                    self.queue.add_after(key, again)
+            except (Retry, BerthError) as exc:
+                delay = self.queue.retry(key)
+                log.warning("%s: %s (again in %.1f s)", key, exc, delay)
+            except Exception:
+                log.exception("%s: reconcile failed (again after backoff)", key)
+                self.queue.retry(key)
+            finally:
+                self.queue.done(key)
+
+    def start(self) -> None:
+        self.node_known = threading.Event()
+        node_thread = threading.Thread(target=self._watch_node, name="node", daemon=True)
+        node_thread.start()
+        self.threads.append(node_thread)
+        self.node_known.wait(30)  # targeting needs the labels before the first reconcile
+        for target, name in ((self.reflector.run, "watch"),):
+            t = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
+            t.start()
+            self.threads.append(t)
+        for target_, name in ((self._resync, "resync"),):
+            t = threading.Thread(target=target_, name=name, daemon=True)
+            t.start()
+            self.threads.append(t)
+        for i in range(self.workers):
+            t = threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop taking work; a reconcile in progress finishes (containers keep running)."""
+        self.stop.set()
+        self.queue.close()
+        deadline = time.monotonic() + timeout
+        for t in self.threads:
+            if t.name.startswith("worker"):
+                t.join(max(0.0, deadline - time.monotonic()))
+
+
+def run(
+    kube: Kube,
+    root: Path,
+    node: str,
+    *,
+    run_root: Path | None = None,
+    host: str = "0.0.0.0",  # noqa: S104 - the DaemonSet's probes reach /healthz from the kubelet
+    port: int = 9101,
+    on_ready: object = None,
+) -> int:
+    agent = Agent(kube, root, node, run_root=run_root)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    agent.start()
+    log.info("agent on node %s watching %s", node, kube.server)
+    try:
+        return supervisor_running.run(
+            lambda: targets_of(agent.engine),
+            host=host,
+            port=port,
+            stop=stop,
+            on_ready=on_ready if callable(on_ready) else None,
+        )
+    finally:
+        agent.shutdown()

@@ -91,7 +91,8 @@ class Kube:
 
         params = [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (query or {}).items()]
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        text = None if body is None else json.dumps(body)
+        # the client serialises JSON bodies itself; an apply configuration goes as YAML text (JSON is YAML)
+        text = json.dumps(body) if body is not None and content_type == APPLY else body
         method_, url, headers_, body_, _ = self.api.param_serialize(
             method, path, query_params=params, header_params=headers, body=text, auth_settings=["BearerToken"]
         )

@@ -367,8 +367,8 @@ class Reconciler:
     def _remove(self, name: str) -> None:
         with contextlib.suppress(RuntimeFailure):
             self.engine.stop(name, timeout=10)
-        with contextlib.suppress(BerthError):
-            self.engine.remove(name, cleanup=True)
+        if name in {d.name for d in self.engine.store().list(owner_kind="agent")}:
+            self.engine.remove(name, cleanup=True)  # a failure is retried: the finalizer stays meanwhile
         with contextlib.suppress(OSError):
             os.unlink(self._memory_path(name))
 
@@ -405,6 +405,12 @@ class Reconciler:
         """A deleted resource is not held forever by the finalizer of a node that no longer exists."""
         meta = obj.get("metadata") or {}
         if not meta.get("deletionTimestamp"):
+            return
+        try:  # fresh: our own finalizer is gone, the indexes moved
+            meta = self.kube.call("GET", resource_path(meta.get("namespace") or "default", meta.get("name")))[
+                "metadata"
+            ]
+        except KubeError:
             return
         for index, name in reversed(list(enumerate(meta.get("finalizers") or []))):
             if not name.startswith(FINALIZER_PREFIX) or name == finalizer(self.node):

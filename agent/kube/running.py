@@ -143,7 +143,25 @@ class Agent:
             finally:
                 self.queue.done(key)
 
+    def adopt(self) -> list[str]:
+        """Before the API is asked anything: the agent's deployments that should run and have no
+        container (the host rebooted, or conmon was lost) are started from the store; running ones
+        are left alone (a new agent never restarts them). Nothing is removed without the API."""
+        started = []
+        for deployment in self.engine.store().list(owner_kind="agent"):
+            name = deployment.name
+            if self.engine.container(name) is None and self.engine.run_state(name).desired == "running":
+                try:
+                    self.engine.start(name)
+                    started.append(name)
+                except BerthError as exc:
+                    log.warning("%s: not started from local state: %s", name, exc)
+        if started:
+            log.info("started from local state: %s", ", ".join(started))
+        return started
+
     def start(self) -> None:
+        self.adopt()
         self.node_known = threading.Event()
         node_thread = threading.Thread(target=self._watch_node, name="node", daemon=True)
         node_thread.start()

@@ -10,7 +10,12 @@ We test these aspects:
 - delete: the container leaves the node, and the resource disappears only after that;
 - two agents (two node names), a nodeSelector matching one: only that node deploys; matching
   both: status lists both entries, neither overwriting the other;
-- `berth kube status -o json` shows what the agent reported.
+- `berth kube status -o json` shows what the agent reported; Events record the rollout;
+- the agent SIGKILLed during a rollout and started again converges on the new generation, with one
+  deployment;
+- a deployment whose resource was deleted while the agent was down is removed at start, and the
+  CLI's own deployment in the same store is left alone;
+- a watch from a resourceVersion the server no longer has (410 Gone) makes the reflector list again.
 """
 
 from __future__ import annotations
@@ -290,6 +295,11 @@ def test_apply_runs_rolls_out_degrades_and_deletes(
         assert "berth.io/node-node-a" in obj["metadata"]["finalizers"]
         assert elapsed < 60, elapsed
         first_digest = entry["imageDigest"]
+        events = cluster.call(
+            "GET", f"/api/v1/namespaces/default/events?fieldSelector=involvedObject.name={name}"
+        )
+        reasons = {e["reason"] for e in events.json()["items"]}
+        assert {"Pulling", "Deployed"} <= reasons, reasons
 
         # berth kube status reads the same from the API
         out = subprocess.run(
@@ -369,10 +379,12 @@ def test_two_nodes_and_a_node_selector(cluster: Api, agents: Callable[[str], Age
     b, c = agents("node-b"), agents("node-c")
     name, port = f"sel-{os.getpid()}", free_port()
     try:
-        assert (
-            cluster.call("POST", CDEPS, cdep(name, layout, port, nodeSelector={"zone": "east"})).status_code
-            == 201
-        )
+        body = cdep(name, layout, port, nodeSelector={"zone": "east"})
+        # the two "nodes" share one host here: no published port, no bridge (one container name
+        # would be one veth and one firewall chain for both)
+        body["spec"]["config"]["ports"] = []
+        body["spec"]["config"]["network"] = {"mode": "none"}
+        assert cluster.call("POST", CDEPS, body).status_code == 201
         obj = until(cluster, name, "node-b Ready", lambda o: condition(o, "Ready").get("status") == "True")
         assert [e["nodeName"] for e in obj["status"]["nodes"]] == ["node-b"]
         assert len(b.names()) == 1
@@ -389,3 +401,99 @@ def test_two_nodes_and_a_node_selector(cluster: Api, agents: Callable[[str], Age
     finally:
         cluster.call("DELETE", f"{CDEPS}/{name}")
         wait_for("the resource gone", lambda: cluster.call("GET", f"{CDEPS}/{name}").status_code == 404)
+
+
+def test_agent_killed_mid_rollout_converges(
+    cluster: Api, agents: Callable[[str], Agent], layout: Path, tmp_path: Path
+) -> None:
+    agent = agents("node-k")
+    name, port = f"kill-{os.getpid()}", free_port()
+    try:
+        assert cluster.call("POST", CDEPS, cdep(name, layout, port, nodeName="node-k")).status_code == 201
+        until(cluster, name, "Ready", lambda o: condition(o, "Ready").get("status") == "True")
+        second = tmp_path / "second"
+        build_demo_layout(second, busybox=_other_busybox(tmp_path))
+        patch = {"spec": {"image": f"oci:{second}:latest"}}
+        assert (
+            cluster.call("PATCH", f"{CDEPS}/{name}", patch, "application/merge-patch+json").status_code == 200
+        )
+        time.sleep(1.0)  # the agent is pulling / deploying / starting the new version (about 2 s here)
+        agent.stop(signal.SIGKILL)
+        agent.start()
+        obj = until(
+            cluster,
+            name,
+            "generation 2 Ready after the restart",
+            lambda o: (
+                o["status"]["nodes"][0].get("generation") == 2
+                and condition(o, "Ready").get("status") == "True"
+            ),
+        )
+        assert len(agent.names()) == 1, agent.names()
+        assert obj["status"]["nodes"][0]["state"] == "running"
+        assert answers(port)
+    finally:
+        cluster.call("DELETE", f"{CDEPS}/{name}")
+        wait_for("the resource gone", lambda: cluster.call("GET", f"{CDEPS}/{name}").status_code == 404)
+
+
+def test_a_deployment_whose_resource_vanished_while_the_agent_was_down_is_removed(
+    cluster: Api, agents: Callable[[str], Agent], layout: Path
+) -> None:
+    agent = agents("node-o")
+    name = f"orphan-{os.getpid()}"
+    body = cdep(name, layout, free_port(), nodeName="node-o")
+    try:
+        assert cluster.call("POST", CDEPS, body).status_code == 201
+        until(cluster, name, "Ready", lambda o: condition(o, "Ready").get("status") == "True")
+        agent.stop(signal.SIGKILL)
+        # the resource goes while the agent is down (its finalizer removed by an administrator)
+        patch = {"metadata": {"finalizers": None}}
+        assert (
+            cluster.call("PATCH", f"{CDEPS}/{name}", patch, "application/merge-patch+json").status_code == 200
+        )
+        assert cluster.call("DELETE", f"{CDEPS}/{name}").status_code == 200
+        wait_for("the resource gone", lambda: cluster.call("GET", f"{CDEPS}/{name}").status_code == 404)
+        assert len(agent.names()) == 1
+        # the CLI's own deployment in the same store is never touched
+        from agent.store import deploying
+        from translators.spec import DeploymentSpec
+
+        cli_spec = DeploymentSpec.model_validate(
+            {"name": f"cli-{os.getpid()}", "image": f"oci:{layout}:latest", "transport": "oci"}
+        )
+        deploying.deploy(agent.root, cli_spec)
+        agent.start()
+        wait_for("the orphan removed", lambda: agent.names() == [])
+        from agent.store.deploying import Store
+
+        assert [d.name for d in Store.open(agent.root).list(owner_kind="cli")] == [cli_spec.name]
+    finally:
+        cluster.call("DELETE", f"{CDEPS}/{name}")
+
+
+def test_a_watch_too_old_lists_again(cluster: Api, agent_kubeconfig: Path) -> None:
+    """410 Gone from the real API server (a resourceVersion older than its watch window): the
+    reflector lists again and keeps watching."""
+    import threading
+
+    from agent.kube.client import Kube, resource_path
+    from agent.kube.watching import Reflector
+
+    seen: list[str] = []
+    reflector = Reflector(Kube.connect(agent_kubeconfig), resource_path(), seen.append)
+    stop = threading.Event()
+    reflector._list()
+    assert reflector.lists == 1
+    reflector.version = "1"  # long compacted
+    thread = threading.Thread(target=reflector.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for("a second list", lambda: reflector.lists >= 2, timeout=30)
+        name = f"w410-{os.getpid()}"
+        body = cdep(name, Path("/nonexistent"), 1, nodeName="no-such-node")
+        assert cluster.call("POST", CDEPS, body).status_code == 201
+        wait_for("the watch event", lambda: f"default/{name}" in seen and reflector.get(f"default/{name}"))
+        cluster.call("DELETE", f"{CDEPS}/{name}")
+    finally:
+        stop.set()

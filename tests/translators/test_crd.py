@@ -87,7 +87,7 @@ def test_crd_is_structural_and_documented() -> None:
         _walk(root["properties"][key], key, problems)
     assert problems == []
     assert version["subresources"] == {"status": {}}
-    assert [c["name"] for c in version["additionalPrinterColumns"]] == ["Image", "Ready", "Age"]
+    assert [c["name"] for c in version["additionalPrinterColumns"]] == ["Image", "Ready", "Status", "Age"]
     assert crd["metadata"]["name"] == "containerdeployments.berth.io"
 
 

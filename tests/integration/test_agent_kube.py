@@ -379,12 +379,12 @@ def test_two_nodes_and_a_node_selector(cluster: Api, agents: Callable[[str], Age
     b, c = agents("node-b"), agents("node-c")
     name, port = f"sel-{os.getpid()}", free_port()
     try:
-        body = cdep(name, layout, port, nodeSelector={"zone": "east"})
+        resource = cdep(name, layout, port, nodeSelector={"zone": "east"})
         # the two "nodes" share one host here: no published port, no bridge (one container name
         # would be one veth and one firewall chain for both)
-        body["spec"]["config"]["ports"] = []
-        body["spec"]["config"]["network"] = {"mode": "none"}
-        assert cluster.call("POST", CDEPS, body).status_code == 201
+        resource["spec"]["config"]["ports"] = []
+        resource["spec"]["config"]["network"] = {"mode": "none"}
+        assert cluster.call("POST", CDEPS, resource).status_code == 201
         obj = until(cluster, name, "node-b Ready", lambda o: condition(o, "Ready").get("status") == "True")
         assert [e["nodeName"] for e in obj["status"]["nodes"]] == ["node-b"]
         assert len(b.names()) == 1

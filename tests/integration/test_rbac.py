@@ -80,7 +80,16 @@ CDEP = {"group": "berth.io", "resource": "containerdeployments"}
         {"group": "", "resource": "events", "verb": "create", "namespace": "default"},
         {"group": "events.k8s.io", "resource": "events", "verb": "create", "namespace": "default"},
     ],
-    ids=["list-cdeps", "watch-cdeps", "get-cdep", "patch-status", "patch-finalizers", "get-node", "core-event", "events-api"],
+    ids=[
+        "list-cdeps",
+        "watch-cdeps",
+        "get-cdep",
+        "patch-status",
+        "patch-finalizers",
+        "get-node",
+        "core-event",
+        "events-api",
+    ],
 )
 def test_the_agent_may(applied: ControlPlane, attributes: dict[str, str]) -> None:
     assert _allowed(applied, attributes)

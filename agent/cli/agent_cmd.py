@@ -63,25 +63,31 @@ def agent(
     def ready(port: int) -> None:
         click.echo(f"serving /metrics and /healthz on {metrics_host}:{port}", err=True)
 
-    if not (kubeconfig or in_cluster):
-        from agent.kube.running import targets_of
-        from agent.runtime.engine import Engine
-        from agent.supervisor import running
+    from agent.runtime.engine import Engine
+    from agent.supervisor import running
+    from agent.supervisor.engine_targets import targets_of
 
+    if not (kubeconfig or in_cluster):
         engine = Engine(root_of(root), run_root)
         raise SystemExit(
             running.run(lambda: targets_of(engine), host=metrics_host, port=metrics_port, on_ready=ready)
         )
-    from agent.kube import running as kube_running
     from agent.kube.client import Kube
+    from agent.kube.running import Agent
 
     kube = Kube.connect(kubeconfig, in_cluster=in_cluster)
     node = node_name or os.uname().nodename
-    raise SystemExit(
-        kube_running.run(
-            kube, root_of(root), node, run_root=run_root, host=metrics_host, port=metrics_port, on_ready=ready
+    node_agent = Agent(kube, root_of(root), node, run_root=run_root)
+    node_agent.start()
+    logging.getLogger("berth.agent").info("agent on node %s watching %s", node, kube.server)
+    try:
+        # the supervisor owns the main thread and SIGTERM/SIGINT; the Kubernetes side stops after it
+        code = running.run(
+            lambda: targets_of(node_agent.engine), host=metrics_host, port=metrics_port, on_ready=ready
         )
-    )
+    finally:
+        node_agent.shutdown()
+    raise SystemExit(code)
 
 
 @click.group()

@@ -353,7 +353,7 @@ class Reconciler:
                 message=status.error or f"exit code {status.exit_code}",
                 **base,
             )
-        if status.state == "stopped":
+        if status.state in ("stopped", "exited") and self.engine.run_state(name).desired == "stopped":
             return Report(phase="Stopped", reason="Stopped", message="stopped (runState: Stopped)", **base)
         return Report(
             phase="Failed",

@@ -1,77 +1,31 @@
-"""``berth agent --kubeconfig F | --in-cluster``: the node agent, in the supervisor's process.
+"""The Kubernetes side of ``berth agent --kubeconfig F | --in-cluster`` (the CLI runs it beside
+the local supervisor, in one process).
 
 Threads: the reflector (list + watch), the node watcher (this Node's labels, polled with ``get``,
-the only verb the agent has on nodes), a resync timer, a few workers draining the work queue, and
-the local supervisor (probes, /metrics, /healthz). SIGTERM stops taking work, lets the reconcile in
-progress finish and leaves every container running: containers never depend on this process.
+the only verb the agent has on nodes), a resync timer and a few workers draining the work queue.
+:meth:`Agent.shutdown` (on SIGTERM) stops taking work, lets the reconcile in progress finish and
+leaves every container running: containers never depend on this process.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import signal
 import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
-from types import FrameType
 
 from agent.kube.client import Kube, KubeError, resource_path
 from agent.kube.queueing import WorkQueue
 from agent.kube.reconciling import Reconciler, Retry
 from agent.kube.watching import Reflector
-from agent.runtime.engine import KUBERNETES_KINDS, Engine
+from agent.runtime.engine import Engine
 from agent.store.deploying import Store
-from agent.supervisor import running as supervisor_running
-from agent.supervisor.targets import StaticTarget, Target
 from translators.errors import BerthError
 
 log = logging.getLogger("berth.agent")
 
 NODE_POLL = 5.0
 RESYNC = 60.0
-
-
-def targets_of(engine: Engine) -> Iterable[Target]:
-    """Every running container of the store, for the supervisor's probes."""
-    try:
-        deployments = engine.store().list()
-    except BerthError:
-        return []
-    found: list[Target] = []
-    for deployment in deployments:
-        ctr = engine.container(deployment.name)
-        if ctr is None or not ctr.alive or not ctr.pid:
-            continue
-        config = deployment.spec.config
-        name = deployment.name
-        origin = deployment.spec.origin
-        found.append(
-            StaticTarget(
-                name=name,
-                pid=ctr.pid,
-                health_file=engine.health_path(name),
-                healthcheck=config.healthcheck,
-                readiness=config.readiness,
-                startup=config.startup,
-                image_healthcheck=deployment.image_config.healthcheck,
-                restarts=engine.run_state(name).restarts,
-                restart_on_unhealthy=origin is not None and origin.kind in KUBERNETES_KINDS,
-                exec_fn=engine.exec_function(name),
-                restart_fn=functools.partial(_restart, engine, name),
-            )
-        )
-    return found
-
-
-def _restart(engine: Engine, name: str, reason: str) -> None:
-    log.info("%s: restarting (%s)", name, reason)
-    try:
-        engine.stop(name, timeout=10)
-        engine.start(name)
-    except BerthError as exc:
-        log.warning("%s: restart failed: %s", name, exc)
 
 
 class Agent:
@@ -188,35 +142,3 @@ class Agent:
         for t in self.threads:
             if t.name.startswith("worker"):
                 t.join(max(0.0, deadline - time.monotonic()))
-
-
-def run(
-    kube: Kube,
-    root: Path,
-    node: str,
-    *,
-    run_root: Path | None = None,
-    host: str = "0.0.0.0",  # noqa: S104 - the DaemonSet's probes reach /healthz from the kubelet
-    port: int = 9101,
-    on_ready: object = None,
-) -> int:
-    agent = Agent(kube, root, node, run_root=run_root)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, on_signal)
-    agent.start()
-    log.info("agent on node %s watching %s", node, kube.server)
-    try:
-        return supervisor_running.run(
-            lambda: targets_of(agent.engine),
-            host=host,
-            port=port,
-            stop=stop,
-            on_ready=on_ready if callable(on_ready) else None,
-        )
-    finally:
-        agent.shutdown()

@@ -497,3 +497,40 @@ def test_a_watch_too_old_lists_again(cluster: Api, agent_kubeconfig: Path) -> No
         cluster.call("DELETE", f"{CDEPS}/{name}")
     finally:
         stop.set()
+
+
+def test_run_state_and_restart_generation(cluster: Api, agents: Callable[[str], Agent], layout: Path) -> None:
+    agent = agents("node-r")
+    name = f"rs-{os.getpid()}"
+    resource = cdep(name, layout, free_port(), nodeName="node-r")
+    try:
+        assert cluster.call("POST", CDEPS, resource).status_code == 201
+        until(cluster, name, "Ready", lambda o: condition(o, "Ready").get("status") == "True")
+        (local,) = agent.names()
+        merge = "application/merge-patch+json"
+
+        assert (
+            cluster.call("PATCH", f"{CDEPS}/{name}", {"spec": {"runState": "Stopped"}}, merge).status_code
+            == 200
+        )
+        obj = until(cluster, name, "Stopped", lambda o: o["status"]["nodes"][0]["phase"] == "Stopped")
+        assert obj["status"]["nodes"][0]["ready"] is False
+        assert agent.engine().container(local) is None  # stopped and gone, kept in the store
+
+        assert (
+            cluster.call("PATCH", f"{CDEPS}/{name}", {"spec": {"runState": "Running"}}, merge).status_code
+            == 200
+        )
+        until(cluster, name, "running again", lambda o: o["status"]["nodes"][0]["state"] == "running")
+        before = agent.engine().status(local).started_at
+
+        patch = {"spec": {"restartGeneration": 1}}
+        assert cluster.call("PATCH", f"{CDEPS}/{name}", patch, merge).status_code == 200
+        wait_for("a restart", lambda: agent.engine().status(local).started_at != before)
+        after = agent.engine().status(local).started_at
+        time.sleep(12)  # past the agent's next periodic look: restarted once, not again
+        assert agent.engine().status(local).started_at == after
+        assert agent.engine().status(local).state == "running"
+    finally:
+        cluster.call("DELETE", f"{CDEPS}/{name}")
+        wait_for("the resource gone", lambda: cluster.call("GET", f"{CDEPS}/{name}").status_code == 404)

@@ -303,6 +303,7 @@ class Reconciler:
             memory.restart_generation = bump
             return
         if bump != memory.restart_generation and alive:
+            log.info("%s: restarting (restartGeneration %d -> %d)", name, memory.restart_generation, bump)
             self.engine.stop(name)
             self.engine.start(name)
             self.events.record(
@@ -312,6 +313,11 @@ class Reconciler:
             return
         memory.restart_generation = bump
         if not alive and (ctr is None or self.engine.run_state(name).desired != "running"):
+            log.info(
+                "%s: starting (runState Running, container %s)",
+                name,
+                "gone" if ctr is None else ctr.state.value,
+            )
             self.engine.start(name)
 
     def _report(self, name: str, generation: int | None, failure: Report | None) -> Report:

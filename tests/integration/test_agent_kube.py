@@ -522,15 +522,43 @@ def test_run_state_and_restart_generation(cluster: Api, agents: Callable[[str], 
             == 200
         )
         until(cluster, name, "running again", lambda o: o["status"]["nodes"][0]["state"] == "running")
-        before = agent.engine().status(local).started_at
+        before = agent.engine().status(local).pid
 
         patch = {"spec": {"restartGeneration": 1}}
         assert cluster.call("PATCH", f"{CDEPS}/{name}", patch, merge).status_code == 200
-        wait_for("a restart", lambda: agent.engine().status(local).started_at != before)
-        after = agent.engine().status(local).started_at
+
+        def restarted() -> int | None:
+            now = agent.engine().status(local)
+            return now.pid if now.state == "running" and now.pid not in (None, before) else None
+
+        after = wait_for("a restart", restarted)  # httpd as pid 1 ignores SIGTERM: 10 s grace
         time.sleep(12)  # past the agent's next periodic look: restarted once, not again
-        assert agent.engine().status(local).started_at == after
+        assert agent.engine().status(local).pid == after, agent.tail()
         assert agent.engine().status(local).state == "running"
     finally:
         cluster.call("DELETE", f"{CDEPS}/{name}")
         wait_for("the resource gone", lambda: cluster.call("GET", f"{CDEPS}/{name}").status_code == 404)
+
+
+def test_the_daemonset_is_accepted_and_runs_the_agent_as_designed(cluster: Api) -> None:
+    """manifests/daemonset.yaml passes the API server's validation (dry run) and says what the
+    agent needs: privileged, host PID, the store, /run/berth and cgroup mounts, NODE_NAME from
+    the downward API, /healthz probes, requests; kustomization lists what manifests/ holds."""
+    doc = yaml.safe_load((ROOT / "manifests" / "daemonset.yaml").read_text())
+    resp = cluster.call(
+        "POST", "/apis/apps/v1/namespaces/berth-system/daemonsets?dryRun=All&fieldValidation=Strict", doc
+    )
+    assert resp.status_code == 201, resp.text
+    pod = doc["spec"]["template"]["spec"]
+    (ctr,) = pod["containers"]
+    assert pod["hostPID"] is True and pod["serviceAccountName"] == "berth-agent"
+    assert ctr["securityContext"]["privileged"] is True
+    paths = {v["hostPath"]["path"] for v in pod["volumes"]}
+    assert {"/var/lib/rpm-ostree/containers", "/run/berth", "/sys/fs/cgroup"} <= paths
+    env = {e["name"]: e for e in ctr["env"]}
+    assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+    assert ctr["livenessProbe"]["httpGet"]["path"] == "/healthz" and ctr["resources"]["requests"]
+    kustomization = yaml.safe_load((ROOT / "manifests" / "kustomization.yaml").read_text())
+    assert set(kustomization["resources"]) == {p.name for p in (ROOT / "manifests").glob("*.yaml")} - {
+        "kustomization.yaml"
+    }

@@ -105,21 +105,40 @@ def kube() -> None:
 )
 @click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), envvar="KUBECONFIG")
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="BERTH_ROOT",
+    help="Store for the local view when the API server is unreachable.",
+)
+@click.option("--run-root", type=click.Path(file_okay=False, path_type=Path), envvar="BERTH_RUN_ROOT")
 @handle_errors
-def status(name: str | None, namespace: str | None, kubeconfig: Path | None, output: str) -> None:
+def status(
+    name: str | None,
+    namespace: str | None,
+    kubeconfig: Path | None,
+    output: str,
+    root: Path | None,
+    run_root: Path | None,
+) -> None:
     """Conditions and per-node entries of one ContainerDeployment, or of all."""
-    from agent.kube.client import Kube, resource_path
+    from agent.kube.client import Kube, KubeError, resource_path
 
     kube = Kube.connect(kubeconfig)
-    if name:
-        items = [kube.call("GET", resource_path(namespace or "default", name))]
-    else:
-        items = (
-            kube.call("GET", resource_path(namespace))["items"]
-            if namespace
-            else kube.call("GET", resource_path())["items"]
-        )
-    rows = [_row(item) for item in items]
+    try:
+        if name:
+            items = [kube.call("GET", resource_path(namespace or "default", name))]
+        else:
+            items = kube.call("GET", resource_path(namespace))["items"]
+        rows = [_row(item) for item in items]
+    except KubeError as exc:
+        if exc.status != 0 or root is None:
+            raise
+        # the API server cannot be reached: what this node's agent deployed, from its store
+        click.echo(f"warning: {exc}; showing this node's local view (store {root})", err=True)
+        rows = _local_rows(root, run_root, namespace, name)
+        if name and not rows:
+            raise KubeError(f"no deployment of {namespace or 'default'}/{name} in store {root}") from exc
     if output == "json":
         click.echo(json.dumps(rows[0] if name else rows, indent=2))
     elif output == "yaml":
@@ -157,3 +176,39 @@ def _row(item: dict[str, Any]) -> dict[str, Any]:
         "conditions": status.get("conditions") or [],
         "nodes": status.get("nodes") or [],
     }
+
+
+def _local_rows(
+    root: Path, run_root: Path | None, namespace: str | None, name: str | None
+) -> list[dict[str, Any]]:
+    from agent.runtime.engine import Engine
+
+    engine = Engine(root, run_root)
+    rows = []
+    for deployment in engine.store().list(owner_kind="agent"):
+        owner = deployment.state.owner
+        if (namespace and owner.namespace != namespace) or (name and owner.resource != name):
+            continue
+        status = engine.status(deployment.name)
+        rows.append(
+            {
+                "namespace": owner.namespace,
+                "name": owner.resource,
+                "image": deployment.spec.image,
+                "ready": "local",
+                "reason": "APIUnreachable",
+                "message": "the API server cannot be reached: this node's local view",
+                "conditions": [],
+                "nodes": [
+                    {
+                        "nodeName": "(local)",
+                        "state": status.state,
+                        "health": status.health,
+                        "restarts": status.restarts,
+                        "ready": status.state == "running" and status.health in (None, "healthy"),
+                        "imageDigest": status.image_digest,
+                    }
+                ],
+            }
+        )
+    return rows

@@ -432,6 +432,19 @@ def test_agent_killed_mid_rollout_converges(
         assert len(agent.names()) == 1, agent.names()
         assert obj["status"]["nodes"][0]["state"] == "running"
         assert answers(port)
+
+        # the API server out of reach: berth kube status shows the node's local view and says so
+        unreachable = tmp_path / "unreachable.kubeconfig"
+        text = agent.kubeconfig.read_text().replace(cluster.plane.url, f"https://127.0.0.1:{free_port()}")
+        unreachable.write_text(text)
+        out = subprocess.run(
+            [sys.executable, "-m", "agent", "kube", "status", name, "-o", "json", "--kubeconfig", str(unreachable),
+             "--root", str(agent.root), "--run-root", str(agent.run)],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=120,
+        )  # fmt: skip
+        local = json.loads(out.stdout)
+        assert local["reason"] == "APIUnreachable" and local["nodes"][0]["state"] == "running"
+        assert "local view" in out.stderr
     finally:
         cluster.call("DELETE", f"{CDEPS}/{name}")
         wait_for("the resource gone", lambda: cluster.call("GET", f"{CDEPS}/{name}").status_code == 404)

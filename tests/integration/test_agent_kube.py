@@ -575,3 +575,33 @@ def test_the_daemonset_is_accepted_and_runs_the_agent_as_designed(cluster: Api) 
     assert set(kustomization["resources"]) == {p.name for p in (ROOT / "manifests").glob("*.yaml")} - {
         "kustomization.yaml"
     }
+
+
+def test_the_watch_resumes_after_an_api_server_restart(
+    cluster: Api, agents: Callable[[str], Agent], layout: Path
+) -> None:
+    agent = agents("node-w")
+    first, second = f"before-{os.getpid()}", f"after-{os.getpid()}"
+    try:
+        assert (
+            cluster.call("POST", CDEPS, cdep(first, layout, free_port(), nodeName="node-w")).status_code
+            == 201
+        )
+        until(cluster, first, "Ready", lambda o: condition(o, "Ready").get("status") == "True")
+        cluster.plane.restart_apiserver()
+        assert agent.proc is not None and agent.proc.poll() is None, agent.tail()
+        assert (
+            cluster.call("POST", CDEPS, cdep(second, layout, free_port(), nodeName="node-w")).status_code
+            == 201
+        )
+        until(
+            cluster, second, "the new resource Ready", lambda o: condition(o, "Ready").get("status") == "True"
+        )
+        assert sorted(agent.names()) == sorted([first, second])
+    finally:
+        for name in (first, second):
+            cluster.call("DELETE", f"{CDEPS}/{name}")
+        wait_for(
+            "the resources gone",
+            lambda: all(cluster.call("GET", f"{CDEPS}/{n}").status_code == 404 for n in (first, second)),
+        )

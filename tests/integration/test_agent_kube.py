@@ -15,7 +15,12 @@ We test these aspects:
   deployment;
 - a deployment whose resource was deleted while the agent was down is removed at start, and the
   CLI's own deployment in the same store is left alone;
-- a watch from a resourceVersion the server no longer has (410 Gone) makes the reflector list again.
+- a watch from a resourceVersion the server no longer has (410 Gone) makes the reflector list again;
+- kube-apiserver restarted under a running agent: the watch resumes and a new resource deploys;
+- runState Stopped stops the container (status Stopped), Running starts it, and bumping
+  restartGeneration restarts it exactly once;
+- with the API server unreachable, `berth kube status --root` shows the node's local view;
+- manifests/daemonset.yaml passes the server's validation (dry run).
 """
 
 from __future__ import annotations

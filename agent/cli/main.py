@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "store": "agent.cli.store_cmd:store",
     "network": "agent.cli.network_cmd:network",
     "demo": "agent.cli.demo_cmd:demo",
+    "agent": "agent.cli.agent_cmd:agent",
+    "kube": "agent.cli.agent_cmd:kube",
 }
 
 # name -> the command's short help as click derives it (first sentence of its docstring), so that

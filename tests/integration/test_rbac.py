@@ -4,7 +4,7 @@ We test these aspects:
 - every object in manifests/rbac.yaml is accepted by the API server;
 - the agent's service account may read ContainerDeployments in every namespace, write their
   status, read nodes and record events: what the agent needs;
-- it may not create, change or delete ContainerDeployments, read Secrets or Pods, change nodes, or
+- it may patch ContainerDeployments (its finalizer) but not create, update or delete them, read Secrets or Pods, change nodes, or
   grant itself more (SubjectAccessReview answers, evaluated by the real RBAC authorizer).
 """
 
@@ -75,11 +75,21 @@ CDEP = {"group": "berth.io", "resource": "containerdeployments"}
         {**CDEP, "verb": "watch", "namespace": "apps"},
         {**CDEP, "verb": "get", "namespace": "default", "name": "web"},
         {**CDEP, "verb": "patch", "namespace": "default", "subresource": "status"},
+        {**CDEP, "verb": "patch", "namespace": "default", "name": "web"},
         {"group": "", "resource": "nodes", "verb": "get", "name": "node-a"},
         {"group": "", "resource": "events", "verb": "create", "namespace": "default"},
         {"group": "events.k8s.io", "resource": "events", "verb": "create", "namespace": "default"},
     ],
-    ids=["list-cdeps", "watch-cdeps", "get-cdep", "patch-status", "get-node", "core-event", "events-api"],
+    ids=[
+        "list-cdeps",
+        "watch-cdeps",
+        "get-cdep",
+        "patch-status",
+        "patch-finalizers",
+        "get-node",
+        "core-event",
+        "events-api",
+    ],
 )
 def test_the_agent_may(applied: ControlPlane, attributes: dict[str, str]) -> None:
     assert _allowed(applied, attributes)
@@ -89,7 +99,8 @@ def test_the_agent_may(applied: ControlPlane, attributes: dict[str, str]) -> Non
     "attributes",
     [
         {**CDEP, "verb": "create", "namespace": "default"},
-        {**CDEP, "verb": "patch", "namespace": "default", "name": "web"},
+        {**CDEP, "verb": "update", "namespace": "default", "name": "web"},
+        {**CDEP, "verb": "update", "namespace": "default", "subresource": "status"},
         {**CDEP, "verb": "delete", "namespace": "default", "name": "web"},
         {"group": "", "resource": "secrets", "verb": "get", "namespace": "default"},
         {"group": "", "resource": "secrets", "verb": "list"},
@@ -101,7 +112,8 @@ def test_the_agent_may(applied: ControlPlane, attributes: dict[str, str]) -> Non
     ],
     ids=[
         "create-cdep",
-        "patch-cdep-spec",
+        "update-cdep",
+        "update-status",
         "delete-cdep",
         "get-secret",
         "list-secrets",

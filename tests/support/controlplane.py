@@ -18,8 +18,8 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.paths import ROOT
@@ -38,6 +38,8 @@ class ControlPlane:
     cert: Path
     key: Path
     workdir: Path
+    restart_apiserver: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
+    """Stop kube-apiserver and start it again on the same port and etcd (the data stays)."""
 
 
 def free_port() -> int:
@@ -174,35 +176,40 @@ def running() -> Iterator[ControlPlane]:
         )
         _wait("etcd", f"http://127.0.0.1:{etcd_port}/health", None, procs[0], etcd_log)
         api_log = d / "apiserver.log"
-        procs.append(
-            _spawn(
-                [
-                    str(BIN / "kube-apiserver"),
-                    f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                    "--bind-address=127.0.0.1",
-                    "--advertise-address=127.0.0.1",
-                    f"--secure-port={api_port}",
-                    f"--cert-dir={d / 'certs'}",
-                    f"--tls-cert-file={d / 'apiserver.crt'}",
-                    f"--tls-private-key-file={d / 'apiserver.key'}",
-                    f"--client-ca-file={d / 'ca.crt'}",
-                    f"--service-account-issuer=https://127.0.0.1:{api_port}/",
-                    f"--service-account-key-file={d / 'sa.pub'}",
-                    f"--service-account-signing-key-file={d / 'sa.key'}",
-                    "--service-cluster-ip-range=10.0.0.0/24",
-                    "--authorization-mode=RBAC",
-                    "--allow-privileged=true",
-                    "--disable-admission-plugins=ServiceAccount",
-                ],
-                api_log,
-            )
-        )
+        api_args = [
+            str(BIN / "kube-apiserver"),
+            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={api_port}",
+            f"--cert-dir={d / 'certs'}",
+            f"--tls-cert-file={d / 'apiserver.crt'}",
+            f"--tls-private-key-file={d / 'apiserver.key'}",
+            f"--client-ca-file={d / 'ca.crt'}",
+            f"--service-account-issuer=https://127.0.0.1:{api_port}/",
+            f"--service-account-key-file={d / 'sa.pub'}",
+            f"--service-account-signing-key-file={d / 'sa.key'}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--authorization-mode=RBAC",
+            "--allow-privileged=true",
+            "--disable-admission-plugins=ServiceAccount",
+        ]
+        procs.append(_spawn(api_args, api_log))
         url = f"https://127.0.0.1:{api_port}"
         context = ssl.create_default_context(cafile=str(d / "ca.crt"))
         context.load_cert_chain(str(d / "admin.crt"), str(d / "admin.key"))
         _wait("kube-apiserver", f"{url}/readyz", context, procs[1], api_log)
         _wait("default namespace", f"{url}/api/v1/namespaces/default", context, procs[1], api_log)
-        yield ControlPlane(url, _kubeconfig(d, url), d / "ca.crt", d / "admin.crt", d / "admin.key", d)
+
+        def restart_apiserver() -> None:
+            _stop(procs[1])
+            with api_log.open("ab") as out:
+                procs[1] = subprocess.Popen(api_args, stdout=out, stderr=subprocess.STDOUT)
+            _wait("kube-apiserver", f"{url}/readyz", context, procs[1], api_log)
+
+        yield ControlPlane(
+            url, _kubeconfig(d, url), d / "ca.crt", d / "admin.crt", d / "admin.key", d, restart_apiserver
+        )
     finally:
         for proc in reversed(procs):
             _stop(proc)

@@ -42,6 +42,7 @@ ALLOWED_KEYS = {
     "nullable", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
     "maxLength", "minItems", "maxItems", "format", "x-kubernetes-int-or-string",
     "x-kubernetes-preserve-unknown-fields", "x-kubernetes-validations",
+    "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
 }  # fmt: skip
 
 
@@ -86,7 +87,7 @@ def test_crd_is_structural_and_documented() -> None:
         _walk(root["properties"][key], key, problems)
     assert problems == []
     assert version["subresources"] == {"status": {}}
-    assert [c["name"] for c in version["additionalPrinterColumns"]] == ["Image", "Ready", "Age"]
+    assert [c["name"] for c in version["additionalPrinterColumns"]] == ["Image", "Ready", "Status", "Age"]
     assert crd["metadata"]["name"] == "containerdeployments.berth.io"
 
 

@@ -37,7 +37,9 @@ def from_resource(data: Any, diag: Diagnostics, at: YamlPath = ROOT) -> Targeted
     if resource is None:
         return None
     meta = resource.metadata
-    body = resource.spec.model_dump(exclude={"nodeName", "nodeSelector", "name"})
+    body = resource.spec.model_dump(
+        exclude={"nodeName", "nodeSelector", "name", "paused", "runState", "restartGeneration"}
+    )
     body["name"] = namespaced(meta.namespace, resource.spec.name or meta.name)
     _namespace_references(body["config"], meta.namespace)
     uid = (meta.model_extra or {}).get("uid")

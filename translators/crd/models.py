@@ -30,6 +30,12 @@ class ContainerDeploymentSpec(DeploymentSpec):
     """Run only on this node."""
     nodeSelector: dict[str, str] = Field(default_factory=dict)
     """Run only on nodes whose labels match all of these."""
+    paused: bool = False
+    """True: the agents leave the deployment as it is (no deploy, no rollback, no removal)."""
+    runState: Literal["Running", "Stopped"] = "Running"
+    """Running: the container runs (per its restart policy); Stopped: it is stopped and kept."""
+    restartGeneration: int = Field(default=0, ge=0)
+    """Bumping it restarts the container once on every node."""
 
     @model_validator(mode="after")
     def _no_origin(self) -> ContainerDeploymentSpec:
@@ -56,7 +62,7 @@ class Condition(SpecModel):
 
 
 class NodeStatus(SpecModel):
-    """What one node's agent reports."""
+    """What one node's agent reports (each node writes only its own entry)."""
 
     nodeName: str
     """The reporting node."""
@@ -64,12 +70,22 @@ class NodeStatus(SpecModel):
     """Where the node is with this deployment."""
     imageDigest: str | None = None
     """Manifest digest of the image deployed."""
+    generation: int | None = None
+    """metadata.generation of the spec deployed on this node."""
+    state: str | None = None
+    """The container's state: created, running, paused, restarting, exited, stopped."""
+    health: str | None = None
+    """healthy, unhealthy or starting; null: no health check."""
     ready: bool = False
     """The container runs and its health and readiness checks pass."""
     restarts: int = 0
     """Restarts since the last deploy."""
+    rollbackAvailable: bool = False
+    """A previous version is kept on the node (annotation berth.io/rollback switches to it)."""
     message: str = ""
     """Details, such as the last error."""
+    conditions: list[Condition] = Field(default_factory=list)
+    """This node's Ready, Progressing and Degraded conditions."""
     lastUpdateTime: str | None = None
     """When this entry was written (RFC 3339)."""
 
@@ -83,6 +99,8 @@ class ContainerDeploymentStatus(SpecModel):
     """Summary conditions over all targeted nodes."""
     nodes: list[NodeStatus] = Field(default_factory=list)
     """One entry per node that runs this deployment."""
+    readyNodes: str | None = None
+    """Nodes ready / nodes reporting, such as 2/3."""
 
 
 class ObjectMeta(SpecModel):

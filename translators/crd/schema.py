@@ -124,6 +124,17 @@ def crd() -> dict[str, Any]:
     spec_schema = structural_schema(models.ContainerDeploymentSpec)
     del spec_schema["properties"]["origin"]  # set from the resource's metadata, never written by users
     status_schema = structural_schema(models.ContainerDeploymentStatus)
+    # one entry per node and one condition per type, so that every node's agent applies its own
+    # entry with its own field manager (server-side apply) and no node overwrites another's
+    status_schema["properties"]["nodes"] |= {
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["nodeName"],
+    }
+    for conditions in (
+        status_schema["properties"]["conditions"],
+        status_schema["properties"]["nodes"]["items"]["properties"]["conditions"],
+    ):
+        conditions |= {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]}
     for schema, doc in ((spec_schema, "Desired state."), (status_schema, "Observed state.")):
         schema["description"] = doc
     root = {
@@ -161,10 +172,11 @@ def crd() -> dict[str, Any]:
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": [
                         {"name": "Image", "type": "string", "jsonPath": ".spec.image"},
+                        {"name": "Ready", "type": "string", "jsonPath": ".status.readyNodes"},
                         {
-                            "name": "Ready",
+                            "name": "Status",
                             "type": "string",
-                            "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+                            "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
                         },
                         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
                     ],

@@ -1,0 +1,486 @@
+"""One ContainerDeployment on this node: make the node match it, then say how it went.
+
+``reconcile(key)`` is idempotent and reads everything it needs again (the cached object, the
+store, the container), so a reconcile cut short by a crash is simply run again. The agent only
+ever touches deployments it made (owner kind ``agent``); the CLI's and compose's are never seen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.kube import events, statuses
+from agent.kube.client import APPLY, JSON_PATCH, Kube, KubeError, resource_path
+from agent.kube.statuses import Report
+from agent.registry.errors import RegistryError
+from agent.runtime.engine import Engine, StartFailed
+from agent.runtime.errors import RuntimeFailure
+from agent.store.atomic import write_json
+from agent.store.deploying import PullUnavailable
+from agent.store.images import ImageNotFound
+from agent.store.records import Deployment, Owner
+from agent.trust.errors import SignatureRejected
+from translators.crd import convert, models
+from translators.errors import BerthError, Diagnostics
+
+log = logging.getLogger("berth.agent")
+
+FINALIZER_PREFIX = "berth.io/node-"
+ROLLBACK_ANNOTATION = "berth.io/rollback"
+STATUS_PERIOD = 10.0
+"""Seconds between two looks at a running deployment's state (written only when it changed)."""
+
+
+class Retry(Exception):
+    """Reconcile again after this key's backoff."""
+
+
+def finalizer(node: str) -> str:
+    return f"{FINALIZER_PREFIX}{node}"[:253]
+
+
+@dataclass
+class Memory:
+    """What the agent keeps per deployment beside the store (``<root>/agent/<name>.json``): the
+    resource it came from and what it did about it, so decisions survive an agent restart."""
+
+    uid: str | None = None
+    namespace: str | None = None
+    resource: str | None = None
+    generation: int | None = None
+    """The generation deployed (or given up on: ``failed``)."""
+    failed: int | None = None
+    """A generation whose rollout failed and was rolled back: not tried again until it changes."""
+    failure: str = ""
+    reason: str = ""
+    rollback: str | None = None
+    """The berth.io/rollback annotation value already acted on."""
+    restart_generation: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Reconciler:
+    def __init__(self, kube: Kube, engine: Engine, node: str, reflector: Any) -> None:
+        self.kube, self.engine, self.node, self.reflector = kube, engine, node, reflector
+        self.labels: dict[str, str] = {}
+        self.memory_dir = engine.root / "agent"
+        self.events = events.Recorder(kube, node)
+        self.lock = threading.Lock()
+
+    # -- local memory -----------------------------------------------------------------------------
+    def _memory_path(self, name: str) -> Path:
+        return self.memory_dir / f"{name}.json"
+
+    def memory(self, name: str) -> Memory:
+        try:
+            data = json.loads(self._memory_path(name).read_text())
+        except (OSError, ValueError):
+            return Memory()
+        return Memory(**{k: v for k, v in data.items() if k in Memory.__dataclass_fields__})
+
+    def remember(self, name: str, memory: Memory) -> None:
+        self.memory_dir.mkdir(parents=True, exist_ok=True)
+        write_json(self._memory_path(name), memory.__dict__)
+
+    # -- the agent's deployments --------------------------------------------------------------------
+    def owned(self) -> dict[str, Deployment]:
+        """Deployments this agent made, by resource key (namespace/name)."""
+        out = {}
+        for deployment in self.engine.store().list(owner_kind="agent"):
+            owner = deployment.state.owner
+            out[f"{owner.namespace or 'default'}/{owner.resource}"] = deployment
+        return out
+
+    def remove_orphans(self) -> list[str]:
+        """After a full list: deployments whose resource no longer exists are removed."""
+        removed = []
+        for key, deployment in self.owned().items():
+            if self.reflector.get(key) is None:
+                log.info("%s: its resource %s is gone: removing it", deployment.name, key)
+                self._remove(deployment.name)
+                removed.append(deployment.name)
+        return removed
+
+    def targets(self, obj: dict[str, Any]) -> bool:
+        spec = obj.get("spec") or {}
+        node_name = spec.get("nodeName")
+        if node_name and node_name != self.node:
+            return False
+        selector = spec.get("nodeSelector") or {}
+        return all(self.labels.get(k) == v for k, v in selector.items())
+
+    # -- the reconcile ------------------------------------------------------------------------------
+    def reconcile(self, key: str) -> float | None:
+        """Make the node match resource ``key``; returns seconds until the next look (None: none)."""
+        obj = self.reflector.get(key)
+        local = self.owned().get(key)
+        if obj is None:
+            if local is not None and self.reflector.synced.is_set():
+                log.info("%s: resource %s deleted: removing it", local.name, key)
+                self._remove(local.name)
+            return None
+        meta = obj.get("metadata") or {}
+        mine = finalizer(self.node)
+        if meta.get("deletionTimestamp"):
+            if local is not None:
+                self._remove(local.name)
+                self.events.record(obj, "Normal", "Removed", f"removed from node {self.node}")
+            if mine in (meta.get("finalizers") or []):
+                self._set_finalizer(obj, present=False)
+            return None
+        if not self.targets(obj):
+            if local is not None:
+                self._remove(local.name)
+                self.events.record(obj, "Normal", "Removed", f"node {self.node} is no longer targeted")
+            if mine in (meta.get("finalizers") or []):
+                self._set_finalizer(obj, present=False)
+            self._write_status(obj, None)
+            return None
+        if (obj.get("spec") or {}).get("paused"):
+            return None
+        if mine not in (meta.get("finalizers") or []):
+            self._set_finalizer(obj, present=True)
+        report = self._apply(obj, local)
+        self._write_status(obj, report)
+        return STATUS_PERIOD
+
+    def _apply(self, obj: dict[str, Any], local: Deployment | None) -> Report:
+        meta = obj.get("metadata") or {}
+        generation = meta.get("generation")
+        diag = Diagnostics(file=f"{models.KIND} {meta.get('namespace')}/{meta.get('name')}")
+        targeted = convert.from_resource(obj, diag)
+        if targeted is None:
+            message = "; ".join(str(d) for d in diag.errors)[:1000] or "the spec is not valid"
+            self.events.record(obj, "Warning", "InvalidSpec", message)
+            return Report(
+                phase="Failed", reason="InvalidSpec", message=message, degraded=True, generation=generation
+            )
+        spec = targeted.spec
+        name = spec.name
+        memory = self.memory(name)
+        memory.uid, memory.namespace, memory.resource = (
+            meta.get("uid"),
+            meta.get("namespace"),
+            meta.get("name"),
+        )
+        if local is not None and local.name != name:  # spec.name changed: the old one goes
+            self._remove(local.name)
+            local = None
+        owner = Owner(
+            kind="agent",
+            namespace=meta.get("namespace") or "default",
+            resource=meta.get("name"),
+            uid=meta.get("uid"),
+        )
+        wanted = spec.model_dump(mode="json")
+        deployed = local.spec.model_dump(mode="json") if local is not None else None
+        annotation = (meta.get("annotations") or {}).get(ROLLBACK_ANNOTATION)
+        if local is not None and annotation and annotation != memory.rollback:
+            memory.rollback = annotation
+            return self._rollback(obj, name, memory)
+        if deployed != wanted and memory.failed != generation:
+            if deployed is not None and memory.rollback and memory.generation == generation:
+                pass  # rolled back by annotation: keep the previous version until the spec changes
+            else:
+                failure = self._deploy(obj, spec, owner, generation, memory)
+                if failure is not None:
+                    return failure
+        elif memory.failed == generation and deployed != wanted:
+            return self._report(
+                name,
+                generation,
+                Report(
+                    phase="Failed",
+                    reason=memory.reason or "RolledBack",
+                    message=memory.failure,
+                    degraded=True,
+                ),
+            )
+        self._run_state(obj, name, memory)
+        memory.generation = generation if memory.failed != generation else memory.generation
+        self.remember(name, memory)
+        return self._report(name, generation, None)
+
+    def _deploy(
+        self, obj: dict[str, Any], spec: Any, owner: Owner, generation: int | None, memory: Memory
+    ) -> Report | None:
+        name = spec.name
+        self._write_status(
+            obj,
+            Report(
+                phase="Pulling",
+                reason="Pulling",
+                progressing=True,
+                message=f"pulling {spec.image}",
+                generation=generation,
+            ),
+        )
+        self.events.record(obj, "Normal", "Pulling", f"deploying {spec.image} (generation {generation})")
+        reason = ""
+        try:
+            with self.engine.umask():
+                self.engine.deploy(
+                    spec, owner=owner, start=(obj.get("spec") or {}).get("runState", "Running") == "Running"
+                )
+        except SignatureRejected as exc:
+            reason, message, retry = "SignatureRejected", str(exc), False
+        except (RegistryError, ImageNotFound, PullUnavailable) as exc:
+            reason, message, retry = "ImagePullFailed", str(exc), True
+        except StartFailed as exc:
+            reason, message, retry = "RolledBack", str(exc), False
+        except BerthError as exc:
+            reason, message, retry = "DeployFailed", str(exc), True
+        if not reason:
+            memory.failed, memory.failure, memory.reason = None, "", ""
+            memory.rollback = ((obj.get("metadata") or {}).get("annotations") or {}).get(ROLLBACK_ANNOTATION)
+            memory.generation = generation
+            self.remember(name, memory)
+            self.events.record(obj, "Normal", "Deployed", f"generation {generation} runs on {self.node}")
+            return None
+        log.warning("%s: %s", name, message)
+        self.events.record(obj, "Warning", reason, message)
+        report = Report(phase="Failed", reason=reason, message=message[:1000], degraded=True)
+        if not retry:
+            memory.failed, memory.failure, memory.reason = generation, message[:1000], reason
+            self.remember(name, memory)
+        has_local = name in {d.name for d in self.engine.store().list(owner_kind="agent")}
+        final = (
+            self._report(name, generation, report)
+            if has_local
+            else Report(**{**report.__dict__, "generation": generation})
+        )
+        if retry:
+            self._write_status(obj, final)
+            raise Retry(message)
+        return final
+
+    def _rollback(self, obj: dict[str, Any], name: str, memory: Memory) -> Report:
+        generation = (obj.get("metadata") or {}).get("generation")
+        try:
+            restored = self.engine.rollback(name)
+        except BerthError as exc:
+            self.remember(name, memory)
+            self.events.record(obj, "Warning", "RollbackFailed", str(exc))
+            return self._report(
+                name,
+                generation,
+                Report(phase="Failed", reason="RollbackFailed", message=str(exc), degraded=True),
+            )
+        memory.generation = generation
+        self.remember(name, memory)
+        self.events.record(
+            obj, "Normal", "RolledBack", f"rolled back to version {restored.serial} on {self.node}"
+        )
+        return self._report(
+            name,
+            generation,
+            Report(
+                phase="Running",
+                reason="RolledBack",
+                message=f"rolled back to version {restored.serial} by annotation",
+            ),
+        )
+
+    def _run_state(self, obj: dict[str, Any], name: str, memory: Memory) -> None:
+        """runState and restartGeneration, and a container that should run but does not exist
+        (after a reboot, or an agent killed between deploy and start)."""
+        spec = obj.get("spec") or {}
+        want = spec.get("runState", "Running")
+        ctr = self.engine.container(name)
+        alive = ctr is not None and ctr.alive
+        bump = int(spec.get("restartGeneration") or 0)
+        if want == "Stopped":
+            if alive:
+                self.engine.stop(name)
+                self.events.record(obj, "Normal", "Stopped", f"stopped on {self.node} (runState: Stopped)")
+            memory.restart_generation = bump
+            return
+        if bump != memory.restart_generation and alive:
+            log.info("%s: restarting (restartGeneration %d -> %d)", name, memory.restart_generation, bump)
+            self.engine.stop(name)
+            self.engine.start(name)
+            self.events.record(
+                obj, "Normal", "Restarted", f"restarted on {self.node} (restartGeneration {bump})"
+            )
+            memory.restart_generation = bump
+            return
+        memory.restart_generation = bump
+        if not alive and (ctr is None or self.engine.run_state(name).desired != "running"):
+            log.info(
+                "%s: starting (runState Running, container %s)",
+                name,
+                "gone" if ctr is None else ctr.state.value,
+            )
+            self.engine.start(name)
+
+    def _report(self, name: str, generation: int | None, failure: Report | None) -> Report:
+        try:
+            status = self.engine.status(name)
+            deployment = self.engine.store().get(name)
+        except BerthError as exc:
+            return failure or Report(phase="Failed", reason="Unknown", message=str(exc), degraded=True)
+        memory = self.memory(name)
+        base: dict[str, Any] = {
+            "image_digest": status.image_digest,
+            "generation": memory.generation,
+            "state": status.state,
+            "health": status.health,
+            "restarts": status.restarts,
+            "rollback_available": deployment.state.rollback is not None,
+        }
+        if failure is not None:
+            return Report(**{**failure.__dict__, **base})
+        if status.state == "running" and status.health in (None, "healthy"):
+            return Report(phase="Running", reason="Running", ready=True, message="", **base)
+        if status.state == "running" and status.health == "unhealthy":
+            return Report(
+                phase="Running", reason="Unhealthy", degraded=True, message="the health check fails", **base
+            )
+        if status.state == "running":
+            return Report(
+                phase="Deploying",
+                reason="Starting",
+                progressing=True,
+                message=f"health: {status.health}",
+                **base,
+            )
+        if status.state == "restarting":
+            return Report(
+                phase="Failed",
+                reason="CrashLoopBackOff",
+                degraded=True,
+                message=status.error or f"exit code {status.exit_code}",
+                **base,
+            )
+        if status.state in ("stopped", "exited") and self.engine.run_state(name).desired == "stopped":
+            return Report(phase="Stopped", reason="Stopped", message="stopped (runState: Stopped)", **base)
+        return Report(
+            phase="Failed",
+            reason="Exited",
+            degraded=True,
+            message=status.error or f"exited with code {status.exit_code}",
+            **base,
+        )
+
+    # -- node side ----------------------------------------------------------------------------------
+    def _remove(self, name: str) -> None:
+        with contextlib.suppress(RuntimeFailure):
+            self.engine.stop(name, timeout=10)
+        if name in {d.name for d in self.engine.store().list(owner_kind="agent")}:
+            self.engine.remove(name, cleanup=True)  # a failure is retried: the finalizer stays meanwhile
+        with contextlib.suppress(OSError):
+            os.unlink(self._memory_path(name))
+
+    # -- API side -----------------------------------------------------------------------------------
+    def _set_finalizer(self, obj: dict[str, Any], *, present: bool) -> None:
+        """Our finalizer, applied by our field manager: adding or dropping it never touches another
+        node's (finalizers are a set owned per manager)."""
+        meta = obj.get("metadata") or {}
+        body = {
+            "apiVersion": models.API_VERSION,
+            "kind": models.KIND,
+            "metadata": {
+                "name": meta.get("name"),
+                "namespace": meta.get("namespace"),
+                "finalizers": [finalizer(self.node)] if present else [],
+            },
+        }
+        try:
+            self.kube.call(
+                "PATCH",
+                resource_path(meta.get("namespace") or "default", meta.get("name")),
+                query={"fieldManager": statuses.field_manager(self.node), "force": True},
+                body=body,
+                content_type=APPLY,
+            )
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+            return
+        if not present:
+            self._drop_dead_nodes(obj)
+
+    def _drop_dead_nodes(self, obj: dict[str, Any]) -> None:
+        """A deleted resource is not held forever by the finalizer of a node that no longer exists."""
+        meta = obj.get("metadata") or {}
+        if not meta.get("deletionTimestamp"):
+            return
+        try:  # fresh: our own finalizer is gone, the indexes moved
+            meta = self.kube.call("GET", resource_path(meta.get("namespace") or "default", meta.get("name")))[
+                "metadata"
+            ]
+        except KubeError:
+            return
+        for index, name in reversed(list(enumerate(meta.get("finalizers") or []))):
+            if not name.startswith(FINALIZER_PREFIX) or name == finalizer(self.node):
+                continue
+            try:
+                self.kube.call("GET", f"/api/v1/nodes/{name[len(FINALIZER_PREFIX) :]}")
+                continue
+            except KubeError as exc:
+                if exc.status != 404:
+                    continue
+            patch = [
+                {"op": "test", "path": f"/metadata/finalizers/{index}", "value": name},
+                {"op": "remove", "path": f"/metadata/finalizers/{index}"},
+            ]
+            with contextlib.suppress(KubeError):
+                self.kube.call(
+                    "PATCH",
+                    resource_path(meta.get("namespace") or "default", meta.get("name")),
+                    body=patch,
+                    content_type=JSON_PATCH,
+                )
+
+    def _write_status(self, obj: dict[str, Any], report: Report | None) -> None:
+        """Apply this node's entry (None: drop it) and the summary, when either changed."""
+        meta = obj.get("metadata") or {}
+        status = obj.get("status") or {}
+        entries = status.get("nodes") or []
+        previous = next((e for e in entries if e.get("nodeName") == self.node), None)
+        others = [e for e in entries if e.get("nodeName") != self.node]
+        entry = (
+            statuses.node_entry(self.node, report, meta.get("generation"), previous)
+            if report is not None
+            else None
+        )
+        if report is None and previous is None:
+            return
+        body = statuses.apply_body(obj, self.node, entry, others)
+        if (
+            entry is not None
+            and previous is not None
+            and statuses.same(entry, {k: v for k, v in previous.items() if k in entry})
+            and statuses.same(
+                body["status"],
+                {k: status.get(k) for k in body["status"] if k != "nodes"}
+                | {"nodes": body["status"]["nodes"]},
+            )
+        ):
+            return
+        try:
+            written = self.kube.call(
+                "PATCH",
+                resource_path(meta.get("namespace") or "default", meta.get("name"), "status"),
+                query={"fieldManager": statuses.field_manager(self.node), "force": True},
+                body=body,
+                content_type=APPLY,
+            )
+        except KubeError as exc:
+            if exc.status == 404:
+                return
+            raise
+        # the next reconcile compares against what we wrote, not a cache the watch has not updated yet
+        if written.get("metadata"):
+            key = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+            with self.reflector.lock:
+                cached = self.reflector.cache.get(key)
+                if cached is not None and cached["metadata"].get("uid") == written["metadata"].get("uid"):
+                    cached["status"] = written.get("status")

@@ -1,0 +1,144 @@
+"""The Kubernetes side of ``berth agent --kubeconfig F | --in-cluster`` (the CLI runs it beside
+the local supervisor, in one process).
+
+Threads: the reflector (list + watch), the node watcher (this Node's labels, polled with ``get``,
+the only verb the agent has on nodes), a resync timer and a few workers draining the work queue.
+:meth:`Agent.shutdown` (on SIGTERM) stops taking work, lets the reconcile in progress finish and
+leaves every container running: containers never depend on this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from agent.kube.client import Kube, KubeError, resource_path
+from agent.kube.queueing import WorkQueue
+from agent.kube.reconciling import Reconciler, Retry
+from agent.kube.watching import Reflector
+from agent.runtime.engine import Engine
+from agent.store.deploying import Store
+from translators.errors import BerthError
+
+log = logging.getLogger("berth.agent")
+
+NODE_POLL = 5.0
+RESYNC = 60.0
+
+
+class Agent:
+    def __init__(
+        self, kube: Kube, root: Path, node: str, *, run_root: Path | None = None, workers: int = 4
+    ) -> None:
+        Store.open(root, create=True)
+        self.kube, self.node = kube, node
+        self.engine = Engine(root, run_root)
+        self.queue = WorkQueue()
+        self.reflector = Reflector(
+            kube, resource_path(), self.queue.add, resync=RESYNC, on_synced=self._synced
+        )
+        self.reconciler = Reconciler(kube, self.engine, node, self.reflector)
+        self.workers = workers
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def _synced(self) -> None:
+        try:
+            removed = self.reconciler.remove_orphans()
+        except BerthError as exc:
+            log.warning("orphans not removed: %s", exc)
+            return
+        if removed:
+            log.info("removed %d deployments whose resources are gone: %s", len(removed), ", ".join(removed))
+
+    def _watch_node(self) -> None:
+        first = True
+        while not self.stop.is_set():
+            try:
+                node = self.kube.call("GET", f"/api/v1/nodes/{self.node}")
+                labels = (node.get("metadata") or {}).get("labels") or {}
+            except KubeError as exc:
+                labels = {} if exc.status == 404 else self.reconciler.labels
+                if exc.status != 404:
+                    log.warning("node %s: %s", self.node, exc)
+            if labels != self.reconciler.labels or first:
+                self.reconciler.labels = dict(labels)
+                if not first:
+                    log.info("node %s labels changed: reconciling every resource", self.node)
+                    for key in self.reflector.names():
+                        self.queue.add(key)
+                first = False
+                self.node_known.set()
+            self.stop.wait(NODE_POLL)
+
+    def _resync(self) -> None:
+        while not self.stop.wait(RESYNC):
+            for key in self.reflector.names():
+                self.queue.add(key)
+
+    def _work(self) -> None:
+        while not self.stop.is_set():
+            key = self.queue.get(timeout=1.0)
+            if key is None:
+                continue
+            try:
+                again = self.reconciler.reconcile(key)
+                self.queue.forget(key)
+                if again is not None:
+                    self.queue.add_after(key, again)
+            except (Retry, BerthError) as exc:
+                delay = self.queue.retry(key)
+                log.warning("%s: %s (again in %.1f s)", key, exc, delay)
+            except Exception:
+                log.exception("%s: reconcile failed (again after backoff)", key)
+                self.queue.retry(key)
+            finally:
+                self.queue.done(key)
+
+    def adopt(self) -> list[str]:
+        """Before the API is asked anything: the agent's deployments that should run and have no
+        container (the host rebooted, or conmon was lost) are started from the store; running ones
+        are left alone (a new agent never restarts them). Nothing is removed without the API."""
+        started = []
+        for deployment in self.engine.store().list(owner_kind="agent"):
+            name = deployment.name
+            if self.engine.container(name) is None and self.engine.run_state(name).desired == "running":
+                try:
+                    self.engine.start(name)
+                    started.append(name)
+                except BerthError as exc:
+                    log.warning("%s: not started from local state: %s", name, exc)
+        if started:
+            log.info("started from local state: %s", ", ".join(started))
+        return started
+
+    def start(self) -> None:
+        self.adopt()
+        self.node_known = threading.Event()
+        node_thread = threading.Thread(target=self._watch_node, name="node", daemon=True)
+        node_thread.start()
+        self.threads.append(node_thread)
+        self.node_known.wait(30)  # targeting needs the labels before the first reconcile
+        for target, name in ((self.reflector.run, "watch"),):
+            t = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
+            t.start()
+            self.threads.append(t)
+        for target_, name in ((self._resync, "resync"),):
+            t = threading.Thread(target=target_, name=name, daemon=True)
+            t.start()
+            self.threads.append(t)
+        for i in range(self.workers):
+            t = threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop taking work; a reconcile in progress finishes (containers keep running)."""
+        self.stop.set()
+        self.queue.close()
+        deadline = time.monotonic() + timeout
+        for t in self.threads:
+            if t.name.startswith("worker"):
+                t.join(max(0.0, deadline - time.monotonic()))

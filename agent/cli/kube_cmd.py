@@ -49,7 +49,7 @@ _run_root = click.option(
 
 @click.group()
 def kube() -> None:
-    """Run Kubernetes manifests on this host (pods, Deployments, Jobs, ConfigMaps, Secrets, PVCs)."""
+    """Kubernetes on this host: play manifests (pods, Deployments, Jobs, ConfigMaps, Secrets, PVCs), or show what node agents report."""
 
 
 @kube.command()
@@ -120,3 +120,13 @@ def down(file: str, root: Path | None, run_root: Path | None) -> None:
     from agent.kube import playing
 
     _down(_engine(root, run_root), playing.play_name([os.path.abspath(file)]))
+
+
+def _add_status() -> None:
+    """``kube status`` lives with the node agent that writes what it shows."""
+    from agent.cli.agent_cmd import status
+
+    kube.add_command(status, "status")
+
+
+_add_status()

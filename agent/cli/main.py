@@ -26,7 +26,6 @@ COMMANDS: dict[str, str] = {
     "network": "agent.cli.network_cmd:network",
     "demo": "agent.cli.demo_cmd:demo",
     "agent": "agent.cli.agent_cmd:agent",
-    "kube": "agent.cli.agent_cmd:kube",
 }
 
 # name -> the command's short help as click derives it (first sentence of its docstring), so that
@@ -34,12 +33,15 @@ COMMANDS: dict[str, str] = {
 SHORT_HELP: dict[str, str] = {
     "translate": "Translate compose files, Kubernetes manifests or specs into native deployment specs.",
     "schema": "Print the JSON Schema of the native deployment spec (or the CRD), generated from the models.",
-    "compose": "Compose projects: load, check and show them as Berth reads them.",
+    "compose": "Compose projects: run them on this host (docker compose's commands), or check and show them.",
+    "kube": "Kubernetes on this host: play manifests (pods, Deployments, Jobs, ConfigMaps, Secrets, PVCs), or show what node agents report.",
     "container": "Deploy, update, roll back and remove containers in the host store.",
     "pull": "Pull IMAGE (a registry reference, or oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG]) into the host store.",
     "image": "Images of the host store.",
     "store": "Maintain the host store.",
+    "network": "Create, list, inspect and remove bridge networks.",
     "demo": "Build the demo image offline, pull it, deploy and start the demo project, and fetch its page.",
+    "agent": "Run the node agent until SIGTERM: probes, restarts and /metrics for the store's containers; with --kubeconfig or --in-cluster also deploys the ContainerDeployments that target this node.",
 }
 
 

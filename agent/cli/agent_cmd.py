@@ -69,6 +69,7 @@ def agent(
 
     if not (kubeconfig or in_cluster):
         engine = Engine(root_of(root), run_root)
+        _boot(engine)
         raise SystemExit(
             running.run(lambda: targets_of(engine), host=metrics_host, port=metrics_port, on_ready=ready)
         )
@@ -78,6 +79,7 @@ def agent(
     kube = Kube.connect(kubeconfig, in_cluster=in_cluster)
     node = node_name or os.uname().nodename
     node_agent = Agent(kube, root_of(root), node, run_root=run_root)
+    _boot(node_agent.engine)
     node_agent.start()
     logging.getLogger("berth.agent").info("agent on node %s watching %s", node, kube.server)
     try:
@@ -88,6 +90,14 @@ def agent(
     finally:
         node_agent.shutdown()
     raise SystemExit(code)
+
+
+def _boot(engine: Any) -> None:
+    """After a reboot nothing runs (runtime state is on tmpfs): start what docker's daemon would,
+    the always/unless-stopped deployments that were running (the agent's own are its to start)."""
+    started = engine.boot()
+    if started:
+        logging.getLogger("berth.agent").info("started after boot: %s", ", ".join(started))
 
 
 @click.group()

@@ -418,6 +418,8 @@ class Engine:
         started = []
         for deployment in self.store().list():
             name = deployment.name
+            if deployment.state.owner.kind == "agent":  # the node agent reconciles its own
+                continue
             if deployment.spec.config.restart.policy not in ("always", "unless-stopped"):
                 continue
             if self.run_state(name).desired != "running" or self.container(name) is not None:

@@ -73,8 +73,16 @@ def agent(
         raise SystemExit(
             running.run(lambda: targets_of(engine), host=metrics_host, port=metrics_port, on_ready=ready)
         )
-    from agent.kube.client import Kube
-    from agent.kube.running import Agent
+    try:
+        from agent.kube.client import Kube
+        from agent.kube.running import Agent
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("kubernetes"):
+            raise
+        raise click.ClickException(
+            "the Kubernetes client is not installed: pip install 'berth[kube]' (or run without "
+            "--kubeconfig/--in-cluster for the local supervisor only)"
+        ) from exc
 
     kube = Kube.connect(kubeconfig, in_cluster=in_cluster)
     node = node_name or os.uname().nodename

@@ -480,7 +480,9 @@ def test_a_deployment_whose_resource_vanished_while_the_agent_was_down_is_remove
         cli_spec = DeploymentSpec.model_validate(
             {"name": f"cli-{os.getpid()}", "image": f"oci:{layout}:latest", "transport": "oci"}
         )
-        deploying.deploy(agent.root, cli_spec)
+        from agent.registry.pulling import pull_image
+
+        deploying.deploy(agent.root, cli_spec, puller=pull_image)
         agent.start()
         wait_for("the orphan removed", lambda: agent.names() == [])
         from agent.store.deploying import Store

@@ -62,13 +62,13 @@ def test_demo_on_a_fresh_clone_needs_no_go(tmp_path: Path, capsys: pytest.Captur
         with capsys.disabled():
             print(f"\nbash .ci/demo on a fresh clone without Go: {seconds:.1f} s")
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-        assert "berth-demo-web" in proc.stdout and "berth-demo-page" in proc.stdout
+        assert "berth-demo-web-1" in proc.stdout and "berth-demo-page-1" in proc.stdout
         assert "hello from berth" in proc.stdout  # the web service answered
-        assert (store / "deployments" / "berth-demo-web" / "rootfs" / "bin" / "busybox").is_file()
+        assert (store / "deployments" / "berth-demo-web-1" / "rootfs" / "bin" / "busybox").is_file()
         assert not (clone / ".work" / "bin").exists(), "the demo built the test control plane"
     finally:
         berth = clone / ".venv" / "bin" / "berth"
-        for name in ("berth-demo-web", "berth-demo-page"):  # the demo leaves its services running
+        for name in ("berth-demo-web-1", "berth-demo-page-1"):  # the demo leaves its services running
             if berth.exists():
                 subprocess.run(
                     [str(berth), "container", "remove", "--root", str(store), name],

@@ -35,7 +35,11 @@ def env_of(doc: dict[str, Any], *, drop: set[str] = PODMAN_ONLY_ENV) -> dict[str
 
 
 def user_of(doc: dict[str, Any]) -> dict[str, Any]:
-    user: dict[str, Any] = doc["process"]["user"]
+    """process.user with the supplementary groups as a set: their order means nothing to the
+    kernel, and podman 4.3 builds the list from a Go map, so its order varies from run to run."""
+    user: dict[str, Any] = dict(doc["process"]["user"])
+    if "additionalGids" in user:
+        user["additionalGids"] = sorted(user["additionalGids"])
     return user
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -359,7 +358,6 @@ def exited(name: str, run_root: Path | None, root: Path | None) -> None:
         _engine(root, run_root).on_exit(name)
     except Exception as exc:
         print(f"berth: {name}: exit handling failed: {exc}", file=sys.stderr)
-        time.sleep(0)
 
 
 COMMANDS = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import ipaddress
 import os
 import socket
@@ -345,8 +346,6 @@ def _pin_bridge_address(interface: str) -> None:
 
 
 def _container_id(root: Path, name: str) -> str:
-    import hashlib
-
     return hashlib.sha256(f"{Path(root).resolve()}\0{name}".encode()).hexdigest()
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -159,12 +160,11 @@ class Engine:
         ctr = self.container(name)
         attached = self.attacher.attached(name) or self._group_attachment(deployment)
         record = health.read_record(self.health_path(name)) if ctr is not None else None
-        if ctr is None:
-            state = "exited" if run.exit_code is not None and run.desired == "running" else "stopped"
-            if run.desired == "stopped" and run.exit_code is not None:
-                state = "exited"
+        if ctr is None:  # nothing of it runs: stopped (never started, or stopped) or exited with a code
             if run.started_at is None:
                 state = "created" if run.desired == "running" else "stopped"
+            else:
+                state = "exited" if run.exit_code is not None else "stopped"
         elif (
             ctr.state is State.EXITED
             and run.desired == "running"
@@ -242,30 +242,29 @@ class Engine:
             if spec.config.group and spec.config.network.hostname is None
             else None,
         )
-        previous = os.umask(0o022)  # runc creates mount points with its own umask (see bundles)
         try:
-            bundle = preparing.create(inputs)
-            for warning in bundle.warnings:
-                print(f"warning: {name}: {warning}", file=sys.stderr)
-            deployment.upper.mkdir(parents=True, exist_ok=True)
-            deployment.work.mkdir(parents=True, exist_ok=True)
-            overlays.mount(deployment.rootfs, deployment.upper, deployment.work, inputs.rootfs)
-            log_path = self.layout.log_dir(name) / "ctr.log"
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            self.containers.create(
-                name,
-                inputs.bundle,
-                log_path=log_path,
-                log_size_max=LOG_SIZE_MAX,
-                exit_command=self.exit_command(name),
-                tty=spec.config.tty,
-                stdin=spec.config.stdin_open,
-            )
-            if setup is not None:
-                setup.result()  # the network is ready (or its error raised) before the process runs
-            self.containers.start(name)
+            with self.umask():  # runc creates mount points with its own umask (see bundles)
+                bundle = preparing.create(inputs)
+                for warning in bundle.warnings:
+                    print(f"warning: {name}: {warning}", file=sys.stderr)
+                deployment.upper.mkdir(parents=True, exist_ok=True)
+                deployment.work.mkdir(parents=True, exist_ok=True)
+                overlays.mount(deployment.rootfs, deployment.upper, deployment.work, inputs.rootfs)
+                log_path = self.layout.log_dir(name) / "ctr.log"
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                self.containers.create(
+                    name,
+                    inputs.bundle,
+                    log_path=log_path,
+                    log_size_max=LOG_SIZE_MAX,
+                    exit_command=self.exit_command(name),
+                    tty=spec.config.tty,
+                    stdin=spec.config.stdin_open,
+                )
+                if setup is not None:
+                    setup.result()  # the network is ready (or its error raised) before the process runs
+                self.containers.start(name)
         finally:
-            os.umask(previous)
             if setup is not None:
                 wait([setup])  # on any failure, the teardown must not race netavark's setup
         self._update_run_state(
@@ -398,8 +397,6 @@ class Engine:
         if self._netns_path(name).exists():
             netns.remove(self._netns_path(name))
         with contextlib.suppress(FileNotFoundError):
-            import shutil
-
             shutil.rmtree(self.paths.container(name))
 
     def remove(self, name: str, *, cleanup: bool = False, volumes: bool = False) -> list[str]:
@@ -700,6 +697,8 @@ class Engine:
 
     @contextlib.contextmanager
     def umask(self) -> Iterator[None]:
+        """022 while runc and conmon create files: runc makes missing mount points with the
+        caller's umask, and a 077 one would hide them from a non-root container user."""
         previous = os.umask(0o022)
         try:
             yield

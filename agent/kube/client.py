@@ -9,8 +9,8 @@ This package is the only place that imports ``kubernetes``: ``berth translate`` 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -52,6 +52,9 @@ class Kube:
 
     api: Any
     """kubernetes.client.ApiClient"""
+    observers: list[Callable[[bool], None]] = field(default_factory=list)
+    """Told after every request whether the server answered (an HTTP status below 500) or could
+    not be reached (the agent's link to the API server, agent.kube.outages)."""
 
     @classmethod
     def connect(cls, kubeconfig: Path | None = None, *, in_cluster: bool = False) -> Kube:
@@ -97,15 +100,24 @@ class Kube:
             method, path, query_params=params, header_params=headers, body=text, auth_settings=["BearerToken"]
         )
         try:
-            return self.api.call_api(
+            resp = self.api.call_api(
                 method_, url, header_params=headers_, body=body_, _request_timeout=timeout
             )
         except (HTTPError, OSError) as exc:
+            self._observe(False)
             raise KubeError(f"{method} {self.server}{path}: {exc}") from exc
         except Exception as exc:  # the client wraps transport errors in ApiException(status=0)
             if getattr(exc, "status", None) == 0:
+                self._observe(False)
                 raise KubeError(f"{method} {self.server}{path}: {getattr(exc, 'reason', exc)}") from exc
             raise
+        if resp.status < 500:
+            self._observe(True)
+        return resp
+
+    def _observe(self, reached: bool) -> None:
+        for observer in self.observers:
+            observer(reached)
 
     def call(
         self,
@@ -155,7 +167,10 @@ class Kube:
                     line, buffer = buffer.split(b"\n", 1)
                     if line.strip():
                         yield json.loads(line)
-        except (HTTPError, OSError, ValueError) as exc:
+        except (HTTPError, OSError) as exc:  # the connection broke: the server went away
+            self._observe(False)
+            raise KubeError(f"watch {path}: {exc}") from exc
+        except ValueError as exc:
             raise KubeError(f"watch {path}: {exc}") from exc
         finally:
             raw.release_conn()

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from agent.kube.client import MERGE, Kube, KubeError
+from agent.kube.outages import Link
 from agent.kube.statuses import now
 
 log = logging.getLogger("berth.agent")
@@ -21,8 +22,14 @@ class Recorder:
     def __init__(self, kube: Kube, node: str) -> None:
         self.kube, self.node = kube, node
         self.counts: dict[str, int] = {}
+        self.link: Link | None = None
+        """While the link to the API server is down events are logged only (they are history;
+        the status written on reconnection says what the node is)."""
 
     def record(self, obj: dict[str, Any], kind: str, reason: str, message: str) -> None:
+        if self.link is not None and not self.link.up:
+            log.info("event %s not recorded (API server unreachable): %s", reason, message)
+            return
         meta = obj.get("metadata") or {}
         namespace = meta.get("namespace") or "default"
         digest = hashlib.sha256(f"{meta.get('uid')}|{self.node}|{reason}|{message}".encode()).hexdigest()[:16]

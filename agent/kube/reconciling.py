@@ -18,6 +18,7 @@ from typing import Any
 
 from agent.kube import events, statuses
 from agent.kube.client import APPLY, JSON_PATCH, Kube, KubeError, resource_path
+from agent.kube.outages import Link, Outbox
 from agent.kube.statuses import Report
 from agent.registry.errors import RegistryError
 from agent.runtime.engine import Engine, StartFailed
@@ -73,6 +74,9 @@ class Reconciler:
         self.memory_dir = engine.root / "agent"
         self.events = events.Recorder(kube, node)
         self.lock = threading.Lock()
+        self.link = Link(self.memory_dir / "_link.json")  # "_": never a deployment's name
+        self.outbox = Outbox()
+        self.events.link = self.link
 
     # -- local memory -----------------------------------------------------------------------------
     def _memory_path(self, name: str) -> Path:
@@ -453,6 +457,12 @@ class Reconciler:
         )
         if report is None and previous is None:
             return
+        key = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+        if not self.link.up:  # cut off: the latest report waits for the link (agent.kube.outages)
+            self.outbox.hold(key, report)
+            return
+        if entry is not None:
+            self.link.mark(entry, obj, previous)
         body = statuses.apply_body(obj, self.node, entry, others)
         if (
             entry is not None
@@ -464,6 +474,7 @@ class Reconciler:
                 | {"nodes": body["status"]["nodes"]},
             )
         ):
+            self.outbox.sent(key)
             return
         try:
             written = self.kube.call(
@@ -474,12 +485,16 @@ class Reconciler:
                 content_type=APPLY,
             )
         except KubeError as exc:
+            if exc.status == 0:  # lost on the way: held until the link is back
+                self.outbox.hold(key, report)
+                return
             if exc.status == 404:
+                self.outbox.sent(key)
                 return
             raise
+        self.outbox.sent(key)
         # the next reconcile compares against what we wrote, not a cache the watch has not updated yet
         if written.get("metadata"):
-            key = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
             with self.reflector.lock:
                 cached = self.reflector.cache.get(key)
                 if cached is not None and cached["metadata"].get("uid") == written["metadata"].get("uid"):

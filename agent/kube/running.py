@@ -9,16 +9,19 @@ leaves every container running: containers never depend on this process.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from pathlib import Path
 
 from agent.kube.client import Kube, KubeError, resource_path
+from agent.kube.outages import Outage
 from agent.kube.queueing import WorkQueue
 from agent.kube.reconciling import Reconciler, Retry
 from agent.kube.watching import Reflector
 from agent.runtime.engine import Engine
+from agent.store.atomic import write_json
 from agent.store.deploying import Store
 from translators.errors import BerthError
 
@@ -40,6 +43,10 @@ class Agent:
             kube, resource_path(), self.queue.add, resync=RESYNC, on_synced=self._synced
         )
         self.reconciler = Reconciler(kube, self.engine, node, self.reflector)
+        self.reconciler.link.on_reconnect = self._reconnected
+        kube.observers.append(self.reconciler.link.observe)
+        self.node_file = self.reconciler.memory_dir / "_node.json"  # "_": never a deployment's name
+        self.reconciler.labels = self._known_labels()
         self.workers = workers
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -53,6 +60,41 @@ class Agent:
         if removed:
             log.info("removed %d deployments whose resources are gone: %s", len(removed), ", ".join(removed))
 
+    def _known_labels(self) -> dict[str, str]:
+        """The node's labels as last seen: an agent started while the API server is unreachable
+        targets what it targeted before, so nothing is removed for want of the labels."""
+        try:
+            data = json.loads(self.node_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("name") != self.node:
+            return {}
+        labels = data.get("labels")
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+    def _remember_labels(self, labels: dict[str, str]) -> None:
+        try:
+            self.node_file.parent.mkdir(parents=True, exist_ok=True)
+            write_json(self.node_file, {"name": self.node, "labels": labels})
+        except OSError as exc:
+            log.warning("%s not written: %s", self.node_file, exc)
+
+    def _reconnected(self, outage: Outage | None) -> None:
+        """The API server answers again: the reflector stops backing off, and the resources whose
+        status was held (after a reported outage: every resource, for its Disconnected condition)
+        are reconciled, each writing its latest state once."""
+        self.reflector.wake()
+        held = self.reconciler.outbox.keys()
+        keys = set(held) | (set(self.reflector.names()) if outage is not None else set())
+        for key in held:
+            if self.reflector.synced.is_set() and self.reflector.get(key) is None:
+                self.reconciler.outbox.sent(key)  # the resource is gone: nothing to write
+                keys.discard(key)
+        if keys:
+            log.info("API server reached again: writing the status of %d resources", len(keys))
+        for key in sorted(keys):
+            self.queue.add(key)
+
     def _watch_node(self) -> None:
         first = True
         while not self.stop.is_set():
@@ -63,6 +105,8 @@ class Agent:
                 labels = {} if exc.status == 404 else self.reconciler.labels
                 if exc.status != 404:
                     log.warning("node %s: %s", self.node, exc)
+            if labels != self.reconciler.labels:
+                self._remember_labels(dict(labels))
             if labels != self.reconciler.labels or first:
                 self.reconciler.labels = dict(labels)
                 if not first:
@@ -138,6 +182,7 @@ class Agent:
         """Stop taking work; a reconcile in progress finishes (containers keep running)."""
         self.stop.set()
         self.queue.close()
+        self.reflector.wake()
         deadline = time.monotonic() + timeout
         for t in self.threads:
             if t.name.startswith("worker"):

@@ -22,6 +22,8 @@ log = logging.getLogger("berth.agent")
 
 WATCH_TIMEOUT = 300
 """Seconds a watch asks the server to keep it open (the server ends it then; we watch again)."""
+UNREACHABLE_BACKOFF = 5.0
+"""Longest wait between two tries while the API server cannot be reached at all."""
 
 
 def key_of(obj: dict[str, Any]) -> str:
@@ -51,6 +53,11 @@ class Reflector:
         """How many full lists were made (the first, then one per 410 Gone)."""
         self.connected = threading.Event()
         self.last_contact: float | None = None
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Cut a backoff short: the API server answers again (or the agent stops)."""
+        self._wake.set()
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self.lock:
@@ -123,9 +130,13 @@ class Reflector:
                     log.info("watch of %s expired (410 Gone): listing again", self.path)
                     self.version = None
                     continue
-                log.warning("%s; again in %.1f s", exc, delay)
-                stop.wait(delay)
-                delay = min(delay * 2, 30.0)
+                # unreachable: retry often (a refused connection costs the server nothing) until the
+                # link is back, which also wakes us; an answering server in trouble gets more room
+                cap = UNREACHABLE_BACKOFF if exc.status == 0 else 30.0
+                log.warning("%s; again in %.1f s", exc, min(delay, cap))
+                self._wake.wait(min(delay, cap))
+                self._wake.clear()
+                delay = min(delay * 2, cap)
             if time.monotonic() >= next_resync:
                 next_resync = time.monotonic() + self.resync
                 for key in self.names():

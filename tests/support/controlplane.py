@@ -40,6 +40,12 @@ class ControlPlane:
     workdir: Path
     restart_apiserver: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
     """Stop kube-apiserver and start it again on the same port and etcd (the data stays)."""
+    stop_apiserver: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
+    """Stop kube-apiserver (etcd keeps running); start_apiserver brings it back."""
+    start_apiserver: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
+    """Start a stopped kube-apiserver on the same port and etcd; a no-op when it runs."""
+    etcd_url: str = ""
+    """etcd's client URL (plain HTTP on loopback), to read what the API server stored."""
 
 
 def free_port() -> int:
@@ -201,14 +207,31 @@ def running() -> Iterator[ControlPlane]:
         _wait("kube-apiserver", f"{url}/readyz", context, procs[1], api_log)
         _wait("default namespace", f"{url}/api/v1/namespaces/default", context, procs[1], api_log)
 
-        def restart_apiserver() -> None:
+        def stop_apiserver() -> None:
             _stop(procs[1])
+
+        def start_apiserver() -> None:
+            if procs[1].poll() is None:
+                return
             with api_log.open("ab") as out:
                 procs[1] = subprocess.Popen(api_args, stdout=out, stderr=subprocess.STDOUT)
             _wait("kube-apiserver", f"{url}/readyz", context, procs[1], api_log)
 
+        def restart_apiserver() -> None:
+            stop_apiserver()
+            start_apiserver()
+
         yield ControlPlane(
-            url, _kubeconfig(d, url), d / "ca.crt", d / "admin.crt", d / "admin.key", d, restart_apiserver
+            url,
+            _kubeconfig(d, url),
+            d / "ca.crt",
+            d / "admin.crt",
+            d / "admin.key",
+            d,
+            restart_apiserver,
+            stop_apiserver,
+            start_apiserver,
+            f"http://127.0.0.1:{etcd_port}",
         )
     finally:
         for proc in reversed(procs):

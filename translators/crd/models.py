@@ -45,10 +45,10 @@ class ContainerDeploymentSpec(DeploymentSpec):
 
 
 class Condition(SpecModel):
-    """A Kubernetes-style condition (type Ready, Progressing, Degraded)."""
+    """A Kubernetes-style condition (type Ready, Progressing, Degraded, Disconnected)."""
 
     type: str
-    """Condition type: Ready, Progressing or Degraded."""
+    """Condition type: Ready, Progressing, Degraded (per node also Disconnected)."""
     status: Literal["True", "False", "Unknown"]
     """True, False or Unknown."""
     reason: str = ""
@@ -85,7 +85,9 @@ class NodeStatus(SpecModel):
     message: str = ""
     """Details, such as the last error."""
     conditions: list[Condition] = Field(default_factory=list)
-    """This node's Ready, Progressing and Degraded conditions."""
+    """Ready, Progressing, Degraded and Disconnected (reason Reconnected: the node's last outage)."""
+    lastDisconnectedSeconds: int | None = None
+    """Seconds the node was last cut off from the API server (null: not since the resource exists)."""
     lastUpdateTime: str | None = None
     """When this entry was written (RFC 3339)."""
 

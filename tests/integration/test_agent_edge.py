@@ -16,6 +16,7 @@ We test these aspects:
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import time
@@ -181,3 +182,71 @@ def test_the_node_runs_on_through_an_api_outage_and_reports_when_back(
         assert engine.container(local) is None
     finally:
         purge(cluster, name)
+
+
+def test_a_new_agent_adopts_20_running_workloads_without_restarting_them(
+    cluster: Api, agents: Callable[[str], Agent], layout: Path
+) -> None:
+    agent = agents("node-m")
+    count = 20
+    names = [f"many-{os.getpid()}-{i}" for i in range(count)]
+    ports = {name: free_port() for name in names}
+    try:
+        for name in names:
+            body = cdep(name, layout, ports[name], nodeName="node-m")
+            # host network: no bridge, veth or firewall rules for 20 containers on a shared machine
+            body["spec"]["config"] = {
+                "cmd": ["httpd", "-f", "-p", f"127.0.0.1:{ports[name]}", "-h", "/"],
+                "network": {"mode": "host"},
+                "restart": "always",
+            }
+            assert cluster.call("POST", CDEPS, body).status_code == 201
+        for name in names:
+            until(
+                cluster, name, f"{name} Ready", lambda o: condition(o, "Ready").get("status") == "True", 180
+            )
+        engine = agent.engine()
+        local = {name: engine.status(name).pid for name in names}
+        assert all(local.values()), local
+        started = {name: process_start(pid) for name, pid in local.items() if pid}
+        assert all(answers(ports[name]) for name in names)
+
+        agent.stop(signal.SIGKILL)
+        time.sleep(1.0)
+        assert [name for name in names if not answers(ports[name])] == []
+        # an administrator wipes the status meanwhile: what shows Ready next is the new agent's report
+        for name in names:
+            resp = cluster.call("PATCH", f"{CDEPS}/{name}/status", {"status": None}, MERGE)
+            assert resp.status_code == 200, resp.text
+        assert all(not (get(cluster, name).get("status") or {}).get("nodes") for name in names)
+
+        agent.start()
+        for name in names:
+            obj = until(
+                cluster,
+                name,
+                f"{name} Ready from the new agent",
+                lambda o: (
+                    condition(o, "Ready").get("status") == "True"
+                    and bool((o.get("status") or {}).get("nodes"))
+                    and o["status"]["nodes"][0]["ready"] is True
+                ),
+                90,
+            )
+            assert obj["status"]["nodes"][0]["state"] == "running"
+        now = {name: engine.status(name).pid for name in names}
+        assert now == local, "a new agent must not restart what runs"
+        assert {name: process_start(pid) for name, pid in now.items() if pid} == started
+        assert [name for name in names if not answers(ports[name])] == []
+        assert all(engine.status(name).restarts == 0 for name in names)
+    finally:
+        for name in names:
+            cluster.call("DELETE", f"{CDEPS}/{name}")
+        with contextlib.suppress(BaseException):
+            wait_for(
+                "the resources gone",
+                lambda: all(cluster.call("GET", f"{CDEPS}/{n}").status_code == 404 for n in names),
+                timeout=90,
+            )
+        for name in names:
+            purge(cluster, name)

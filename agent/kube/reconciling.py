@@ -76,6 +76,8 @@ class Reconciler:
         self.lock = threading.Lock()
         self.link = Link(self.memory_dir / "_link.json")  # "_": never a deployment's name
         self.outbox = Outbox()
+        self.written: dict[str, tuple[str | None, str | None, dict[str, Any]]] = {}
+        """Per resource key: uid, resourceVersion and status of this agent's last status write."""
         self.events.link = self.link
 
     # -- local memory -----------------------------------------------------------------------------
@@ -126,6 +128,7 @@ class Reconciler:
         obj = self.reflector.get(key)
         local = self.owned().get(key)
         if obj is None:
+            self.written.pop(key, None)
             if local is not None and self.reflector.synced.is_set():
                 log.info("%s: resource %s deleted: removing it", local.name, key)
                 self._remove(local.name)
@@ -443,10 +446,24 @@ class Reconciler:
                     content_type=JSON_PATCH,
                 )
 
+    def _freshest_status(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The resource's status, or the one this agent last wrote when the cached object is older
+        than that write (a relist or a watch event that predates it), so one state is written once."""
+        meta = obj.get("metadata") or {}
+        status: dict[str, Any] = obj.get("status") or {}
+        mine = self.written.get(f"{meta.get('namespace') or 'default'}/{meta.get('name')}")
+        if mine is None or mine[0] != meta.get("uid"):
+            return status
+        try:  # resourceVersions are etcd revisions; anything else is compared by nobody
+            older = int(meta.get("resourceVersion") or 0) < int(mine[1] or 0)
+        except ValueError:
+            return status
+        return mine[2] if older else status
+
     def _write_status(self, obj: dict[str, Any], report: Report | None) -> None:
         """Apply this node's entry (None: drop it) and the summary, when either changed."""
         meta = obj.get("metadata") or {}
-        status = obj.get("status") or {}
+        status = self._freshest_status(obj)
         entries = status.get("nodes") or []
         previous = next((e for e in entries if e.get("nodeName") == self.node), None)
         others = [e for e in entries if e.get("nodeName") != self.node]
@@ -493,6 +510,12 @@ class Reconciler:
                 return
             raise
         self.outbox.sent(key)
+        if written.get("metadata"):
+            self.written[key] = (
+                meta.get("uid"),
+                written["metadata"].get("resourceVersion"),
+                written.get("status") or {},
+            )
         # the next reconcile compares against what we wrote, not a cache the watch has not updated yet
         if written.get("metadata"):
             with self.reflector.lock:

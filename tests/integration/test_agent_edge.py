@@ -6,6 +6,7 @@ We test these aspects:
   outside is restarted by its policy and answers on its published port again; the API server
   started again: the status catches up within seconds in one write, with the restart counted and
   a Disconnected condition (reason Reconnected) saying how long the node was cut off;
+- a second outage with the agent running through it: its held status is written once when back;
 - the resource deleted while the agent is stopped: the workload keeps running until an agent
   sees the deletion, then it is removed and the resource goes;
 - 20 workloads and the agent SIGKILLed: all keep answering; a new agent adopts them without
@@ -167,6 +168,31 @@ def test_the_node_runs_on_through_an_api_outage_and_reports_when_back(
         changed_at = parse_stamp(disconnected["lastTransitionTime"])
         assert changed_at is not None and back_at - 2 <= changed_at <= back_at + 15, disconnected
         assert status_writes == 1, agent.tail()
+        assert engine.status(local).pid == second_pid
+
+        # a second outage, the agent running through it: the held status goes out once when back
+        written = writes(cluster, name)
+        logged = agent.log.stat().st_size
+        cluster.plane.stop_apiserver()
+        stopped = time.time()
+        wait_for(
+            "the agent to notice",
+            lambda: "API server unreachable" in agent.log.read_text(errors="replace")[logged:],
+            timeout=30,
+        )
+        time.sleep(6)  # longer than an outage worth reporting (5 s)
+        starting = time.time()
+        cluster.plane.start_apiserver()
+
+        def reconnected_again(o: dict[str, Any]) -> bool:
+            changed = parse_stamp(node_condition(o, "Disconnected").get("lastTransitionTime"))
+            return changed is not None and changed >= starting - 1
+
+        obj = until(cluster, name, "the second outage reported", reconnected_again, timeout=20)
+        time.sleep(12)
+        assert writes(cluster, name) - written == 1, agent.tail()
+        entry = obj["status"]["nodes"][0]
+        assert entry["ready"] is True and time.time() - stopped >= entry["lastDisconnectedSeconds"] >= 6
         assert engine.status(local).pid == second_pid
 
         # deleted while the agent is stopped: nothing goes until an agent sees the deletion

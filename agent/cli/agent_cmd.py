@@ -155,6 +155,11 @@ def status(
         # the API server cannot be reached: what this node's agent deployed, from its store
         click.echo(f"warning: {exc}; showing this node's local view (store {root})", err=True)
         rows = _local_rows(root, run_root, namespace, name)
+        lost = _agent_cut_off_since(root)
+        if lost:
+            click.echo(f"warning: the node's agent has not reached the API server since {lost}", err=True)
+            for row in rows:
+                row["message"] += f" (the agent has not reached it since {lost})"
         if name and not rows:
             raise KubeError(f"no deployment of {namespace or 'default'}/{name} in store {root}") from exc
     if output == "json":
@@ -194,6 +199,16 @@ def _row(item: dict[str, Any]) -> dict[str, Any]:
         "conditions": status.get("conditions") or [],
         "nodes": status.get("nodes") or [],
     }
+
+
+def _agent_cut_off_since(root: Path) -> str | None:
+    """When this node's agent lost the API server, as it recorded it (agent.kube.outages)."""
+    from agent.kube.outages import Link, duration, stamp
+
+    link = Link(root / "agent" / "_link.json")
+    if link.since is None:
+        return None
+    return f"{stamp(link.since)} ({duration(link.clock() - link.since)} ago)"
 
 
 def _local_rows(

@@ -3,7 +3,8 @@
 We test these aspects:
 - with a running ContainerDeployment: the API server stopped and the agent restarted (it starts
   from local state and leaves the container as it was); the workload's process SIGKILLed from
-  outside is restarted by its policy and answers on its published port again; the API server
+  outside is restarted by its policy and answers on its published port again (meanwhile
+  `berth kube status` shows the local view and since when the agent is cut off); the API server
   started again: the status catches up within seconds in one write, with the restart counted and
   a Disconnected condition (reason Reconnected) saying how long the node was cut off;
 - a second outage with the agent running through it: its held status is written once when back;
@@ -18,8 +19,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,6 +46,7 @@ from tests.integration.test_agent_kube import (
     wait_for,
 )
 from tests.support.controlplane import free_port
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -133,6 +138,17 @@ def test_the_node_runs_on_through_an_api_outage_and_reports_when_back(
         # the workload's process killed from outside: restarted by its policy, without the API
         os.kill(first_pid, signal.SIGKILL)
 
+        # meanwhile (the restart waits its backoff) berth kube status shows the local view and
+        # when the agent lost the API server
+        out = subprocess.run(
+            [sys.executable, "-m", "agent", "kube", "status", name, "-o", "json",
+             "--kubeconfig", str(cluster.plane.kubeconfig), "--root", str(agent.root), "--run-root", str(agent.run)],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=120,
+        )  # fmt: skip
+        shown = json.loads(out.stdout)
+        assert shown["reason"] == "APIUnreachable" and "has not reached it since" in shown["message"]
+        assert "has not reached the API server since" in out.stderr
+
         def restarted() -> int | None:
             now = engine.status(local)
             return now.pid if now.state == "running" and now.pid not in (None, first_pid) else None
@@ -173,8 +189,8 @@ def test_the_node_runs_on_through_an_api_outage_and_reports_when_back(
         # a second outage, the agent running through it: the held status goes out once when back
         written = writes(cluster, name)
         logged = agent.log.stat().st_size
+        stopping = time.time()
         cluster.plane.stop_apiserver()
-        stopped = time.time()
         wait_for(
             "the agent to notice",
             lambda: "API server unreachable" in agent.log.read_text(errors="replace")[logged:],
@@ -192,7 +208,7 @@ def test_the_node_runs_on_through_an_api_outage_and_reports_when_back(
         time.sleep(12)
         assert writes(cluster, name) - written == 1, agent.tail()
         entry = obj["status"]["nodes"][0]
-        assert entry["ready"] is True and time.time() - stopped >= entry["lastDisconnectedSeconds"] >= 6
+        assert entry["ready"] is True and time.time() - stopping >= entry["lastDisconnectedSeconds"] >= 6
         assert engine.status(local).pid == second_pid
 
         # deleted while the agent is stopped: nothing goes until an agent sees the deletion

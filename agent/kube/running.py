@@ -96,15 +96,17 @@ class Agent:
             self.queue.add(key)
 
     def _watch_node(self) -> None:
-        first = True
+        first, failing = True, False
         while not self.stop.is_set():
             try:
                 node = self.kube.call("GET", f"/api/v1/nodes/{self.node}")
                 labels = (node.get("metadata") or {}).get("labels") or {}
+                failing = False
             except KubeError as exc:
                 labels = {} if exc.status == 404 else self.reconciler.labels
-                if exc.status != 404:
-                    log.warning("node %s: %s", self.node, exc)
+                if exc.status != 404 and not failing:  # once per outage, not every poll
+                    log.warning("node %s: %s (labels as last seen meanwhile)", self.node, exc)
+                failing = exc.status != 404
             if labels != self.reconciler.labels:
                 self._remember_labels(dict(labels))
             if labels != self.reconciler.labels or first:

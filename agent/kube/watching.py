@@ -117,13 +117,14 @@ class Reflector:
     def run(self, stop: threading.Event) -> None:
         """List, then watch until ``stop``; 410 lists again, other failures back off and reconnect."""
         delay = 0.2
+        failures = 0
         next_resync = time.monotonic() + self.resync
         while not stop.is_set():
             try:
                 if self.version is None:
                     self._list()
                 self._watch(stop)
-                delay = 0.2
+                delay, failures = 0.2, 0
             except KubeError as exc:
                 self.connected.clear()
                 if exc.status == 410 or exc.reason in ("Expired", "Gone"):
@@ -133,7 +134,9 @@ class Reflector:
                 # unreachable: retry often (a refused connection costs the server nothing) until the
                 # link is back, which also wakes us; an answering server in trouble gets more room
                 cap = UNREACHABLE_BACKOFF if exc.status == 0 else 30.0
-                log.warning("%s; again in %.1f s", exc, min(delay, cap))
+                failures += 1
+                if failures <= 5 or failures % 100 == 0:  # an edge node may be cut off for days
+                    log.warning("%s; again in %.1f s (try %d)", exc, min(delay, cap), failures)
                 self._wake.wait(min(delay, cap))
                 self._wake.clear()
                 delay = min(delay * 2, cap)

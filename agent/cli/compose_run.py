@@ -298,7 +298,10 @@ def _attach(
 @click.option("--remove-orphans", is_flag=True, help="Remove containers of services no longer in the file.")
 @click.option("-t", "--timeout", type=float, default=None, help="Seconds to wait for a stop before killing.")
 @click.option(
-    "--rmi", type=click.Choice(["local", "all"]), default=None, help="Accepted; images stay in the store."
+    "--rmi",
+    type=click.Choice(["local", "all"]),
+    default=None,
+    help="Remove images used by services: all, or local (those without a custom tag: built ones).",
 )
 @_pass
 @handle_errors
@@ -315,6 +318,7 @@ def down(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None,
         volumes=volumes,
         remove_orphans=remove_orphans,
         timeout=timeout,
+        rmi=rmi,
         say=_say(g),
     )
     if result.orphans and not remove_orphans:

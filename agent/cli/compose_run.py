@@ -84,15 +84,14 @@ def _name(g: Globals, project: ComposeProject | None) -> str:
 
 
 def _say(g: Globals) -> Any:
-    if g.progress == "quiet":
-        from agent.compose.upping import quiet
+    """The ``--progress`` display (:mod:`agent.compose.progress`), its block ended with the command."""
+    from agent.compose import progress
 
-        return quiet
-
-    def say(kind: str, name: str, what: str) -> None:
-        click.echo(f" {kind} {name}  {what}", err=True)
-
-    return say
+    display = progress.display(g.progress)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(display.close)
+    return display
 
 
 def _deployments(engine: Any, name: str, services: tuple[str, ...] = ()) -> list[Deployment]:
@@ -183,7 +182,10 @@ def up(
         no_deps=no_deps,
         attached=not (detach or wait or no_start),
     )
+    if _pull_missing(engine, project, services, say):
+        sys.exit(1)
     result = run_up(engine, project, options, say)
+    say.close()  # warnings and attached logs go below the block
     if result.orphans and not remove_orphans:
         click.echo(
             f"WARN[0000] Found orphan containers ({', '.join(result.orphans)}) for this project. If you "
@@ -201,6 +203,19 @@ def up(
     sys.exit(
         _attach(engine, project, names, abort_on_container_exit, exit_code_from, no_log_prefix, timeout, say)
     )
+
+
+def _pull_missing(
+    engine: Any, project: ComposeProject, services: tuple[str, ...], say: Any
+) -> dict[str, str]:
+    """Pull the images the store lacks first, as docker compose does; failures printed, by service."""
+    from agent.compose import pulling
+
+    failed = pulling.pull(engine.root, project, project.closure(services), say, missing_only=True)
+    for image, why in failed.items():
+        names = [s for s, svc in project.services.items() if svc.spec.image == image]
+        click.echo(f"error: service {names[0] if names else image}: {why}", err=True)
+    return failed
 
 
 def _attach(
@@ -665,7 +680,9 @@ def run(
     engine = _engine(g)
     deps = [s for s in project.closure([service]) if s != service]
     if deps and not no_deps:
-        result = run_up(engine, project, UpOptions(services=tuple(deps)), _say(g))
+        say = _say(g)
+        result = run_up(engine, project, UpOptions(services=tuple(deps)), say)
+        say.close()  # the one-off's output goes below the block
         for failed, why in result.failed.items():
             click.echo(f"error: service {failed}: {why}", err=True)
         if result.failed:
@@ -710,21 +727,30 @@ def run(
 
 # -- start, stop, restart, kill, rm, pull ---------------------------------------------------------
 def _simple(verb: str, doc: str) -> click.Command:
+    # -s is kill's --signal and rm's --stop, as docker compose has them: one per command
+    signal_names = ("-s", "--signal") if verb == "kill" else ("--signal",)
+    stop_names = ("-s", "--stop") if verb == "rm" else ("--stop",)
+
     @click.command(name=verb, help=doc)
     @click.option("-t", "--timeout", type=float, default=None, help="Seconds to wait when stopping.")
-    @click.option("-s", "--signal", "sig", default="SIGKILL", help="kill: the signal.")
+    @click.option(*signal_names, "sig", default="SIGKILL", help="kill: the signal.", hidden=verb != "kill")
     @click.option("-f", "--force", is_flag=True, help="rm: do not ask.")
-    @click.option("-s", "--stop", "stop_first", is_flag=True, hidden=True)
+    @click.option(
+        *stop_names, "stop_first", is_flag=True, help="rm: stop running ones first.", hidden=verb != "rm"
+    )
     @click.argument("services", nargs=-1)
     @_pass
     @handle_errors
     def command(
         g: Globals, timeout: float | None, sig: str, force: bool, stop_first: bool, services: tuple[str, ...]
     ) -> None:
+        say = _say(g)
+        if verb == "pull":  # the images of the file's services, deployed or not
+            _pull(g, services, say)
+            return
         engine = _engine(g)
         name = _quick_name(g)
         found = _deployments(engine, name, services)
-        say = _say(g)
         if verb in ("stop", "kill", "rm"):
             found = list(reversed(found))
         for d in found:
@@ -752,30 +778,29 @@ def _simple(verb: str, doc: str) -> click.Command:
                     engine.kill(d.name, sig)
                     say("Container", d.name, "Killed")
             elif verb == "rm":
-                if alive:
+                if alive and stop_first:
+                    say("Container", d.name, "Stopping")
+                    engine.stop(d.name, timeout=timeout)
+                    say("Container", d.name, "Stopped")
+                elif alive:
                     continue  # docker compose rm leaves running containers (without -s)
                 say("Container", d.name, "Removing")
                 engine.remove(d.name)
                 say("Container", d.name, "Removed")
-            elif verb == "pull":
-                pass
-        if verb == "pull":
-            _pull(g, services, say)
 
     return command
 
 
 def _pull(g: Globals, services: tuple[str, ...], say: Any) -> None:
-    from agent.store import deploying
+    from agent.compose import pulling
 
     project = _require(g)
-    store = deploying.Store.open(root_of(g.root))
-    with store.writing():
-        for service in project.closure(services) if services else list(project.services):
-            spec = project.services[service].spec
-            say("Image", spec.image, "Pulling")
-            deploying.pull(store, spec.image, spec.transport, None, verify=spec.config.security.verify)
-            say("Image", spec.image, "Pulled")
+    wanted = project.closure(services) if services else list(project.services)
+    failed = pulling.pull(_engine(g).root, project, wanted, say, missing_only=False)
+    for image, why in failed.items():
+        click.echo(f"error: image {image}: {why}", err=True)
+    if failed:
+        sys.exit(1)
 
 
 def _iter_simple() -> Iterator[tuple[str, click.Command]]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from agent.compose.progress import Display, PullProgress
 from agent.compose.projects import ComposeProject
 from agent.store import deploying
-from agent.store.images import ImageNotFound, InvalidImageRecord
+from agent.store.images import InvalidImageRecord
 from translators.errors import BerthError
 
 if TYPE_CHECKING:
@@ -39,12 +39,12 @@ def _wanted(
             continue
         if spec.transport != "docker" or spec.config.pull_policy in ("never", "always"):
             continue
-        try:
-            deploying.find_image(store, spec.image)
-        except ImageNotFound:
-            out[spec.image] = spec
+        try:  # a stat, not a read: a no-op up stays fast
+            stored = store.images.dir_for(*deploying.image_key(spec.image)) / "image.json"
         except (InvalidImageRecord, BerthError):
             continue  # the deploy reports a reference it cannot read, naming the service
+        if not stored.exists():
+            out[spec.image] = spec
     return list(out.values())
 
 
@@ -57,14 +57,14 @@ def pull(
     missing_only: bool,
 ) -> dict[str, str]:
     """Pull the images of ``services``; failures by image reference (each line says Error)."""
-    from agent.registry.pulling import pull_image
-    from agent.trust.enforcing import gate
-
     specs = [project.services[s].spec for s in services]
     store = deploying.Store.open(root)
     todo = _wanted(store, specs, missing_only)
     if not todo:
         return {}
+    from agent.registry.pulling import pull_image  # only when something is pulled
+    from agent.trust.enforcing import gate
+
     failed: dict[str, str] = {}
     check = gate(None)
     display.title = "Pulling"

@@ -771,6 +771,7 @@ def _simple(verb: str, doc: str) -> click.Command:
                 if alive:
                     engine.stop(d.name, timeout=timeout)
                 engine.start(d.name)
+                engine.event("restart", d.name, d)
                 say("Container", d.name, "Started")
             elif verb == "kill":
                 if alive:
@@ -816,7 +817,42 @@ def _iter_simple() -> Iterator[tuple[str, click.Command]]:
         yield verb, _simple(verb, doc)
 
 
+# -- events -------------------------------------------------------------------------------------
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Output events as a stream of JSON objects.")
+@click.option("--since", default=None, help="Show the events logged since this time first.")
+@click.option("--until", default=None, help="Stream events until this time.")
+@click.argument("services", nargs=-1)
+@_pass
+@handle_errors
+def events(
+    g: Globals, as_json: bool, since: str | None, until: str | None, services: tuple[str, ...]
+) -> None:
+    """Stream the project's container events (from the store's event log) until Ctrl-C."""
+    from agent.compose import eventing
+    from agent.runtime import eventlog
+    from agent.runtime import logs as logfiles
+
+    name = _quick_name(g)
+    engine = _engine(g)
+    since_t = logfiles.parse_time(since) / 1e9 if since else None
+    until_t = logfiles.parse_time(until, option="--until") / 1e9 if until else None
+
+    def done() -> bool:
+        return until_t is not None and time.time() >= until_t
+
+    stream = eventlog.follow(engine.events_path, since=since_t, done=done)
+    try:
+        for record in eventing.of_project(stream, name, services):
+            if until_t is not None and float(record.get("time", 0)) > until_t:
+                continue
+            click.echo(eventing.as_json(record) if as_json else eventing.as_text(record))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 COMMANDS: dict[str, click.Command] = {
+    "events": events,
     "up": up,
     "down": down,
     "ps": ps,

@@ -8,6 +8,7 @@ stderr), the command's own code for ``exec`` and ``run``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -182,10 +183,25 @@ def up(
         no_deps=no_deps,
         attached=not (detach or wait or no_start),
     )
-    if _pull_missing(engine, project, services, say):
-        sys.exit(1)
-    result = run_up(engine, project, options, say)
+    with _deferred_interrupt(options.attached) as interrupted:
+        if _pull_missing(engine, project, services, say):
+            sys.exit(1)
+        result = run_up(engine, project, options, say)
     say.close()  # warnings and attached logs go below the block
+    if interrupted:  # Ctrl-C while starting: what was logged so far, then the project stops
+        from agent.compose.upping import stop_all
+        from agent.runtime import logs as logfiles
+
+        names = [d.name for d in _deployments(engine, project.name, tuple(project.closure(services)))]
+        width = max((len(n) for n in names), default=0)
+        for name in names:
+            for line in logfiles.read(engine.layout.log_dir(name) / "ctr.log"):
+                prefix = b"" if no_log_prefix else f"{name:<{width}}  | ".encode()
+                sys.stdout.buffer.write(prefix + line.render())
+        sys.stdout.buffer.flush()
+        click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
+        stop_all(engine, list(reversed(names)), timeout, say)
+        sys.exit(130)
     if result.orphans and not remove_orphans:
         click.echo(
             f"WARN[0000] Found orphan containers ({', '.join(result.orphans)}) for this project. If you "
@@ -203,6 +219,28 @@ def up(
     sys.exit(
         _attach(engine, project, names, abort_on_container_exit, exit_code_from, no_log_prefix, timeout, say)
     )
+
+
+@contextlib.contextmanager
+def _deferred_interrupt(enabled: bool) -> Iterator[list[bool]]:
+    """An attached ``up`` interrupted while it starts the project finishes starting (no deploy is
+    cut in half, its worker threads could not be stopped anyway) and then stops it; a second
+    Ctrl-C interrupts at once. The yielded list is true once Ctrl-C was pressed."""
+    pressed: list[bool] = []
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _pull_missing(

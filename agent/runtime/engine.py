@@ -221,6 +221,19 @@ class Engine:
             error=(ctr.error if ctr is not None else None) or run.last_error,
         )
 
+    def health_changed(self, name: str, status: str) -> None:
+        """A ``health_status: healthy|unhealthy`` event, unless the container's last health event
+        since it started says so already (the deploy's check and the supervisor both report)."""
+        action = f"health_status: {status}"
+        for record in reversed(eventlog.recent(self.events_path)):
+            if record.get("name") != name:
+                continue
+            if record.get("action") == action:
+                return
+            if record.get("action") == "start" or str(record.get("action", "")).startswith("health_status"):
+                break
+        self.event(action, name)
+
     # -- start ----------------------------------------------------------------------------------
     def start(self, name: str, *, environ: Mapping[str, str] | None = None) -> Status:
         """Start the current version of ``name``; a running container is left as it is."""
@@ -681,13 +694,13 @@ class Engine:
                 exec_fn=self.exec_function(name),
             )
             if all(r.ok for r in results.values()):
-                self.event("health_status: healthy", name, deployment)
+                self.health_changed(name, "healthy")
                 return None
             in_start = time.monotonic() - began < max(p.start_period for p in gate)
             failures += 0 if in_start else 1
             if failures >= max(p.retries for p in gate):
                 last = "; ".join(f"{k}: {r.output.strip()[:200]}" for k, r in results.items() if not r.ok)
-                self.event("health_status: unhealthy", name, deployment)
+                self.health_changed(name, "unhealthy")
                 return f"unhealthy ({last})"
             time.sleep(min(max(0.2, min(p.start_interval for p in gate)), 1.0))
         return f"not healthy within {limit:g} s"

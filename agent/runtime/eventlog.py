@@ -93,6 +93,21 @@ def _skipped(path: Path, inode: int | None) -> bytes:
         return b""
 
 
+def recent(path: Path, nbytes: int = 64 * 1024) -> list[dict[str, Any]]:
+    """The last events of the current file (its last ``nbytes``), oldest first: cheap enough to
+    ask before writing an event that must not repeat."""
+    try:
+        with open(path, "rb") as log:
+            size = os.fstat(log.fileno()).st_size
+            log.seek(max(0, size - nbytes))
+            data = log.read()
+    except FileNotFoundError:
+        return []
+    if size > nbytes:
+        data = data.partition(b"\n")[2]  # the first line read may be cut
+    return list(_records(data))
+
+
 def follow(
     path: Path,
     *,

@@ -57,4 +57,4 @@ def _restart(engine: Engine, name: str, reason: str) -> None:
 
 
 def _health_changed(engine: Engine, name: str, status: str) -> None:
-    engine.event(f"health_status: {status}", name)
+    engine.health_changed(name, status)

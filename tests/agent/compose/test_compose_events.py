@@ -88,6 +88,7 @@ def test_events_of_a_project_in_order(host: Host) -> None:
     try:
         up = host.berth("compose", "-f", f, "up", "-d")
         assert up.returncode == 0, up.stderr
+        host.engine.health_changed(f"{p}-web-1", "healthy")  # the supervisor saying it again: no new event
         host.berth("compose", "-f", f, "kill", "web", check=True)
         _wait(lambda: host.engine.status(f"{p}-web-1").state == "exited")
         host.berth("compose", "-f", f, "start", "web", check=True)

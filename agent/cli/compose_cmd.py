@@ -77,7 +77,7 @@ class ComposeGroup(click.Group):
 
     RUNNING = (
         "up", "down", "ps", "logs", "exec", "run", "start", "stop", "restart", "kill", "rm",
-        "pull", "images", "top", "port", "ls", "version",
+        "pull", "images", "top", "port", "ls", "version", "events",
     )  # fmt: skip
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -8,6 +8,7 @@ stderr), the command's own code for ``exec`` and ``run``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -84,15 +85,14 @@ def _name(g: Globals, project: ComposeProject | None) -> str:
 
 
 def _say(g: Globals) -> Any:
-    if g.progress == "quiet":
-        from agent.compose.upping import quiet
+    """The ``--progress`` display (:mod:`agent.compose.progress`), its block ended with the command."""
+    from agent.compose import progress
 
-        return quiet
-
-    def say(kind: str, name: str, what: str) -> None:
-        click.echo(f" {kind} {name}  {what}", err=True)
-
-    return say
+    display = progress.display(g.progress)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(display.close)
+    return display
 
 
 def _deployments(engine: Any, name: str, services: tuple[str, ...] = ()) -> list[Deployment]:
@@ -183,7 +183,25 @@ def up(
         no_deps=no_deps,
         attached=not (detach or wait or no_start),
     )
-    result = run_up(engine, project, options, say)
+    with _deferred_interrupt(options.attached) as interrupted:
+        if _pull_missing(engine, project, services, say):
+            sys.exit(1)
+        result = run_up(engine, project, options, say)
+    say.close()  # warnings and attached logs go below the block
+    if interrupted:  # Ctrl-C while starting: what was logged so far, then the project stops
+        from agent.compose.upping import stop_all
+        from agent.runtime import logs as logfiles
+
+        names = [d.name for d in _deployments(engine, project.name, tuple(project.closure(services)))]
+        width = max((len(n) for n in names), default=0)
+        for name in names:
+            for line in logfiles.read(engine.layout.log_dir(name) / "ctr.log"):
+                prefix = b"" if no_log_prefix else f"{name:<{width}}  | ".encode()
+                sys.stdout.buffer.write(prefix + line.render())
+        sys.stdout.buffer.flush()
+        click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
+        stop_all(engine, list(reversed(names)), timeout, say)
+        sys.exit(130)
     if result.orphans and not remove_orphans:
         click.echo(
             f"WARN[0000] Found orphan containers ({', '.join(result.orphans)}) for this project. If you "
@@ -201,6 +219,41 @@ def up(
     sys.exit(
         _attach(engine, project, names, abort_on_container_exit, exit_code_from, no_log_prefix, timeout, say)
     )
+
+
+@contextlib.contextmanager
+def _deferred_interrupt(enabled: bool) -> Iterator[list[bool]]:
+    """An attached ``up`` interrupted while it starts the project finishes starting (no deploy is
+    cut in half, its worker threads could not be stopped anyway) and then stops it; a second
+    Ctrl-C interrupts at once. The yielded list is true once Ctrl-C was pressed."""
+    pressed: list[bool] = []
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _pull_missing(
+    engine: Any, project: ComposeProject, services: tuple[str, ...], say: Any
+) -> dict[str, str]:
+    """Pull the images the store lacks first, as docker compose does; failures printed, by service."""
+    from agent.compose import pulling
+
+    failed = pulling.pull(engine.root, project, project.closure(services), say, missing_only=True)
+    for image, why in failed.items():
+        names = [s for s, svc in project.services.items() if svc.spec.image == image]
+        click.echo(f"error: service {names[0] if names else image}: {why}", err=True)
+    return failed
 
 
 def _attach(
@@ -298,7 +351,10 @@ def _attach(
 @click.option("--remove-orphans", is_flag=True, help="Remove containers of services no longer in the file.")
 @click.option("-t", "--timeout", type=float, default=None, help="Seconds to wait for a stop before killing.")
 @click.option(
-    "--rmi", type=click.Choice(["local", "all"]), default=None, help="Accepted; images stay in the store."
+    "--rmi",
+    type=click.Choice(["local", "all"]),
+    default=None,
+    help="Remove images used by services: all, or local (those without a custom tag: built ones).",
 )
 @_pass
 @handle_errors
@@ -315,6 +371,7 @@ def down(g: Globals, volumes: bool, remove_orphans: bool, timeout: float | None,
         volumes=volumes,
         remove_orphans=remove_orphans,
         timeout=timeout,
+        rmi=rmi,
         say=_say(g),
     )
     if result.orphans and not remove_orphans:
@@ -661,7 +718,9 @@ def run(
     engine = _engine(g)
     deps = [s for s in project.closure([service]) if s != service]
     if deps and not no_deps:
-        result = run_up(engine, project, UpOptions(services=tuple(deps)), _say(g))
+        say = _say(g)
+        result = run_up(engine, project, UpOptions(services=tuple(deps)), say)
+        say.close()  # the one-off's output goes below the block
         for failed, why in result.failed.items():
             click.echo(f"error: service {failed}: {why}", err=True)
         if result.failed:
@@ -706,21 +765,30 @@ def run(
 
 # -- start, stop, restart, kill, rm, pull ---------------------------------------------------------
 def _simple(verb: str, doc: str) -> click.Command:
+    # -s is kill's --signal and rm's --stop, as docker compose has them: one per command
+    signal_names = ("-s", "--signal") if verb == "kill" else ("--signal",)
+    stop_names = ("-s", "--stop") if verb == "rm" else ("--stop",)
+
     @click.command(name=verb, help=doc)
     @click.option("-t", "--timeout", type=float, default=None, help="Seconds to wait when stopping.")
-    @click.option("-s", "--signal", "sig", default="SIGKILL", help="kill: the signal.")
+    @click.option(*signal_names, "sig", default="SIGKILL", help="kill: the signal.", hidden=verb != "kill")
     @click.option("-f", "--force", is_flag=True, help="rm: do not ask.")
-    @click.option("-s", "--stop", "stop_first", is_flag=True, hidden=True)
+    @click.option(
+        *stop_names, "stop_first", is_flag=True, help="rm: stop running ones first.", hidden=verb != "rm"
+    )
     @click.argument("services", nargs=-1)
     @_pass
     @handle_errors
     def command(
         g: Globals, timeout: float | None, sig: str, force: bool, stop_first: bool, services: tuple[str, ...]
     ) -> None:
+        say = _say(g)
+        if verb == "pull":  # the images of the file's services, deployed or not
+            _pull(g, services, say)
+            return
         engine = _engine(g)
         name = _quick_name(g)
         found = _deployments(engine, name, services)
-        say = _say(g)
         if verb in ("stop", "kill", "rm"):
             found = list(reversed(found))
         for d in found:
@@ -741,6 +809,7 @@ def _simple(verb: str, doc: str) -> click.Command:
                 if alive:
                     engine.stop(d.name, timeout=timeout)
                 engine.start(d.name)
+                engine.event("restart", d.name, d)
                 say("Container", d.name, "Started")
             elif verb == "kill":
                 if alive:
@@ -748,30 +817,29 @@ def _simple(verb: str, doc: str) -> click.Command:
                     engine.kill(d.name, sig)
                     say("Container", d.name, "Killed")
             elif verb == "rm":
-                if alive:
+                if alive and stop_first:
+                    say("Container", d.name, "Stopping")
+                    engine.stop(d.name, timeout=timeout)
+                    say("Container", d.name, "Stopped")
+                elif alive:
                     continue  # docker compose rm leaves running containers (without -s)
                 say("Container", d.name, "Removing")
                 engine.remove(d.name)
                 say("Container", d.name, "Removed")
-            elif verb == "pull":
-                pass
-        if verb == "pull":
-            _pull(g, services, say)
 
     return command
 
 
 def _pull(g: Globals, services: tuple[str, ...], say: Any) -> None:
-    from agent.store import deploying
+    from agent.compose import pulling
 
     project = _require(g)
-    store = deploying.Store.open(root_of(g.root))
-    with store.writing():
-        for service in project.closure(services) if services else list(project.services):
-            spec = project.services[service].spec
-            say("Image", spec.image, "Pulling")
-            deploying.pull(store, spec.image, spec.transport, None, verify=spec.config.security.verify)
-            say("Image", spec.image, "Pulled")
+    wanted = project.closure(services) if services else list(project.services)
+    failed = pulling.pull(_engine(g).root, project, wanted, say, missing_only=False)
+    for image, why in failed.items():
+        click.echo(f"error: image {image}: {why}", err=True)
+    if failed:
+        sys.exit(1)
 
 
 def _iter_simple() -> Iterator[tuple[str, click.Command]]:
@@ -787,7 +855,42 @@ def _iter_simple() -> Iterator[tuple[str, click.Command]]:
         yield verb, _simple(verb, doc)
 
 
+# -- events -------------------------------------------------------------------------------------
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Output events as a stream of JSON objects.")
+@click.option("--since", default=None, help="Show the events logged since this time first.")
+@click.option("--until", default=None, help="Stream events until this time.")
+@click.argument("services", nargs=-1)
+@_pass
+@handle_errors
+def events(
+    g: Globals, as_json: bool, since: str | None, until: str | None, services: tuple[str, ...]
+) -> None:
+    """Stream the project's container events (from the store's event log) until Ctrl-C."""
+    from agent.compose import eventing
+    from agent.runtime import eventlog
+    from agent.runtime import logs as logfiles
+
+    name = _quick_name(g)
+    engine = _engine(g)
+    since_t = logfiles.parse_time(since) / 1e9 if since else None
+    until_t = logfiles.parse_time(until, option="--until") / 1e9 if until else None
+
+    def done() -> bool:
+        return until_t is not None and time.time() >= until_t
+
+    stream = eventlog.follow(engine.events_path, since=since_t, done=done)
+    try:
+        for record in eventing.of_project(stream, name, services):
+            if until_t is not None and float(record.get("time", 0)) > until_t:
+                continue
+            click.echo(eventing.as_json(record) if as_json else eventing.as_text(record))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 COMMANDS: dict[str, click.Command] = {
+    "events": events,
     "up": up,
     "down": down,
     "ps": ps,

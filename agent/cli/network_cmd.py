@@ -242,15 +242,21 @@ def rm(names: tuple[str, ...], run_root: Path | None, root: Path | None, output:
 @store_options
 @handle_errors
 def prune(run_root: Path | None, root: Path | None, output: str) -> None:
-    """Remove every network no container is attached to and no deployment names."""
+    """Remove every network no container is attached to and no deployment names, and the port
+    forwarding rules netavark kept for containers whose store was deleted while they ran."""
+    from agent.network.attaching import prune_stale_ports
+
     networks = _networks(root)
     removed = []
     for net in networks.list():
         if not _users(root, run_root, net.name):
             networks.remove(net.name)
             removed.append(net.name)
+    stale = prune_stale_ports()
     if output == "json":
-        emit(output, {"removed": removed})
+        emit(output, {"removed": removed, "stale_ports": stale})
     else:
         for name in removed:
             click.echo(name)
+        for port in stale:
+            click.echo(f"stale forward of host port {port} removed")

@@ -1,4 +1,5 @@
-"""``compose down``: containers (dependents first), then networks, then, with ``-v``, volumes.
+"""``compose down``: containers (dependents first), then networks, then, with ``-v``, volumes,
+and with ``--rmi`` images (:mod:`agent.compose.imageremoving`).
 
 Works from the store alone when the compose file is gone: deployments and networks carry the
 project's label; with the file, its declared networks and volumes are removed too.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from agent.compose import imageremoving
 from agent.compose.projects import ComposeProject
 from agent.compose.upping import Say, levels, parallel, project_deployments, quiet
 from agent.network.networks import Networks
@@ -24,6 +26,8 @@ class DownResult:
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    images: dict[str, str] = field(default_factory=dict)
+    """With ``rmi``: each image's fate (``removed``, ``in use``, ``missing``)."""
 
 
 def down(
@@ -34,6 +38,7 @@ def down(
     volumes: bool = False,
     remove_orphans: bool = False,
     timeout: float | None = None,
+    rmi: str | None = None,
     say: Say = quiet,
 ) -> DownResult:
     result = DownResult()
@@ -49,6 +54,7 @@ def down(
             if not remove_orphans:
                 continue
         doomed.append(d)
+    images = imageremoving.wanted(name, project, doomed, rmi) if rmi else {}
     by_level: dict[int, list[Deployment]] = {}
     for d in doomed:
         by_level.setdefault(rank.get(d.state.owner.service or "", -1), []).append(d)
@@ -87,4 +93,5 @@ def down(
             deploying.remove_volume(engine.root, vol)
             say("Volume", vol, "Removed")
             result.volumes.append(vol)
+    result.images = imageremoving.remove(engine.root, images, say)
     return result

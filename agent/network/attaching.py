@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.network import dns, netavark
+from agent.network import dns, forwards, netavark
 from agent.network.errors import NetworkError
 from agent.network.networks import DEFAULT_NETWORK, Network, Networks
 from agent.store import atomic
@@ -405,9 +405,8 @@ def _host_ports() -> Iterator[dict[str, dict[str, str]]]:
     fd = os.open(HOST_PORTS.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        data = atomic.read_json(HOST_PORTS) or {}
-        table = {k: v for k, v in data.items() if Path(v.get("store", "/nonexistent")).exists()}
-        yield table
+        table = atomic.read_json(HOST_PORTS) or {}
+        yield table  # holders whose store is gone stay until checked (see _stale) or pruned
         atomic.write_json(HOST_PORTS, table)
     finally:
         os.close(fd)
@@ -427,7 +426,7 @@ def _reserve_ports(root: Path, name: str, config: ContainerConfig, *, internal: 
         for mapping in wanted:
             host_ip = mapping.host_ip or ANY
             port = mapping.host or _ephemeral(table, mapping.protocol)
-            holder = table.get(_key(mapping.protocol, port))
+            holder = _stale(table, port, mapping.protocol, name)
             if holder is not None and not (holder["store"] == store and holder["container"] == name):
                 raise NetworkError(
                     f"{name}: host port {port}/{mapping.protocol} is already published by container "
@@ -441,6 +440,46 @@ def _reserve_ports(root: Path, name: str, config: ContainerConfig, *, internal: 
             table[_key(mapping.protocol, port)] = {"store": store, "container": name}
             out.append(PublishedPort(host_ip, port, mapping.container, mapping.protocol))
     return out
+
+
+def _gone(holder: dict[str, str]) -> bool:
+    return not Path(holder.get("store", "/nonexistent")).exists()
+
+
+def _stale(table: dict[str, dict[str, str]], port: int, protocol: str, name: str) -> dict[str, str] | None:
+    """The port's holder; one whose store was deleted is forgotten, unless netavark still forwards
+    the port to it: that rule would win over the new one, so the publish fails saying how to clean."""
+    key = _key(protocol, port)
+    holder = table.get(key)
+    if holder is None or not _gone(holder):
+        return holder
+    container = _container_id(Path(holder["store"]), holder.get("container", ""))
+    if forwards.forwarded(container, port, protocol):
+        raise NetworkError(
+            f"{name}: host port {port}/{protocol} is still forwarded by netavark to container "
+            f"{holder.get('container')!r} of the deleted store {holder['store']}: remove its stale "
+            "rules with 'berth network prune'"
+        )
+    del table[key]
+    return None
+
+
+def prune_stale_ports() -> list[str]:
+    """Remove netavark's forwarding rules of containers whose store was deleted while they ran,
+    and forget their ports (``berth network prune``). Returns ``tcp/8080``-style names."""
+    removed = []
+    with _host_ports() as table:
+        owners: dict[tuple[str, str], list[str]] = {}
+        for key, holder in table.items():
+            if _gone(holder):
+                owners.setdefault((holder.get("store", ""), holder.get("container", "")), []).append(key)
+        for (store, container), keys in owners.items():
+            ports = [(int(k.split("/", 1)[1]), k.split("/", 1)[0]) for k in keys]
+            forwards.remove(_container_id(Path(store), container), ports)
+            for key in keys:
+                del table[key]
+                removed.append(key)
+    return removed
 
 
 def _release_ports(root: Path, name: str) -> None:

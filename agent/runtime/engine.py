@@ -34,7 +34,7 @@ from typing import Any
 from agent.network import netns
 from agent.network.attaching import Attached, Attacher
 from agent.network.netns import NetworkNamespace
-from agent.runtime import health, overlays, preparing, probes, restarting
+from agent.runtime import eventlog, health, overlays, preparing, probes, restarting
 from agent.runtime.containers import Containers
 from agent.runtime.errors import ContainerNotFound, ContainerStateError, RuntimeFailure
 from agent.runtime.execing import Exec
@@ -154,6 +154,32 @@ class Engine:
     def health_path(self, name: str) -> Path:
         return self.paths.container(name) / "health.json"
 
+    # -- events ---------------------------------------------------------------------------------
+    @property
+    def events_path(self) -> Path:
+        """The store's event log (:mod:`agent.runtime.eventlog`)."""
+        return eventlog.path_in(self.paths.run)
+
+    def event(self, action: str, name: str, deployment: Deployment | None = None, **attributes: str) -> None:
+        """Record a container event; never fails the operation that caused it."""
+        try:
+            if deployment is None:
+                deployment = self.store().get(name)
+            owner = deployment.state.owner
+            eventlog.append(
+                self.events_path,
+                {
+                    "action": action,
+                    "name": name,
+                    "id": container_id(deployment),
+                    "image": deployment.state.image,
+                    "owner": {"kind": owner.kind, "project": owner.project, "service": owner.service},
+                    "attributes": attributes,
+                },
+            )
+        except (OSError, DeploymentError):
+            pass
+
     def status(self, name: str) -> Status:
         deployment = self.store().get(name)
         run = self.run_state(name)
@@ -195,6 +221,19 @@ class Engine:
             error=(ctr.error if ctr is not None else None) or run.last_error,
         )
 
+    def health_changed(self, name: str, status: str) -> None:
+        """A ``health_status: healthy|unhealthy`` event, unless the container's last health event
+        since it started says so already (the deploy's check and the supervisor both report)."""
+        action = f"health_status: {status}"
+        for record in reversed(eventlog.recent(self.events_path)):
+            if record.get("name") != name:
+                continue
+            if record.get("action") == action:
+                return
+            if record.get("action") == "start" or str(record.get("action", "")).startswith("health_status"):
+                break
+        self.event(action, name)
+
     # -- start ----------------------------------------------------------------------------------
     def start(self, name: str, *, environ: Mapping[str, str] | None = None) -> Status:
         """Start the current version of ``name``; a running container is left as it is."""
@@ -212,6 +251,7 @@ class Engine:
                 self._teardown(name, deployment)
             self._update_run_state(name, last_error=str(exc))
             raise
+        self.event("start", name, deployment)
         return self.status(name)
 
     def _start(self, deployment: Deployment, *, environ: Mapping[str, str] | None) -> None:
@@ -362,22 +402,32 @@ class Engine:
                 or "SIGTERM"
             )
             grace = timeout if timeout is not None else deployment.spec.config.stop_grace_period
+            if ctr.alive:
+                self.event("kill", name, deployment, signal=_signal_number(sig))
             final = self.containers.stop(name, sig, 10.0 if grace is None else grace)
-            self._record_exit(name, final)
+            self._record_exit(name, final, deployment)
         self._teardown(name, deployment)
+        if ctr is not None and ctr.alive:
+            self.event("stop", name, deployment)
         return self.status(name)
 
     def kill(self, name: str, signal: str = "SIGKILL") -> None:
-        self.store().get(name)
+        deployment = self.store().get(name)
         self.containers.kill(name, signal)
+        self.event("kill", name, deployment, signal=_signal_number(signal))
 
-    def _record_exit(self, name: str, final: ContainerStatus) -> None:
+    def _record_exit(self, name: str, final: ContainerStatus, deployment: Deployment | None = None) -> None:
+        """Keep the exit in run.json; the first record of an exit is its ``die`` event."""
+        first = self.run_state(name).finished_at is None
         self._update_run_state(
             name,
             exit_code=final.exit_code,
             oom_killed=final.oom_killed,
             finished_at=time.time() if final.finished_at is None else _epoch(final.finished_at),
         )
+        if first:
+            code = final.exit_code if final.exit_code is not None else 255
+            self.event("die", name, deployment, exitCode=str(code))
 
     def _teardown(self, name: str, deployment: Deployment | None) -> None:
         """Remove the container's process, runc state, cgroup, mount, run dir and network."""
@@ -386,7 +436,7 @@ class Engine:
             if ctr.alive:
                 self.containers.stop(name, "SIGKILL", 0)
             final = self.containers.reap(name)
-            self._record_exit(name, final)
+            self._record_exit(name, final, deployment)
             self.containers.delete(name, force=True)
         with contextlib.suppress(OSError):
             overlays.unmount(self.paths.bundle(name) / "rootfs")
@@ -405,7 +455,9 @@ class Engine:
         if self.container(name) is not None:
             self.stop(name, timeout=0 if not deployment.spec.config.stop_grace_period else None)
         self._teardown(name, deployment)
-        return deploying.remove(self.root, name, cleanup=cleanup)
+        removed = deploying.remove(self.root, name, cleanup=cleanup)
+        self.event("destroy", name, deployment)
+        return removed
 
     def boot(self) -> list[str]:
         """After a reboot (runtime state is on tmpfs, so nothing runs): start what docker's daemon
@@ -435,11 +487,12 @@ class Engine:
             final = self.containers.reap(name)
         except ContainerNotFound:
             return restarting.Decision(False, reason="removed")
-        self._record_exit(name, final)
         try:
             deployment = self.store().get(name)
         except DeploymentError:
+            self._record_exit(name, final)
             return restarting.Decision(False, reason="deployment removed")
+        self._record_exit(name, final, deployment)
         run = self.run_state(name)
         started = run.started_at or time.time()
         decision = restarting.decide(
@@ -472,7 +525,9 @@ class Engine:
             restarts=restarts + 1,
             total_restarts=run.total_restarts + 1,
             started_at=time.time() if restarts == 0 and run.restarts else started,
+            finished_at=None,  # running again: its next exit is a new die event
         )
+        self.event("start", name, deployment)
         return decision
 
     # -- deploy with automatic rollback ---------------------------------------------------------
@@ -495,6 +550,7 @@ class Engine:
         deployment = deploying.deploy(
             self.root, spec, owner=owner or Owner(), puller=puller or _puller(), gate=gate or _gate()
         )
+        self.event("create", spec.name, deployment)
         if not start:
             return deployment
         return self.activate(
@@ -638,11 +694,13 @@ class Engine:
                 exec_fn=self.exec_function(name),
             )
             if all(r.ok for r in results.values()):
+                self.health_changed(name, "healthy")
                 return None
             in_start = time.monotonic() - began < max(p.start_period for p in gate)
             failures += 0 if in_start else 1
             if failures >= max(p.retries for p in gate):
                 last = "; ".join(f"{k}: {r.output.strip()[:200]}" for k, r in results.items() if not r.ok)
+                self.health_changed(name, "unhealthy")
                 return f"unhealthy ({last})"
             time.sleep(min(max(0.2, min(p.start_interval for p in gate)), 1.0))
         return f"not healthy within {limit:g} s"
@@ -748,6 +806,25 @@ def _aliases(deployment: Deployment) -> list[str]:
     if deployment.spec.config.network.hostname:
         names.append(deployment.spec.config.network.hostname)
     return list(dict.fromkeys(names))
+
+
+def container_id(deployment: Deployment) -> str:
+    """The ID ``compose ps`` and events show: the image digest's first 12 hex digits and the
+    version (a deployment has no other identity; docker's is a random 64-hex one)."""
+    return deployment.state.image_digest.removeprefix("sha256:")[:12] + f"{deployment.serial:04d}"
+
+
+def _signal_number(sig: str) -> str:
+    """docker's kill events name the signal by number (``signal=15``)."""
+    import signal as signals
+
+    text = sig.upper().removeprefix("SIG")
+    if text.isdigit():
+        return text
+    try:
+        return str(int(signals.Signals["SIG" + text]))
+    except KeyError:
+        return sig
 
 
 def _epoch(text: str) -> float:

@@ -372,11 +372,7 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
         image_ref = str(version.state.get("image_record") or version.state.get("image", ""))
         store.deployments.remove(name)
         if cleanup:
-            used = {
-                str(v.state.get("image_digest"))
-                for n in store.deployments.names()
-                for v in store.deployments.kept(n)
-            }
+            used = _images_in_use(store)
             with contextlib.suppress(ImageNotFound, InvalidImageRecord, references.InvalidReference):
                 image = find_image(store, image_ref)
                 if image.digest not in used:
@@ -384,6 +380,45 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
                     removed.append(f"image {image_ref}")
             removed += collecting.collect_locked(store)
     return removed
+
+
+def _images_in_use(store: Store) -> set[str]:
+    """Manifest digests of the images any kept version (current or rollback) was deployed from."""
+    return {
+        str(v.state.get("image_digest")) for n in store.deployments.names() for v in store.deployments.kept(n)
+    }
+
+
+def remove_images(root: Path, refs: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Drop the store's records of ``refs`` (as the store names them, ``image_record``) unless a
+    deployment still runs from them, then collect what nothing refers to any more.
+
+    A name is dropped whenever another name of the same image stays (docker untags it). Returns each
+    reference's fate (``removed``, ``in use`` or ``missing``) and what the garbage collection removed: ``compose down --rmi`` warns about an image in use and goes on, as docker's
+    conflict error makes docker compose do."""
+    from agent.store import collecting  # gc only when images go
+
+    store = Store.open(root, create=False)
+    fates: dict[str, str] = {}
+    collected: list[str] = []
+    with store.writing():
+        used = _images_in_use(store)
+        for ref in refs:
+            try:
+                image = find_image(store, ref)
+            except (ImageNotFound, InvalidImageRecord, references.InvalidReference):
+                fates[ref] = "missing"
+                continue
+            # as docker untags a name another name of the same image keeps, whoever runs it
+            others = [i for i in store.images.list() if i.digest == image.digest and i.path != image.path]
+            if image.digest in used and not others:
+                fates[ref] = "in use"
+                continue
+            store.images.remove(*image_key(ref))
+            fates[ref] = "removed"
+        if "removed" in fates.values():
+            collected = collecting.collect_locked(store)
+    return fates, collected
 
 
 def edit_spec(root: Path, name: str, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DeploymentSpec:

@@ -97,6 +97,9 @@ class DeploymentState:
     created: float
     """Unix time of the deploy."""
     owner: Owner = field(default_factory=Owner)
+    image_record: str = ""
+    """Where the image store keeps the image (``oci:/x/web:1`` -> ``localhost/web:1``); "" for
+    versions deployed before it was recorded (then ``image`` names it)."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeploymentState:
@@ -114,6 +117,7 @@ class DeploymentState:
             rollback=int(rollback) if rollback is not None else None,
             created=float(data.get("created", 0)),
             owner=Owner.from_json(data.get("owner")),
+            image_record=str(data.get("image_record") or ""),
         )
 
 

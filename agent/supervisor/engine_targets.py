@@ -41,6 +41,7 @@ def targets_of(engine: Engine) -> Iterable[Target]:
                 restart_on_unhealthy=origin is not None and origin.kind in KUBERNETES_KINDS,
                 exec_fn=engine.exec_function(name),
                 restart_fn=functools.partial(_restart, engine, name),
+                health_fn=functools.partial(_health_changed, engine, name),
             )
         )
     return found
@@ -53,3 +54,7 @@ def _restart(engine: Engine, name: str, reason: str) -> None:
         engine.start(name)
     except BerthError as exc:
         log.warning("%s: restart failed: %s", name, exc)
+
+
+def _health_changed(engine: Engine, name: str, status: str) -> None:
+    engine.health_changed(name, status)

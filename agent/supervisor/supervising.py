@@ -50,6 +50,8 @@ class Watched:
     restart_since: float = 0.0
     restart_error: str | None = None
     last_stats: CgroupStats | None = None
+    reported: str | None = None
+    """The health status last reported to the target (``health_status`` events on a change)."""
 
     def record(self) -> dict[str, Any]:
         data = self.health.to_json()
@@ -221,10 +223,18 @@ class Supervisor:
         self._wake.set()
 
     def _write(self, watched: Watched) -> None:
+        record = watched.record()
         try:
-            health.write_record(watched.target.health_file, watched.record())
+            health.write_record(watched.target.health_file, record)
         except OSError as exc:
             log.warning("cannot write %s: %s", watched.target.health_file, exc)
+        status = record.get("status")
+        if status in ("healthy", "unhealthy") and status != watched.reported:
+            watched.reported = str(status)
+            try:
+                watched.target.health_changed(str(status))
+            except Exception as exc:  # an event that cannot be written must not stop the probes
+                log.warning("%s: cannot report health %s: %s", watched.target.name, status, exc)
 
     # -- reading --------------------------------------------------------------------------------
 

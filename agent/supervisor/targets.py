@@ -57,6 +57,9 @@ class Target(Protocol):
     def restart(self, reason: str) -> None:
         """Restart the container (its restart policy and backoff apply); ``reason`` is logged."""
 
+    def health_changed(self, status: str) -> None:
+        """The container turned ``healthy`` or ``unhealthy`` (its ``health_status`` event)."""
+
 
 TargetSource = Callable[[], Iterable[Target]]
 """Called every refresh interval: the containers running now."""
@@ -67,6 +70,10 @@ def _no_exec(argv: Sequence[str], timeout: float) -> tuple[int, str]:
 
 
 def _no_restart(reason: str) -> None:
+    return None
+
+
+def _no_health(status: str) -> None:
     return None
 
 
@@ -86,9 +93,13 @@ class StaticTarget:
     restart_on_unhealthy: bool = True
     exec_fn: Callable[[Sequence[str], float], tuple[int, str]] = _no_exec
     restart_fn: Callable[[str], None] = _no_restart
+    health_fn: Callable[[str], None] = _no_health
 
     def exec(self, argv: Sequence[str], timeout: float) -> tuple[int, str]:
         return self.exec_fn(argv, timeout)
 
     def restart(self, reason: str) -> None:
         self.restart_fn(reason)
+
+    def health_changed(self, status: str) -> None:
+        self.health_fn(status)

@@ -1,7 +1,10 @@
 """The files a ``configMap``, ``secret``, ``downwardAPI`` or ``projected`` volume holds.
 
 Kubernetes writes such a volume as a directory of files, one per key (or per ``items`` entry, at
-its ``path``), with ``defaultMode`` (0644 unless given) or the item's ``mode``. Berth has no such
+its ``path``), with ``defaultMode`` (0644 unless given) or the item's ``mode``. Berth writes a
+Secret's files 0600 unless the manifest gives a mode (its rule for secrets; the file belongs to the
+container's user, so 0600 reads where Kubernetes' root-owned files need 0644); a mode the manifest
+gives is kept, as a kubelet user who wrote ``defaultMode: 0440`` for a group expects. Berth has no such
 directory: each file becomes a :class:`~translators.spec.FileMount` under the mount path, so the
 rest of the image's directory stays visible (Kubernetes would hide it).
 """
@@ -19,6 +22,7 @@ from translators.kubernetes.templates import PodTemplate
 from translators.paths import YamlPath
 
 DEFAULT_MODE = 0o644
+SECRET_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,16 @@ class File:
     path: str
     content: str
     encoding: Literal["utf-8", "base64"]
-    mode: int
+    mode: int | None
+    """The mode the manifest gives (``defaultMode`` or the item's); None: the default of its kind."""
     secret: bool
+
+    @property
+    def final_mode(self) -> int:
+        """The mode written: the manifest's, else 0600 for a Secret's file and 0644 for others."""
+        if self.mode is not None:
+            return self.mode
+        return SECRET_MODE if self.secret else DEFAULT_MODE
 
 
 def _mode(raw: object, at: YamlPath, diag: ObjectDiagnostics) -> int | None:
@@ -58,7 +70,7 @@ def key_files(
     at: YamlPath,
     diag: ObjectDiagnostics,
     store: Store,
-    default_mode: int,
+    default_mode: int | None,
 ) -> list[File]:
     """The files of a ConfigMap or Secret source (a volume, or a ``projected`` source)."""
     name_key = "secretName" if kind == "Secret" and "secretName" in data else "name"
@@ -73,7 +85,7 @@ def key_files(
         return []
     files: list[File] = []
 
-    def add(entry: Entry, path: str, mode: int) -> None:
+    def add(entry: Entry, path: str, mode: int | None) -> None:
         files.append(File(path, entry.value, entry.encoding, mode, source.secret))
 
     if "items" not in data:
@@ -112,7 +124,7 @@ def downward_files(
     diag: ObjectDiagnostics,
     template: PodTemplate,
     namespace: str,
-    default_mode: int,
+    default_mode: int | None,
 ) -> list[File]:
     """The files of a ``downwardAPI`` source: the pod's name, namespace, labels and annotations."""
     files: list[File] = []
@@ -173,11 +185,7 @@ def volume_files(
     namespace: str,
 ) -> list[File]:
     """The files of a configMap, secret, downwardAPI or projected volume, checked once per pod."""
-    if "defaultMode" in data:
-        default_mode = _mode(data.get("defaultMode"), at / "defaultMode", diag)
-    else:
-        default_mode = DEFAULT_MODE
-    mode = DEFAULT_MODE if default_mode is None else default_mode
+    mode = _mode(data.get("defaultMode"), at / "defaultMode", diag) if "defaultMode" in data else None
     if kind == "configMap":
         reporting.check_keys(data, at, diag, {"name", "items", "defaultMode", "optional"})
         return key_files("ConfigMap", data, at=at, diag=diag, store=store, default_mode=mode)

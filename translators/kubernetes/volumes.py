@@ -284,7 +284,7 @@ def _files(
             place = posixpath.join(target, file.path[len(sub) + 1 :])
         else:
             continue
-        item: dict[str, Any] = {"target": place, "content": file.content, "mode": file.mode}
+        item: dict[str, Any] = {"target": place, "content": file.content, "mode": file.final_mode}
         if file.encoding != "utf-8":
             item["encoding"] = file.encoding
         if file.secret:

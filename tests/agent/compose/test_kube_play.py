@@ -62,6 +62,9 @@ def test_deployment_replicas_configmap_secret_hostport(host: Host) -> None:
         assert host.engine.status(app).state == "running"
         token = host.berth("container", "exec", app, "cat", "/sec/token", check=True)
         assert token.stdout == "s3cret"
+        # Kubernetes' defaultMode is 0644; Berth's rule for secrets is 0600 (the container's user owns it)
+        modes = host.berth("container", "exec", app, "ls", "-lL", "/sec/token", "/cfg/greeting.txt")
+        assert [line.split()[0] for line in modes.stdout.splitlines()] == ["-rw-r--r--", "-rw-------"]
         page = host.berth("container", "exec", app, "cat", "/cfg/greeting.txt", check=True)
         assert page.stdout == "hello from a configmap\n"
         ready = host.berth("container", "exec", app, "cat", "/work/ready", check=True)

@@ -3,7 +3,8 @@
 We test these aspects:
 - a target whose HTTP liveness probe passes is recorded healthy; when the page disappears
   (404) it turns unhealthy after its retries and the restart function is called once with the
-  reason; the restarted process (a new pid) starts over and turns healthy again;
+  reason; the restarted process (a new pid) starts over and turns healthy again; each change is
+  reported to the target once (its ``health_status`` events);
 - readiness is recorded; a target with a named port gets an error in its record, not a crash;
 - a restart function that raises is recorded and probing goes on;
 - a process that exited is not probed (its restart policy owns it): no restart is requested;
@@ -57,6 +58,7 @@ class Web:
         self.body = f"served {secrets.token_hex(4)}\n"
         self.procs: list[subprocess.Popen[bytes]] = []
         self.restart_reasons: list[str] = []
+        self.health_changes: list[str] = []
         self.server = self._start()
         self.target = StaticTarget(
             name=f"web-{secrets.token_hex(3)}",
@@ -75,6 +77,7 @@ class Web:
             ),
             cgroup=cgroup.path,
             restart_fn=self.restart,
+            health_fn=self.health_changes.append,
         )
 
     def _start(self, port: int | None = None) -> IsolatedServer:
@@ -131,6 +134,8 @@ def test_unhealthy_liveness_restarts(web: Web) -> None:
         assert rec["restarts"] == 1
         assert all(entry["output"].startswith("HTTP 200") for entry in rec["log"])  # a fresh history
         assert len(web.restart_reasons) == 1
+        # each change once (the health_status events), not every check
+        assert web.health_changes == ["healthy", "unhealthy", "healthy"]
     finally:
         sup.stop()
 

@@ -262,6 +262,15 @@ FILE_CASES = [
         ],
     ),
     (
+        "secret without a mode is 0600, not Kubernetes' 0644",
+        "{name: v, secret: {secretName: sec, items: [{key: token, path: t}, {key: tls.key, path: k, mode: 0440}]}}",
+        "{name: v, mountPath: /s}",
+        [
+            {"target": "/s/t", "content": "t0k", "mode": 0o600, "secret": True},
+            {"target": "/s/k", "content": "a2V5", "encoding": "base64", "mode": 0o440, "secret": True},
+        ],
+    ),
+    (
         "optional missing configmap",
         "{name: v, configMap: {name: nope, optional: true}}",
         "{name: v, mountPath: /etc/x}",
@@ -274,7 +283,7 @@ FILE_CASES = [
         "{name: v, mountPath: /p}",
         [
             {"target": "/p/o.conf", "content": "b=2", "mode": 0o644},
-            {"target": "/p/t", "content": "t0k", "mode": 0o644, "secret": True},
+            {"target": "/p/t", "content": "t0k", "mode": 0o600, "secret": True},
         ],
     ),
     (

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from agent.compose import listing
 from agent.compose.projects import HASH, ComposeError, ComposeProject, Service, container_name, number_of
 from agent.network.errors import NetworkError
 from agent.network.networks import Networks
@@ -66,11 +67,7 @@ class UpResult:
 
 def project_deployments(engine: Engine, project: str) -> list[Deployment]:
     """The project's deployments in the store (compose-owned, this project, not one-off)."""
-    return [
-        d
-        for d in engine.store().list(owner_kind="compose", project=project)
-        if d.state.owner.labels.get("com.docker.compose.oneoff", "False") != "True"
-    ]
+    return listing.project_deployments(engine.store(), project)
 
 
 def ensure_networks(engine: Engine, project: Project, say: Say, *, label: str = "com.docker.compose") -> None:

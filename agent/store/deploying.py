@@ -140,6 +140,7 @@ class Store:
             work=container / "work",
             versions=tuple(self.deployments.serials(version.name)),
             load_spec=functools.partial(build_spec, data, source=source),
+            spec_data=data,
         )
 
     @contextlib.contextmanager

@@ -241,9 +241,11 @@ def up(engine: Engine, project: ComposeProject, options: UpOptions, say: Say = q
     return result
 
 
-PARALLEL = 8
-"""Containers of one dependency level deployed at once (most of a deploy is waiting for it to
-settle or pass its health check)."""
+PARALLEL = 32
+"""Containers of one dependency level deployed at once. Most of a deploy is waiting for the new
+container to settle or pass its health check, so a whole level's waits should overlap: with 8 at
+once, 10 services took two settle windows (4.5 s for ``up -d`` here); the creates themselves are
+bound by the CPU and the store lock whatever the number."""
 
 
 def levels(project: ComposeProject, selected: Sequence[str]) -> list[list[str]]:

@@ -116,6 +116,8 @@ def test_translate_imports_only_the_translator_it_needs(tmp_path: Path) -> None:
         assert "name: " in done.stdout
         heavy = _imported(modules, *ALWAYS_HEAVY, "translators.kubernetes", "translators.crd", "agent.store")
         assert heavy == [], (path.name, heavy)
+        # pydantic's plugin loader (importlib.metadata) and importlib.resources are not needed
+        assert _imported(modules, "importlib.metadata", "importlib.resources", "zipfile") == []
         assert "DeploymentSpec" in built
         assert not {"ContainerDeployment", "ContainerDeploymentSpec"} & built, built
 
@@ -148,6 +150,21 @@ def test_container_list_validates_no_spec(tmp_path: Path, listed_store: Path) ->
         )
         assert heavy == [], (fmt, heavy)
         assert built == set()
+
+
+def test_listed_records_resolve_their_trees_as_the_links_say(listed_store: Path, tmp_path: Path) -> None:
+    """Store.list resolves each version's rootfs link once per merged tree; the result is the
+    link's own resolution, also when the store is reached through a symlink."""
+    linked = tmp_path / "linked-store"
+    linked.symlink_to(listed_store)
+    for root in (listed_store, linked):
+        store = deploying.Store.open(root, create=False)
+        records = store.list()
+        assert [r.name for r in records] == ["web0", "web1", "web2"]
+        for record in records:
+            assert record.rootfs == (record.path / "rootfs").resolve()
+            assert record.rootfs.is_dir() and not record.rootfs.is_symlink()
+        assert records[0].image_config is records[2].image_config  # one image, one parse
 
 
 def test_a_listed_record_validates_its_spec_on_use(listed_store: Path) -> None:

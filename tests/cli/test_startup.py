@@ -231,7 +231,14 @@ def _rows(text: str) -> list[dict[str, object]]:
 
 
 SPEC_MODELS = ("pydantic", "translators.spec", "translators.compose.load", "yaml")
-NOT_FOR_PS = (*ALWAYS_HEAVY, "agent.runtime.engine", "agent.network.attaching", "agent.store.unpacking")
+# ctypes.util: its find_library spawns ``ldconfig -p`` (overlays and netns used it)
+NOT_FOR_PS = (
+    *ALWAYS_HEAVY,
+    "agent.runtime.engine",
+    "agent.network.attaching",
+    "agent.store.unpacking",
+    "ctypes.util",
+)
 
 
 def test_compose_ps_reads_the_store_and_a_remembered_project(

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,9 +136,10 @@ def _reader(g: Globals) -> tuple[Store, Observer]:
     return store, Observer(store.layout, RunPaths.for_store(store.layout.root, g.run_root))
 
 
-def _unchanged_up(g: Globals, scale: dict[str, int], say: Any) -> bool:
+def _unchanged_up(g: Globals, scale: dict[str, int], reporter: Callable[[], Any]) -> bool:
     """``up -d`` of a remembered project whose containers all run as remembered: report them
-    as the full path would, and do nothing else."""
+    as the full path would (through ``reporter()``, made only then: the full path makes its
+    own), and do nothing else."""
     from agent.compose import remembering
 
     recalled = _recall(g, scale or None)
@@ -148,6 +149,7 @@ def _unchanged_up(g: Globals, scale: dict[str, int], say: Any) -> bool:
     names = remembering.settled(store, observer, recalled)
     if names is None:
         return False
+    say = reporter()
     for name in names:
         say("Container", name, "Running")
     return True
@@ -253,7 +255,7 @@ def up(
     if (detach or wait) and abort_on_container_exit:
         raise click.UsageError("--abort-on-container-exit and --exit-code-from cannot be combined with -d")
     plain = detach and not (wait or no_start or force_recreate or no_recreate or no_deps or services)
-    if plain and _unchanged_up(g, _scale(scales), _say(g)):
+    if plain and _unchanged_up(g, _scale(scales), lambda: _say(g)):
         return
     from agent.compose.upping import UpOptions
     from agent.compose.upping import up as run_up

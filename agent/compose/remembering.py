@@ -16,8 +16,9 @@ each value (compared, never the value itself).
 
 :func:`settled` is the no-op check of ``up -d``: every replica's deployment carries the
 remembered hash and runs, the project has no other container, its networks and volumes exist,
-and every dependency waited on for health is healthy. Then there is nothing to do, and ``up``
-reports each container as running, as the full path would.
+and no service waits on a dependency's health or completion (the full path checks those now).
+Then there is nothing to do, and ``up`` reports each container as running, as the full path
+would.
 """
 
 from __future__ import annotations
@@ -214,17 +215,10 @@ def settled(store: Store, observer: Observer, project: Remembered) -> list[str] 
                 return None
             wanted.append(name)
         for dep, condition, _required in service.depends_on:
-            target = by_service.get(dep)
-            if target is None:
-                return None  # not in the project: the full path reports it (or skips it)
-            if condition == "started":
-                continue  # every replica runs: checked above or below
-            if condition != "healthy":
+            if dep not in by_service or condition != "started":
+                # a dependency outside the project is reported by the full path; a health or
+                # completion condition is checked by it now (a health record may be stale)
                 return None
-            for number in range(1, target.scale + 1):
-                name = container_name(project.name, dep, number)
-                if name not in deployments or observer.status(deployments[name]).health != "healthy":
-                    return None
     if set(deployments) != set(wanted):
         return None  # orphans or replicas to scale down
     return wanted

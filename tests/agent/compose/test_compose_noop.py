@@ -4,7 +4,8 @@ We test these aspects (real runc, conmon and netavark, the demo image):
 - after an ``up -d``, the same ``up -d`` again reports every container running, leaves the same
   processes, and imports neither pydantic, the spec models, YAML nor the Engine;
 - anything that would make ``up`` act takes the full path: a stopped container is started again,
-  a changed environment value recreates its service, ``--force-recreate`` recreates all.
+  a changed environment value recreates its service, ``--force-recreate`` recreates, and a
+  ``service_healthy`` dependency is checked now (the project is loaded, nothing changes).
 """
 
 from __future__ import annotations
@@ -104,3 +105,33 @@ def test_noop_up_from_the_remembered_project(host: Host) -> None:
     forced, heavy = _up(host, f, "--force-recreate", "web", env={"MODE": "two"})
     assert f"Container {p}-web-1  Recreate" in forced and "pydantic" in heavy
     assert _pids(host)[f"{p}-web-1"] != pids[f"{p}-web-1"]
+
+
+HEALTHY = """
+name: {project}
+services:
+  web:
+    image: {image}
+    command: httpd -f -p 80 -h /
+    stop_signal: SIGKILL
+    depends_on:
+      api: {{condition: service_healthy}}
+  api:
+    image: {image}
+    command: httpd -f -p 8000 -h /
+    stop_signal: SIGKILL
+    healthcheck: {{test: ["CMD", "ls", "/bin/sh"], interval: 1s, retries: 3}}
+"""
+
+
+def test_a_health_condition_is_checked_by_the_full_path(host: Host) -> None:
+    """A service waiting on its dependency's health: ``up`` checks that health now, never from
+    a remembered summary, and still changes nothing."""
+    p = host.project
+    f = str(host.write("compose.yaml", HEALTHY.format(project=p, image=IMAGE)))
+    _up(host, f)
+    pids = _pids(host)
+    again, heavy = _up(host, f)
+    assert "pydantic" in heavy  # loaded: the health condition is not remembered away
+    assert "Started" not in again and "Recreate" not in again
+    assert _pids(host) == pids

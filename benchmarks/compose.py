@@ -5,7 +5,10 @@ the demo image (busybox httpd) on a bridge network, from a warm store:
 - ``up -d`` (every container created and started), a no-op ``up -d``, ``ps``, ``down``;
 - ``ps`` with ``--many`` deployments in one project (staged in the store, not started);
 - ``kube play`` / ``kube down`` of a Deployment, Berth next to ``podman kube play``.
-Absolute times are noisy here (2 shared cores); compare the ratios. Targets (issue 8): ``up -d`` of
+Each figure is the median wall time and, beside it, the median CPU time (user+sys of the child and
+its children, e.g. conmon and runc); the load average is printed before and after. Source files
+are byte-compiled first (an installed package has its .pyc files). Absolute times are noisy here
+(2 shared cores); compare the ratios. Targets (issue 8): ``up -d`` of
 10 services under 1.5 s, no-op ``up`` and ``ps`` under 300 ms, each ahead of the peers.
 
 podman-compose lives in its own venv: ``python3 -m venv .work/podman-compose-venv &&
@@ -17,7 +20,9 @@ Run: PYTHONPATH=. .venv/bin/python benchmarks/compose.py [--reps 3] [--services 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -74,6 +79,7 @@ class Runner:
         self.base = base
         self.root = base / "store"
         self.run_root = base / "run"
+        self.cpu: list[float] = []
         self.podman_root = Path(tempfile.mkdtemp(prefix="bpc", dir="/dev/shm"))  # podman: runroot < 50 chars
         conf = base / "containers.conf"
         conf.write_text(CONTAINERS_CONF)
@@ -91,9 +97,13 @@ class Runner:
         ]  # fmt: skip
 
     def timed(self, argv: list[str], *, check: bool = True) -> float:
+        """Wall seconds of one whole process; its CPU seconds are appended to :attr:`cpu`."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.monotonic()
         proc = subprocess.run(argv, env=self.env, cwd=self.base, capture_output=True, text=True, check=False)
         took = time.monotonic() - began
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
         if check and proc.returncode != 0:
             raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
         return took
@@ -124,8 +134,13 @@ def median(values: list[float]) -> str:
     return f"{statistics.median(values):.3f}" if values else "-"
 
 
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def bench_compose(runner: Runner, tool: str, reps: int, services: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"up -d": [], "no-op up -d": [], "ps": [], "down": []}
+    cpu: dict[str, list[float]] = {step: [] for step in out}
     for rep in range(reps):
         name = f"bench{tool.replace('-', '')}{rep}"
         from tests.agent.compose.conftest import free_port
@@ -138,14 +153,14 @@ def bench_compose(runner: Runner, tool: str, reps: int, services: int) -> dict[s
                 return runner.berth("compose", "-f", str(f), *args)
             return runner.podman_compose("-f", str(f), *args)
 
-        out["up -d"].append(runner.timed(cmd("up", "-d")))
-        out["no-op up -d"].append(runner.timed(cmd("up", "-d")))
-        out["ps"].append(runner.timed(cmd("ps")))
-        out["down"].append(runner.timed(cmd("down")))
-    return out
+        for step, args in (("up -d", ("up", "-d")), ("no-op up -d", ("up", "-d")), ("ps", ("ps",)),
+                           ("down", ("down",))):  # fmt: skip
+            out[step].append(runner.timed(cmd(*args)))
+            cpu[step].append(runner.cpu[-1])
+    return {**out, **{f"{step} CPU": values for step, values in cpu.items()}}
 
 
-def bench_ps_many(runner: Runner, many: int) -> float:
+def bench_ps_many(runner: Runner, many: int, reps: int) -> tuple[float, float]:
     """``compose ps -a`` of a project with ``many`` deployments (staged, not started)."""
     from agent.compose import projects as compose_projects
     from agent.runtime.engine import Engine
@@ -158,9 +173,8 @@ def bench_ps_many(runner: Runner, many: int) -> float:
     service = loaded.services["s"]
     for n in range(1, many + 1):
         engine.deploy(service.replica("many", n), owner=loaded.owner("s", n), start=False)
-    took = statistics.median(
-        runner.timed(runner.berth("compose", "-p", "many", "ps", "-a")) for _ in range(3)
-    )
+    walls = [runner.timed(runner.berth("compose", "-p", "many", "ps", "-a")) for _ in range(reps)]
+    took = (statistics.median(walls), statistics.median(runner.cpu[-reps:]))
     for n in range(1, many + 1):
         engine.remove(compose_projects.container_name("many", "s", n))
     return took
@@ -189,23 +203,29 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=200, help="deployments for the ps figure (0: skip)")
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
+    compileall.compile_dir(REPO / "agent", quiet=1)
+    compileall.compile_dir(REPO / "translators", quiet=1)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     base = Path(tempfile.mkdtemp(prefix="berth-bench-compose-", dir="/dev/shm"))
     runner = Runner(base)
     try:
         setup(runner)
+        print(f"before: {load()}")
         results = {"berth": bench_compose(runner, "berth", args.reps, args.services)}
         if not args.no_peers and PODMAN_COMPOSE.exists() and shutil.which("podman"):
             results["podman-compose"] = bench_compose(runner, "podman-compose", args.reps, args.services)
-        print(f"{args.services} services, medians of {args.reps} (s, whole process)")
+        print(f"{args.services} services, medians of {args.reps} (s, whole process; CPU: user+sys)")
         print(f"{'step':<14}" + "".join(f"{tool:>16}" for tool in results))
         for step in results["berth"]:
             print(f"{step:<14}" + "".join(f"{median(r[step]):>16}" for r in results.values()))
         if args.many:
-            print(f"compose ps -a with {args.many} deployments: {bench_ps_many(runner, args.many):.3f} s")
+            wall, cpu = bench_ps_many(runner, args.many, args.reps)
+            print(f"compose ps -a with {args.many} deployments: {wall:.3f} s wall, {cpu:.3f} s CPU")
         kube = bench_kube(runner, args.reps)
         for tool, steps in kube.items():
             if steps["play"]:
                 print(f"kube play/down ({tool}): {median(steps['play'])} / {median(steps['down'])} s")
+        print(f"after: {load()}")
     finally:
         subprocess.run(runner.berth("compose", "ls", "-q"), env=runner.env, check=False, capture_output=True)
         if shutil.which("podman"):

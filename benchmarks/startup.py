@@ -2,8 +2,9 @@
 
 Runs, interleaved so that load from other processes falls on all of them alike: the bare
 interpreter (``python -c pass``), ``berth --help``, ``berth translate`` of the demo compose file
-and of a native spec, and ``berth container list`` on a store of 50 deployments (built on
-/dev/shm first). Prints the median wall time of each, the median over the bare interpreter, and
+and of a native spec, ``berth container list`` on a store of 50 deployments (built on
+/dev/shm first), and ``berth compose ps -a`` of a 10-service project staged in the same store
+(deployed, not started), by ``-p`` and by ``-f`` (the project remembered from a first ``ps``). Prints the median wall time of each, the median over the bare interpreter, and
 the median CPU time (user+sys, less sensitive to a loaded machine). Target: under 150 ms over the
 bare interpreter, whole process.
 
@@ -55,6 +56,22 @@ def _store(deployments: int) -> Path:
     return root
 
 
+def _compose_project(root: Path, services: int = 10) -> Path:
+    """A compose file of ``services`` services, each deployed (not started) into ``root``."""
+    from agent.compose import projects
+    from agent.store import deploying
+
+    lines = ["name: startup", "services:"]
+    for i in range(services):
+        lines += [f"  s{i}:", "    image: localhost:5000/bench/web:1", "    command: httpd -f -p 80"]
+    path = root.parent / f"{root.name}-compose.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    loaded = projects.load([path], env={})
+    for name, service in loaded.services.items():
+        deploying.deploy(root, service.replica(loaded.name, 1), owner=loaded.owner(name, 1))
+    return path
+
+
 def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one whole process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -77,6 +94,11 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     store = _store(args.deployments)
+    compose_file = _compose_project(store)
+    run_root = store.parent / f"{store.name}-run"
+    where = ["--root", str(store), "--run-root", str(run_root)]
+    subprocess.run(_berth("compose", *where, "-f", str(compose_file), "ps"), cwd=ROOT, env=env, check=True,
+                   capture_output=True)  # fmt: skip  # remembers the project
     try:
         cases = {
             "bare interpreter": [PYTHON, "-c", "pass"],
@@ -84,6 +106,8 @@ def main() -> int:
             "berth translate (native spec)": _berth("translate", "-f", "examples/specs/web.yaml"),
             "berth translate (compose demo)": _berth("translate", "-f", "agent/demo/compose.yaml"),
             f"berth container list ({args.deployments})": _berth("container", "list", "--root", str(store)),
+            "berth compose -p ps -a (10)": _berth("compose", *where, "-p", "startup", "ps", "-a"),
+            "berth compose -f ps -a (10)": _berth("compose", *where, "-f", str(compose_file), "ps", "-a"),
         }
         walls: dict[str, list[float]] = {name: [] for name in cases}
         cpus: dict[str, list[float]] = {name: [] for name in cases}
@@ -94,6 +118,8 @@ def main() -> int:
                 cpus[name].append(cpu)
     finally:
         shutil.rmtree(store, ignore_errors=True)
+        shutil.rmtree(run_root, ignore_errors=True)
+        compose_file.unlink(missing_ok=True)
     bare_wall = statistics.median(walls["bare interpreter"])
     bare_cpu = statistics.median(cpus["bare interpreter"])
     print(

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from translators.compose import ComposeFile, load
+from translators.compose.inputs import ComposeFile
 from translators.errors import InvalidSpec
 
 # docker compose's lookup order when no -f is given; each has an override file next to it
@@ -194,6 +194,8 @@ def config(
     quiet: bool,
 ) -> None:
     """Print the normalised compose model (what ``docker compose config`` prints)."""
+    from translators.compose import load
+
     if g is not None:
         files = files or g.files
         project_name = project_name or g.project_name

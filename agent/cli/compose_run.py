@@ -16,17 +16,23 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from agent.cli.compose_cmd import Globals, _files
 from agent.cli.store_output import handle_errors, root_of
-from agent.compose import projects as compose_projects
-from agent.compose.projects import ComposeError, ComposeProject
+from agent.compose.labels import ComposeError, container_name
 from agent.store.records import Deployment
+
+if TYPE_CHECKING:  # the spec models: imported by the commands that load a project, not by ps
+    from agent.compose.projects import ComposeProject
+    from agent.compose.remembering import Remembered
+    from agent.runtime.observing import Observer
+    from agent.store.deploying import Store
+    from translators.compose.inputs import ComposeFile
 
 ANY = "0.0.0.0"  # noqa: S104 - how docker prints an address published on every interface
 COLOURS = (36, 33, 32, 35, 34, 96, 93, 92, 95, 94)
@@ -53,20 +59,101 @@ def _load(g: Globals, *, scale: dict[str, int] | None = None, required: bool = T
         if required or not g.project_name:
             raise
         return None
+    from agent.compose import projects as compose_projects
+    from agent.compose import remembering
+    from translators.compose import inputs
+
     texts = {f.path: f.text for f in compose_files if f.text is not None}
-    project = compose_projects.load(
-        [f.path for f in compose_files],
-        env=dict(os.environ),
-        env_files=[Path.cwd() / p for p in g.env_files],
-        profiles=g.profiles,
-        project_name=g.project_name,
-        project_dir=g.project_directory,
-        scale=scale,
-        texts=texts,
-    )
+    with inputs.recording() as read:
+        project = compose_projects.load(
+            [f.path for f in compose_files],
+            env=dict(os.environ),
+            env_files=[Path.cwd() / p for p in g.env_files],
+            profiles=g.profiles,
+            project_name=g.project_name,
+            project_dir=g.project_directory,
+            scale=scale,
+            texts=texts,
+        )
     for warning in project.warnings:
         click.echo(str(warning), err=True)
+    memo = _memory_key(g, compose_files, scale)
+    if memo is not None:
+        remembering.remember(_run_dir(g), memo, read, project)
     return project
+
+
+# -- the remembered project (agent.compose.remembering): ps and a no-op up without loading it ---
+def _run_dir(g: Globals) -> Path:
+    from agent.runtime.paths import RunPaths
+
+    return RunPaths.for_store(root_of(g.root), g.run_root).run
+
+
+def _memory_key(g: Globals, compose_files: list[ComposeFile], scale: dict[str, int] | None) -> str | None:
+    """The key the project of these files and options is remembered under (None: stdin)."""
+    from agent.compose import remembering
+
+    if any(f.text is not None for f in compose_files):
+        return None
+    return remembering.key(
+        files=[f.path for f in compose_files],
+        project_name=g.project_name,
+        env_files=[Path.cwd() / p for p in g.env_files],
+        profiles=g.profiles,
+        project_dir=g.project_directory,
+        scale=scale,
+    )
+
+
+def _recall(g: Globals, scale: dict[str, int] | None = None) -> Remembered | None:
+    """The project as remembered from a load of exactly the same inputs; None: load it."""
+    from agent.compose import remembering
+
+    try:
+        compose_files = _files(g.files, g.project_directory)
+    except click.UsageError:
+        return None
+    memo = _memory_key(g, compose_files, scale)
+    if memo is None:
+        return None
+    recalled = remembering.recall(_run_dir(g), memo, os.environ)
+    if recalled is not None:
+        for warning in recalled.warnings:
+            click.echo(warning, err=True)
+    return recalled
+
+
+def _reader(g: Globals) -> tuple[Store, Observer]:
+    """The store and the container statuses, for commands that only look (no Engine, no runc)."""
+    from agent.runtime.observing import Observer
+    from agent.runtime.paths import RunPaths
+    from agent.store.deploying import Store
+    from agent.store.layout import Layout
+
+    root = root_of(g.root)
+    Layout(root)  # as _engine: a first command on a fresh root makes the store
+    store = Store.open(root, create=False)
+    return store, Observer(store.layout, RunPaths.for_store(store.layout.root, g.run_root))
+
+
+def _unchanged_up(g: Globals, scale: dict[str, int], reporter: Callable[[], Any]) -> bool:
+    """``up -d`` of a remembered project whose containers all run as remembered: report them
+    as the full path would (through ``reporter()``, made only then: the full path makes its
+    own), and do nothing else."""
+    from agent.compose import remembering
+
+    recalled = _recall(g, scale or None)
+    if recalled is None:
+        return False
+    store, observer = _reader(g)
+    names = remembering.settled(store, observer, recalled)
+    if names is None:
+        return False
+    say = reporter()
+    for name in names:
+        say("Container", name, "Running")
+    return True
 
 
 def _require(g: Globals, *, scale: dict[str, int] | None = None) -> ComposeProject:
@@ -96,10 +183,13 @@ def _say(g: Globals) -> Any:
 
 
 def _deployments(engine: Any, name: str, services: tuple[str, ...] = ()) -> list[Deployment]:
-    from agent.compose.listing import sort_key
-    from agent.compose.upping import project_deployments
+    return _stored(engine.store(), name, services)
 
-    found = sorted(project_deployments(engine, name), key=sort_key)
+
+def _stored(store: Store, name: str, services: tuple[str, ...] = ()) -> list[Deployment]:
+    from agent.compose.listing import project_deployments, sort_key
+
+    found = sorted(project_deployments(store, name), key=sort_key)
     if services:
         known = {d.state.owner.service for d in found}
         missing = [s for s in services if s not in known]
@@ -158,15 +248,18 @@ def up(
     services: tuple[str, ...],
 ) -> None:
     """Create and start the project's services (unchanged ones are left running)."""
-    from agent.compose.upping import UpOptions
-    from agent.compose.upping import up as run_up
-
     if force_recreate and no_recreate:
         raise click.UsageError("--force-recreate and --no-recreate are incompatible")
     if exit_code_from:
         abort_on_container_exit = True
     if (detach or wait) and abort_on_container_exit:
         raise click.UsageError("--abort-on-container-exit and --exit-code-from cannot be combined with -d")
+    plain = detach and not (wait or no_start or force_recreate or no_recreate or no_deps or services)
+    if plain and _unchanged_up(g, _scale(scales), lambda: _say(g)):
+        return
+    from agent.compose.upping import UpOptions
+    from agent.compose.upping import up as run_up
+
     project = _require(g, scale=_scale(scales))
     if exit_code_from and exit_code_from not in project.services:
         raise ComposeError(f"no such service: {exit_code_from}")
@@ -403,8 +496,8 @@ def ps(
     from agent.compose.listing import ps_row
 
     name = _quick_name(g)
-    engine = _engine(g)
-    rows = [ps_row(engine, d) for d in _deployments(engine, name, services)]
+    store, observer = _reader(g)
+    rows = [ps_row(observer, d) for d in _stored(store, name, services)]
     if not show_all and not statuses:
         rows = [r for r in rows if r["State"] in ("running", "restarting", "paused")]
     if statuses:
@@ -428,9 +521,12 @@ def ps(
 def _quick_name(g: Globals) -> str:
     """The project name without translating the files when ``-p`` gives it (ps stays fast)."""
     if g.project_name:
-        from translators.compose.normalising import normalise_project_name
+        from translators.compose.inputs import normalise_project_name
 
-        return str(normalise_project_name(g.project_name))
+        return normalise_project_name(g.project_name)
+    recalled = _recall(g)
+    if recalled is not None:
+        return recalled.name
     return _name(g, _load(g))
 
 
@@ -454,8 +550,8 @@ def ls(g: Globals, show_all: bool, fmt: str, quiet: bool) -> None:
     """List the compose projects on this host (from the store alone)."""
     from agent.compose.listing import projects
 
-    engine = _engine(g)
-    rows = projects(engine, engine.store().list(owner_kind="compose"))
+    store, observer = _reader(g)
+    rows = projects(observer, store.list(owner_kind="compose"))
     if not show_all:
         rows = [r for r in rows if "running" in r["Status"]]
     if quiet:
@@ -501,7 +597,7 @@ def images(g: Globals, fmt: str, quiet: bool, services: tuple[str, ...]) -> None
 def port(g: Globals, index: int, protocol: str, service: str, private_port: int) -> None:
     """The host address a service's port is published on."""
     engine = _engine(g)
-    name = compose_projects.container_name(_quick_name(g), service, index)
+    name = container_name(_quick_name(g), service, index)
     for p in engine.status(name).ports:
         if p.get("container_port") == private_port and p.get("protocol", "tcp") == protocol:
             click.echo(f"{p.get('host_ip') or ANY}:{p.get('host_port')}")
@@ -556,7 +652,7 @@ def _pids(engine: Any, name: str) -> list[int]:
 @click.option("-f", "--format", "fmt", default="pretty")
 def version(short: bool, fmt: str) -> None:
     """The docker compose version Berth follows."""
-    from agent.compose.projects import COMPOSE_VERSION
+    from agent.compose.labels import COMPOSE_VERSION
 
     if short:
         click.echo(COMPOSE_VERSION)
@@ -675,7 +771,7 @@ def exec_(
     from agent.runtime.execing import Exec
 
     engine = _engine(g)
-    name = compose_projects.container_name(_quick_name(g), service, index)
+    name = container_name(_quick_name(g), service, index)
     if engine.container(name) is None or not engine.container(name).alive:
         raise ComposeError(f"service {service!r} is not running")
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()

@@ -1,7 +1,9 @@
 """``compose ps`` and ``compose ls`` rows, with docker compose's JSON field names.
 
 Everything is read from the store and the runtime state: the project's deployments carry their
-service, number and labels, so neither needs the compose file.
+service, number and labels, so neither needs the compose file. Rows are built from each
+deployment's config.json as read (not validated again) and statuses from the state files
+(:mod:`agent.runtime.observing`), so listing imports neither pydantic nor the Engine.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from agent.compose.projects import CONFIG_FILES, SERVICE, number_of
-from agent.runtime.engine import Engine, Status
+from agent.compose.labels import CONFIG_FILES, ONEOFF, SERVICE, number_of
+from agent.runtime.observing import Observer, Status
+from agent.store.deploying import Store
 from agent.store.records import Deployment
 
 _STATE = {"stopped": "exited", "created": "created"}
@@ -76,13 +79,26 @@ def status_text(status: Status, now: float | None = None) -> str:
     return f"Exited ({status.exit_code if status.exit_code is not None else 0}) {human_duration(now - finished)} ago"
 
 
-def ps_row(engine: Engine, deployment: Deployment, now: float | None = None) -> dict[str, Any]:
+def project_deployments(store: Store, project: str) -> list[Deployment]:
+    """The project's deployments in the store (compose-owned, this project, not one-off)."""
+    return [
+        d
+        for d in store.list(owner_kind="compose", project=project)
+        if d.state.owner.labels.get(ONEOFF, "False") != "True"
+    ]
+
+
+def ps_row(observer: Observer, deployment: Deployment, now: float | None = None) -> dict[str, Any]:
     """One container as ``docker compose ps --format json`` prints it."""
-    status = engine.status(deployment.name)
+    status = observer.status(deployment)
     owner = deployment.state.owner
-    config = deployment.spec.config
-    command = [*(config.entrypoint or deployment.image_config.entrypoint or [])]
-    command += list(config.cmd if config.cmd is not None else (deployment.image_config.cmd or []))
+    config: dict[str, Any] = dict(deployment.spec_data.get("config") or {})
+    image = deployment.image_config
+    entrypoint = config.get("entrypoint")
+    cmd = config.get("cmd")
+    command = [*(entrypoint or image.entrypoint or [])]
+    command += list(cmd if cmd is not None else (image.cmd or []))
+    volumes = config.get("volumes") or []
     publishers = [
         {
             "URL": p.get("host_ip") or "0.0.0.0",  # noqa: S104 - docker's form
@@ -92,8 +108,13 @@ def ps_row(engine: Engine, deployment: Deployment, now: float | None = None) -> 
         }
         for p in status.ports
     ] or [
-        {"URL": "", "TargetPort": p.container, "PublishedPort": 0, "Protocol": p.protocol}
-        for p in config.ports
+        {
+            "URL": "",
+            "TargetPort": p.get("container"),
+            "PublishedPort": 0,
+            "Protocol": p.get("protocol", "tcp"),
+        }
+        for p in config.get("ports") or []
     ]
     ports = ", ".join(
         f"{p['URL']}:{p['PublishedPort']}->{p['TargetPort']}/{p['Protocol']}"
@@ -112,11 +133,12 @@ def ps_row(engine: Engine, deployment: Deployment, now: float | None = None) -> 
         "ID": deployment.state.image_digest.removeprefix("sha256:")[:12] + f"{deployment.serial:04d}",
         "Image": deployment.state.image,
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
-        "LocalVolumes": str(sum(1 for v in config.volumes if v.type == "volume")),
-        "Mounts": ",".join(v.source or v.target for v in config.volumes),
+        "LocalVolumes": str(sum(1 for v in volumes if v.get("type", "volume") == "volume")),
+        "Mounts": ",".join(v.get("source") or v.get("target") or "" for v in volumes),
         "Name": deployment.name,
         "Names": deployment.name,
-        "Networks": ",".join(status.addresses) or ",".join(n.name for n in config.network.networks),
+        "Networks": ",".join(status.addresses)
+        or ",".join(n.get("name", "") for n in (config.get("network") or {}).get("networks") or []),
         "Ports": ports,
         "Project": owner.project or "",
         "Publishers": publishers,
@@ -133,7 +155,7 @@ def sort_key(deployment: Deployment) -> tuple[str, int]:
     return (deployment.state.owner.service or "", number_of(deployment))
 
 
-def projects(engine: Engine, deployments: Iterable[Deployment]) -> list[dict[str, Any]]:
+def projects(observer: Observer, deployments: Iterable[Deployment]) -> list[dict[str, Any]]:
     """``compose ls`` rows: Name, Status ("running(2), exited(1)"), ConfigFiles."""
     found: dict[str, dict[str, Any]] = {}
     for d in deployments:
@@ -141,7 +163,7 @@ def projects(engine: Engine, deployments: Iterable[Deployment]) -> list[dict[str
         if owner.kind != "compose" or not owner.project:
             continue
         entry = found.setdefault(owner.project, {"states": {}, "files": owner.labels.get(CONFIG_FILES, "")})
-        raw = engine.status(d.name).state
+        raw = observer.status(d).state
         state = _STATE.get(raw, raw)
         entry["states"][state] = entry["states"].get(state, 0) + 1
     return [

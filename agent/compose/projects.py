@@ -19,28 +19,48 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.store.records import Deployment, Owner
-from translators.errors import BerthError
+from agent.compose.labels import (
+    COMPOSE_VERSION,
+    CONFIG_FILES,
+    DEPENDS_ON,
+    HASH,
+    LABEL,
+    NUMBER,
+    ONEOFF,
+    PROJECT,
+    SERVICE,
+    VERSION,
+    WORKING_DIR,
+    ComposeError,
+    container_name,
+    number_of,
+)
+from agent.store.records import Owner
 from translators.spec import DeploymentSpec
 from translators.spec.deployment import Dependency
 from translators.spec.project import Project
 
-LABEL = "com.docker.compose"
-PROJECT = f"{LABEL}.project"
-SERVICE = f"{LABEL}.service"
-NUMBER = f"{LABEL}.container-number"
-HASH = f"{LABEL}.config-hash"
-CONFIG_FILES = f"{LABEL}.project.config_files"
-WORKING_DIR = f"{LABEL}.project.working_dir"
-ONEOFF = f"{LABEL}.oneoff"
-DEPENDS_ON = f"{LABEL}.depends_on"
-VERSION = f"{LABEL}.version"
-COMPOSE_VERSION = "2.29.0"
-"""The docker compose version whose behaviour Berth follows (``com.docker.compose.version``)."""
-
-
-class ComposeError(BerthError):
-    """A compose command cannot do what was asked (no such service, a dependency failed...)."""
+__all__ = [
+    "COMPOSE_VERSION",
+    "CONFIG_FILES",
+    "DEPENDS_ON",
+    "HASH",
+    "LABEL",
+    "NUMBER",
+    "ONEOFF",
+    "PROJECT",
+    "SERVICE",
+    "VERSION",
+    "WORKING_DIR",
+    "ComposeError",
+    "ComposeProject",
+    "Service",
+    "config_hash",
+    "container_name",
+    "from_translation",
+    "load",
+    "number_of",
+]
 
 
 @dataclass(frozen=True)
@@ -111,11 +131,6 @@ class ComposeProject:
             keep.add(name)
             todo.extend(d.name for d in self.services[name].depends_on if d.name in self.services)
         return [s for s in self.services if s in keep]
-
-
-def container_name(project: str, service: str, number: int) -> str:
-    """docker compose's container name."""
-    return f"{project}-{service}-{number}"
 
 
 def _condition(condition: str) -> str:
@@ -212,12 +227,3 @@ def load(
         scale=scale,
         warnings=[str(w) for w in loaded.warnings],
     )
-
-
-def number_of(deployment: Deployment) -> int:
-    """The replica number of a compose deployment (from its label, else its name)."""
-    label = deployment.state.owner.labels.get(NUMBER)
-    if label and label.isdigit():
-        return int(label)
-    tail = deployment.name.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 1

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from agent.compose import listing
 from agent.compose.projects import HASH, ComposeError, ComposeProject, Service, container_name, number_of
 from agent.network.errors import NetworkError
 from agent.network.networks import Networks
@@ -66,11 +67,7 @@ class UpResult:
 
 def project_deployments(engine: Engine, project: str) -> list[Deployment]:
     """The project's deployments in the store (compose-owned, this project, not one-off)."""
-    return [
-        d
-        for d in engine.store().list(owner_kind="compose", project=project)
-        if d.state.owner.labels.get("com.docker.compose.oneoff", "False") != "True"
-    ]
+    return listing.project_deployments(engine.store(), project)
 
 
 def ensure_networks(engine: Engine, project: Project, say: Say, *, label: str = "com.docker.compose") -> None:
@@ -244,9 +241,11 @@ def up(engine: Engine, project: ComposeProject, options: UpOptions, say: Say = q
     return result
 
 
-PARALLEL = 8
-"""Containers of one dependency level deployed at once (most of a deploy is waiting for it to
-settle or pass its health check)."""
+PARALLEL = 32
+"""Containers of one dependency level deployed at once. Most of a deploy is waiting for the new
+container to settle or pass its health check, so a whole level's waits should overlap: with 8 at
+once, 10 services took two settle windows (4.5 s for ``up -d`` here); the creates themselves are
+bound by the CPU and the store lock whatever the number."""
 
 
 def levels(project: ComposeProject, selected: Sequence[str]) -> list[list[str]]:

@@ -20,13 +20,15 @@ import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.network import dns, forwards, netavark
 from agent.network.errors import NetworkError
 from agent.network.networks import DEFAULT_NETWORK, Network, Networks
 from agent.store import atomic
-from translators.spec.deployment import ContainerConfig
+
+if TYPE_CHECKING:  # annotations only: the network code runs without the spec models
+    from translators.spec.deployment import ContainerConfig
 
 HOST_PORTS = Path("/run/berth/host-ports.json")
 ANY = "0.0.0.0"  # noqa: S104 - a published port without host_ip binds every address, as docker's

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import socket
 import subprocess
@@ -33,7 +32,8 @@ _libc: ctypes.CDLL | None = None
 def _lib() -> ctypes.CDLL:
     global _libc  # noqa: PLW0603 - loaded once, on first use
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # the process's own symbols (the interpreter links libc): find_library runs ldconfig -p
+        _libc = ctypes.CDLL(None, use_errno=True)
     return _libc
 
 

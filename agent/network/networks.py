@@ -23,11 +23,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.network.errors import NetworkError
 from agent.store import atomic
-from translators.spec.project import Project
+
+if TYPE_CHECKING:  # annotations only: the network code runs without the spec models
+    from translators.spec.project import Project
 
 DEFAULT_NETWORK = "berth"
 POOL = ipaddress.IPv4Network("10.90.0.0/16")

@@ -9,18 +9,37 @@ them).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 MOUNTINFO = Path("/proc/self/mountinfo")
 
 
+_CACHE_SECONDS = 2.0
+"""How long the host's cgroup mounts, once read, are taken as they were: a status is read every
+50 ms per container while a deploy settles, and /proc/self/mountinfo is long on a busy host."""
+_cached: dict[str, tuple[float, list[tuple[Path, str, frozenset[str]]]]] = {}
+
+
 def hierarchies(mountinfo: str | None = None) -> list[tuple[Path, str, frozenset[str]]]:
     """(mount point, 'cgroup' or 'cgroup2', v1 controllers) of every cgroup mount.
 
-    ``mountinfo`` is the text of /proc/self/mountinfo (read when not given).
+    ``mountinfo`` is the text of /proc/self/mountinfo (read when not given; the host's mounts are
+    read again after :data:`_CACHE_SECONDS`).
     """
+    if mountinfo is None:
+        now = time.monotonic()
+        cached = _cached.get("host")
+        if cached is not None and now - cached[0] < _CACHE_SECONDS:
+            return list(cached[1])
+        found = _parse(MOUNTINFO.read_text())
+        _cached["host"] = (now, found)
+        return list(found)
+    return _parse(mountinfo)
+
+
+def _parse(text: str) -> list[tuple[Path, str, frozenset[str]]]:
     found: list[tuple[Path, str, frozenset[str]]] = []
-    text = MOUNTINFO.read_text() if mountinfo is None else mountinfo
     for line in text.splitlines():
         fields = line.split(" ")
         try:

@@ -27,7 +27,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +38,9 @@ from agent.runtime.containers import Containers
 from agent.runtime.errors import ContainerNotFound, ContainerStateError, RuntimeFailure
 from agent.runtime.execing import Exec
 from agent.runtime.inputs import BundleInputs
+from agent.runtime.observing import Observer, RunState, Status
 from agent.runtime.paths import RunPaths
-from agent.runtime.statuses import ContainerStatus, State, rfc3339
+from agent.runtime.statuses import ContainerStatus, State
 from agent.store import atomic, deploying
 from agent.store.deployments import DeploymentError
 from agent.store.layout import Layout
@@ -51,6 +51,10 @@ _BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-networ
 """Runs netavark's setup while a container is being created (see ``_start``)."""
 SETTLE = float(os.environ.get("BERTH_SETTLE", "1.0"))
 """Seconds a service without a health check must keep running after start to count as up."""
+SETTLE_POLL = 0.2
+"""How often a settling container is looked at: an exit is seen at the end of the window anyway,
+so polling only fails faster; ten containers settling at once polled every 50 ms took a share
+of the CPU their neighbours needed to start."""
 UP_TIMEOUT = 120.0
 """The longest a deploy waits for a new version's health or startup check."""
 LOG_SIZE_MAX = 10 * 1024 * 1024
@@ -64,56 +68,6 @@ class StartFailed(RuntimeFailure):
     """A new version did not come up (and was rolled back, if a previous version was kept)."""
 
 
-@dataclass(frozen=True)
-class RunState:
-    """What the store remembers of a container between runs (``containers/<name>/run.json``)."""
-
-    desired: str = "stopped"
-    """running or stopped: what the user (or the agent) asked for last; survives reboots."""
-    restarts: int = 0
-    """Restarts by policy in the current crash loop."""
-    total_restarts: int = 0
-    started_at: float | None = None
-    finished_at: float | None = None
-    exit_code: int | None = None
-    oom_killed: bool = False
-    serial: int | None = None
-    """The version that ran last."""
-    last_error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RunState:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-@dataclass(frozen=True)
-class Status:
-    """A deployment as ``container status`` shows it."""
-
-    name: str
-    state: str
-    """created, running, paused, restarting, exited, stopped (never started or stopped by the user)."""
-    version: int
-    image: str
-    image_digest: str
-    pid: int | None
-    exit_code: int | None
-    oom_killed: bool
-    started_at: str | None
-    finished_at: str | None
-    restarts: int
-    health: str | None
-    ports: list[dict[str, Any]] = field(default_factory=list)
-    addresses: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 class Engine:
     """Containers of one store."""
 
@@ -123,6 +77,7 @@ class Engine:
         self.paths = RunPaths.for_store(self.root, run_root)
         self.containers = Containers(self.paths)
         self.attacher = Attacher(self.root, self.paths.run)
+        self.observer = Observer(self.layout, self.paths, self.containers)
 
     # -- reading ------------------------------------------------------------------------------
     def store(self) -> deploying.Store:
@@ -132,8 +87,7 @@ class Engine:
         return self.layout.containers / name / "run.json"
 
     def run_state(self, name: str) -> RunState:
-        data = atomic.read_json(self._run_state_path(name))
-        return RunState.from_json(data) if isinstance(data, dict) else RunState()
+        return self.observer.run_state(name)
 
     def _save_run_state(self, name: str, state: RunState) -> None:
         path = self._run_state_path(name)
@@ -181,45 +135,7 @@ class Engine:
             pass
 
     def status(self, name: str) -> Status:
-        deployment = self.store().get(name)
-        run = self.run_state(name)
-        ctr = self.container(name)
-        attached = self.attacher.attached(name) or self._group_attachment(deployment)
-        record = health.read_record(self.health_path(name)) if ctr is not None else None
-        if ctr is None:  # nothing of it runs: stopped (never started, or stopped) or exited with a code
-            if run.started_at is None:
-                state = "created" if run.desired == "running" else "stopped"
-            else:
-                state = "exited" if run.exit_code is not None else "stopped"
-        elif (
-            ctr.state is State.EXITED
-            and run.desired == "running"
-            and not ctr.stop_requested
-            and _will_restart(deployment, ctr, run)
-        ):
-            state = "restarting"
-        else:
-            state = ctr.state.value
-        exit_code = ctr.exit_code if ctr is not None and ctr.exit_code is not None else run.exit_code
-        return Status(
-            name=name,
-            state=state,
-            version=deployment.serial,
-            image=deployment.state.image,
-            image_digest=deployment.state.image_digest,
-            pid=ctr.pid if ctr is not None and ctr.alive else None,
-            exit_code=None if ctr is not None and ctr.alive else exit_code,
-            oom_killed=(ctr.oom_killed if ctr is not None else run.oom_killed),
-            started_at=ctr.started_at if ctr is not None else rfc3339(run.started_at),
-            finished_at=None
-            if ctr is not None and ctr.alive
-            else (ctr.finished_at if ctr is not None and ctr.finished_at else rfc3339(run.finished_at)),
-            restarts=run.total_restarts,
-            health=str(record.get("status")) if record and record.get("status") else None,
-            ports=[dict(p.__dict__) for p in attached.ports] if attached else [],
-            addresses={e.network: e.ipv4 for e in attached.endpoints} if attached else {},
-            error=(ctr.error if ctr is not None else None) or run.last_error,
-        )
+        return self.observer.status(self.store().get(name))
 
     def health_changed(self, name: str, status: str) -> None:
         """A ``health_status: healthy|unhealthy`` event, unless the container's last health event
@@ -674,11 +590,11 @@ class Engine:
         gate = [p for p in plans if p.kind in ("startup", "liveness")]
         began = time.monotonic()
         if not gate:
-            while time.monotonic() - began < settle:
+            while (left := settle - (time.monotonic() - began)) > 0:
                 problem = self._exited(name)
                 if problem:
                     return None if self._completed(deployment, name) else problem
-                time.sleep(0.05)
+                time.sleep(min(SETTLE_POLL, left))
             problem = self._exited(name)
             return None if problem and self._completed(deployment, name) else problem
         limit = min(timeout, max(p.start_period + p.interval * (p.retries + 1) for p in gate) + 5)
@@ -783,18 +699,6 @@ def backoff_kind(spec: DeploymentSpec) -> restarting.BackoffKind:
     """The kubelet's backoff for specs from Kubernetes objects, docker's for the rest."""
     origin = getattr(spec, "origin", None)
     return "kubelet" if origin is not None and origin.kind in KUBERNETES_KINDS else "docker"
-
-
-def _will_restart(deployment: Deployment, ctr: ContainerStatus, run: RunState) -> bool:
-    """Whether the exit command is about to start an exited container again."""
-    return restarting.decide(
-        deployment.spec.config.restart,
-        exit_code=ctr.exit_code if ctr.exit_code is not None else 255,
-        stopped_by_user=ctr.stop_requested,
-        restarts=run.restarts,
-        uptime=0.0,
-        kind=backoff_kind(deployment.spec),
-    ).restart
 
 
 def _aliases(deployment: Deployment) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 from agent.network.netns import NetworkNamespace
 from agent.oci.imageconfig import ImageHealthcheck
 from agent.runtime import probes
+from agent.runtime.observing import read_health_record
 from agent.runtime.probes import CheckResult, ExecFunction, Kind, ProbePlan, ProbeTracker, Status
 from translators.spec.probes import Probe
 
@@ -161,15 +162,7 @@ def write_record(path: Path, record: dict[str, Any]) -> None:
 
 def read_record(path: Path) -> dict[str, Any] | None:
     """The record the supervisor wrote last, or None when there is none (no supervisor ran)."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise probes.ProbeError(
-            f"{path}: unreadable health record ({exc}); it is rewritten after the next check"
-        ) from exc
-    return data if isinstance(data, dict) else None
+    return read_health_record(path)
 
 
 def describe(record: dict[str, Any]) -> str:

@@ -13,7 +13,6 @@ call is idempotent, checked against ``/proc/self/mountinfo``.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import re
@@ -27,7 +26,10 @@ MNT_DETACH = 2
 # The kernel takes at most one page of mount data; lowerdir=...,upperdir=...,workdir=... must fit.
 MAX_OPTIONS = 4000
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# the process's own symbols (the interpreter links libc), as agent.store.syncing loads them:
+# ctypes.util.find_library ran ``ldconfig -p`` at import, a process spawned by every command that
+# reads a container's status
+_libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
 _libc.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
 

@@ -50,6 +50,11 @@ class RunPaths:
     def container(self, name: str) -> Path:
         return self.run / "containers" / name
 
+    def attachment(self, name: str) -> Path:
+        """The network attachment of container (or ``group.<group>``) ``name``, as
+        :class:`agent.network.attaching.Attacher` keeps it."""
+        return self.run / "networks" / "attached" / f"{name}.json"
+
     def bundle(self, name: str) -> Path:
         return self.container(name) / "bundle"
 

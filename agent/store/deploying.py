@@ -19,7 +19,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,6 +70,10 @@ class Store:
     images: ImageStore
     deployments: Deployments
     volumes: Volumes
+    _image_configs: dict[bytes, imageconfig.ImageConfig] = field(default_factory=dict, init=False, repr=False)
+    """Parsed image configs by their bytes: the deployments of one image share one parse."""
+    _trees: dict[str, Path] = field(default_factory=dict, init=False, repr=False)
+    """Resolved merged trees by the path their links name (see :meth:`_rootfs`)."""
 
     @classmethod
     def open(cls, root: Path, *, create: bool = True) -> Store:
@@ -127,7 +131,10 @@ class Store:
         except (OSError, ValueError) as exc:
             raise DeploymentError(f"{where}: config.json cannot be read: {exc}") from exc
         source = str(version.path / "config.json")
-        config = imageconfig.parse(version.image_config_bytes(self.layout))
+        raw = version.image_config_bytes(self.layout)
+        config = self._image_configs.get(raw)
+        if config is None:
+            config = self._image_configs[raw] = imageconfig.parse(raw)
         container = self.layout.container_dir(version.name, version.serial)
         return Deployment(
             name=version.name,
@@ -135,12 +142,32 @@ class Store:
             state=state,
             image_config=config,
             path=version.path,
-            rootfs=version.rootfs.resolve(),
+            rootfs=self._rootfs(version),
             upper=container / "upper",
             work=container / "work",
             versions=tuple(self.deployments.serials(version.name)),
             load_spec=functools.partial(build_spec, data, source=source),
+            spec_data=data,
         )
+
+    def _rootfs(self, version: Version) -> Path:
+        """``version.rootfs`` resolved. Listing 200 deployments resolved each link component by
+        component (a dozen lstat calls each); the versions of one image link to the same merged
+        tree, so a relative link from a version directory the store made (not a symlink) is
+        resolved once per tree it names."""
+        link = version.rootfs
+        try:
+            target = os.readlink(link)
+        except OSError:
+            return link.resolve()
+        if os.path.isabs(target) or os.path.islink(version.path) or os.path.islink(version.path.parent):
+            return link.resolve()
+        if "" not in self._trees:
+            self._trees[""] = self.layout.versions.resolve()
+        named = os.path.normpath(os.path.join(self._trees[""], version.name, str(version.serial), target))
+        if named not in self._trees:
+            self._trees[named] = Path(named).resolve()
+        return self._trees[named]
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:

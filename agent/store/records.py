@@ -10,7 +10,7 @@ is validated when first read (``record.spec``), from the config.json bytes read 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -141,6 +141,9 @@ class Deployment:
     """Serials kept on disk (current and rollback), ascending."""
     load_spec: Callable[[], DeploymentSpec] = field(repr=False, compare=False)
     """Validates this version's spec (its config.json as read with the record); see :attr:`spec`."""
+    spec_data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """config.json as read, not validated: for readers that show a few fields (``compose ps``)
+    and must not pay for a validator; anything that acts on the spec uses :attr:`spec`."""
 
     @functools.cached_property
     def spec(self) -> DeploymentSpec:

@@ -9,12 +9,16 @@ We test these aspects (whole processes, as a user starts them):
 - ``berth container list`` on a store of several deployments (also ``-o json``) imports neither
   pydantic nor any spec model, nor YAML, the unpacker, requests or rich, and still lists them all;
   a listed record validates its spec when asked (``record.spec``), a broken config.json then
-  raising the invalid-spec error that names the file.
+  raising the invalid-spec error that names the file;
+- ``berth compose ps`` imports neither pydantic, the spec models, YAML nor the Engine (with ``-p``,
+  or when the project's files load as remembered), and a changed input (the file's bytes, a
+  variable the load looked up, a ``.env`` appearing) loads the project again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -112,6 +116,8 @@ def test_translate_imports_only_the_translator_it_needs(tmp_path: Path) -> None:
         assert "name: " in done.stdout
         heavy = _imported(modules, *ALWAYS_HEAVY, "translators.kubernetes", "translators.crd", "agent.store")
         assert heavy == [], (path.name, heavy)
+        # pydantic's plugin loader (importlib.metadata) and importlib.resources are not needed
+        assert _imported(modules, "importlib.metadata", "importlib.resources", "zipfile") == []
         assert "DeploymentSpec" in built
         assert not {"ContainerDeployment", "ContainerDeploymentSpec"} & built, built
 
@@ -146,6 +152,21 @@ def test_container_list_validates_no_spec(tmp_path: Path, listed_store: Path) ->
         assert built == set()
 
 
+def test_listed_records_resolve_their_trees_as_the_links_say(listed_store: Path, tmp_path: Path) -> None:
+    """Store.list resolves each version's rootfs link once per merged tree; the result is the
+    link's own resolution, also when the store is reached through a symlink."""
+    linked = tmp_path / "linked-store"
+    linked.symlink_to(listed_store)
+    for root in (listed_store, linked):
+        store = deploying.Store.open(root, create=False)
+        records = store.list()
+        assert [r.name for r in records] == ["web0", "web1", "web2"]
+        for record in records:
+            assert record.rootfs == (record.path / "rootfs").resolve()
+            assert record.rootfs.is_dir() and not record.rootfs.is_symlink()
+        assert records[0].image_config is records[2].image_config  # one image, one parse
+
+
 def test_a_listed_record_validates_its_spec_on_use(listed_store: Path) -> None:
     store = deploying.Store.open(listed_store, create=False)
     record = store.get("web1")
@@ -159,3 +180,107 @@ def test_a_listed_record_validates_its_spec_on_use(listed_store: Path) -> None:
     with pytest.raises(InvalidSpec) as caught:  # ... using its spec does, naming the file
         _ = broken.spec
     assert str(config) in str(caught.value) and "config.surprise" in str(caught.value)
+
+
+COMPOSE = """\
+name: ${PNAME:-staged}
+services:
+  web:
+    image: localhost:5000/startup/web:1
+    command: ["httpd", "-f"]
+    ports: ["8080"]
+  db:
+    image: localhost:5000/startup/web:1
+    environment: {MODE: "${MODE:-one}"}
+"""
+
+
+@pytest.fixture
+def staged_project() -> Iterator[tuple[Path, Path, Path]]:
+    """A compose project of two services staged in a store on tmpfs (deployed, not started):
+    (store root, run root, compose file), removed afterwards."""
+    from agent.compose import projects
+
+    base = Path(tempfile.mkdtemp(prefix="berth-startup-compose-", dir="/dev/shm"))
+    store_root, run_root, compose = base / "store", base / "run", base / "compose.yaml"
+    compose.write_text(COMPOSE)
+    put_image(store_root, "localhost:5000/startup/web:1", [layer([Entry("etc/version", data=b"1")])])
+    loaded = projects.load([compose], env={})
+    for name, service in loaded.services.items():
+        deploying.deploy(store_root, service.replica(loaded.name, 1), owner=loaded.owner(name, 1))
+    yield store_root, run_root, compose
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _compose(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[str, set[str]]:
+    report = tmp_path / "imports.json"
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(report), "compose", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, set(json.loads(report.read_text())["modules"])
+
+
+def _rows(text: str) -> list[dict[str, object]]:
+    """ps --format json rows without the one field that moves with the clock."""
+    return [{k: v for k, v in json.loads(line).items() if k != "RunningFor"} for line in text.splitlines()]
+
+
+SPEC_MODELS = ("pydantic", "translators.spec", "translators.compose.load", "yaml")
+# ctypes.util: its find_library spawns ``ldconfig -p`` (overlays and netns used it)
+NOT_FOR_PS = (
+    *ALWAYS_HEAVY,
+    "agent.runtime.engine",
+    "agent.network.attaching",
+    "agent.store.unpacking",
+    "ctypes.util",
+)
+
+
+def test_compose_ps_reads_the_store_and_a_remembered_project(
+    tmp_path: Path, staged_project: tuple[Path, Path, Path]
+) -> None:
+    """``compose ps`` builds no spec model: the rows come from the store; the project name from
+    ``-p``, or from the files' summary remembered by the last load of exactly the same inputs
+    (same bytes, same values of the variables the load looked up), otherwise from a load."""
+    store_root, run_root, compose = staged_project
+    where = ["--root", str(store_root), "--run-root", str(run_root)]
+    ps = [*where, "-f", str(compose), "ps", "-a", "--format", "json"]
+    env = {"PNAME": "", "MODE": "one", "UNRELATED": "1"}
+
+    first, modules = _compose(tmp_path, env, *ps)  # nothing remembered yet: loaded
+    rows = [json.loads(line) for line in first.splitlines()]
+    assert sorted(r["Name"] for r in rows) == ["staged-db-1", "staged-web-1"]
+    web = next(r for r in rows if r["Service"] == "web")
+    assert web["Command"] == '"httpd -f"' and web["Ports"] == "8080/tcp"
+    assert web["Networks"] == "staged_default" and web["Project"] == "staged"
+    assert _imported(modules, "pydantic", "translators.compose.load")
+
+    again, modules = _compose(tmp_path, {**env, "UNRELATED": "2"}, *ps)  # remembered
+    assert _rows(again) == _rows(first)
+    assert _imported(modules, *SPEC_MODELS, *NOT_FOR_PS) == []
+
+    named, modules = _compose(tmp_path, env, *where, "-p", "staged", "ps", "-a", "--format", "json")
+    assert _rows(named) == _rows(first)
+    assert _imported(modules, *SPEC_MODELS, *NOT_FOR_PS) == []
+
+    # a variable the load looked up changed: loaded again (here the name changes with it)
+    other, modules = _compose(tmp_path, {**env, "PNAME": "other"}, *ps)
+    assert other == "" and _imported(modules, "pydantic")
+    # looked up, unset before: a change too
+    _, modules = _compose(tmp_path, {k: v for k, v in env.items() if k != "MODE"}, *ps)
+    assert _imported(modules, "pydantic")
+    # the file's bytes changed: loaded again
+    compose.write_text(COMPOSE + "# a comment\n")
+    _, modules = _compose(tmp_path, env, *ps)
+    assert _imported(modules, "pydantic")
+    _, modules = _compose(tmp_path, env, *ps)
+    assert _imported(modules, *SPEC_MODELS) == []
+    # a default .env file appearing beside it is an input too
+    (compose.parent / ".env").write_text("MODE=one\n")
+    _, modules = _compose(tmp_path, env, *ps)
+    assert _imported(modules, "pydantic")

@@ -9,12 +9,11 @@ directly or not, is a cycle (an error naming the chain).
 
 from __future__ import annotations
 
-import os
 import posixpath
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from translators.compose import dotenv, paths
+from translators.compose import dotenv, inputs, paths
 from translators.compose.parsing import read_text
 from translators.compose.reporting import Report
 from translators.paths import YamlPath
@@ -75,7 +74,7 @@ def apply_include(
             else posixpath.dirname(files[0])
         )
         env_files = [paths.absolute(p, workdir, home) for p in _strings(entry.get("env_file"))]
-        if not env_files and os.path.isfile(posixpath.join(project_dir, ".env")):
+        if not env_files and inputs.is_file(posixpath.join(project_dir, ".env")):
             env_files = [posixpath.join(project_dir, ".env")]
         own: dict[str, str] = {}
         for env_file in env_files:

@@ -25,6 +25,7 @@ from translators.compose import (
     extending,
     graph,
     including,
+    inputs,
     interpolating,
     merging,
     normalising,
@@ -34,18 +35,13 @@ from translators.compose import (
 from translators.compose import (
     profiles as profiling,
 )
+from translators.compose.inputs import ComposeFile
 from translators.compose.reporting import Report
 from translators.errors import Diagnostic, InvalidSpec
 from translators.paths import YamlPath
 from translators.result import Translation
 
-
-@dataclass(frozen=True)
-class ComposeFile:
-    """One ``-f`` file; ``text`` is given when it was read elsewhere (stdin), ``path`` then names it."""
-
-    path: Path
-    text: str | None = None
+__all__ = ["ComposeFile", "ComposeProject", "load"]
 
 
 @dataclass
@@ -78,6 +74,8 @@ class _Loader:
             text = parsing.read_text(file, self.report)
             if text is None:
                 return None
+        else:
+            inputs.given_file(file)
         model = parsing.parse(text, file, self.report)  # phases 1 and 2
         if model is None:
             return None
@@ -129,7 +127,7 @@ def _dotenv(
 ) -> dict[str, str]:
     paths = [str(p) if p.is_absolute() else os.path.join(project_dir, str(p)) for p in env_files]
     default = posixpath.join(project_dir, ".env")
-    if not paths and os.path.isfile(default):
+    if not paths and inputs.is_file(default):
         paths = [default]
     values: dict[str, str] = {}
     for path in paths:
@@ -172,7 +170,7 @@ def load(
         raise InvalidSpec([Diagnostic("no compose file given", code="not-found")])
     first = os.path.abspath(str(files[0].path))
     workdir = os.path.abspath(str(project_dir)) if project_dir else posixpath.dirname(first)
-    project_env = {**_dotenv(workdir, env_files, env, report), **env}
+    project_env = inputs.project_env(env, _dotenv(workdir, env_files, inputs.watched(env), report))
     loader = _Loader(report, project_env.get("HOME"))
     layers = [loader.layer(os.path.abspath(str(f.path)), f.text, project_env, []) for f in files]
     model = _merge_layers([layer for layer in layers if layer is not None], report)  # phase 8

@@ -9,23 +9,16 @@ project environment's value when it has one).
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from translators.compose import dotenv, paths
+from translators.compose import dotenv, inputs, paths
 from translators.compose.parsing import read_text
 from translators.compose.reporting import Report
 from translators.paths import YamlPath
 from translators.spec import units
 
-_INVALID_NAME_CHARS = re.compile(r"[^a-z0-9_-]")
-
-
-def normalise_project_name(name: str) -> str:
-    """Lowercase with characters other than ``a-z 0-9 _ -`` removed, starting with a letter or digit."""
-    return _INVALID_NAME_CHARS.sub("", name.lower()).lstrip("_-")
+normalise_project_name = inputs.normalise_project_name
 
 
 def _dependency(service: dict[str, Any], name: str, *, restart: bool) -> None:
@@ -60,7 +53,7 @@ def resolve_label_files(service: dict[str, Any], at: YamlPath, report: Report) -
     for i, path in enumerate(service.pop("label_file", None) or []):
         if not isinstance(path, str):
             continue
-        if not os.path.isfile(path):
+        if not inputs.is_file(path):
             report.error(at / "label_file" / i, f"label file {path} not found", code="not-found")
             continue
         text = read_text(path, report, what="label file")
@@ -90,7 +83,7 @@ def resolve_environment(
                 at / "env_file" / i / "format", f"format {item['format']!r} not supported, read as env"
             )
 
-        if not os.path.isfile(path):
+        if not inputs.is_file(path):
             if item.get("required", True):
                 report.error(at / "env_file" / i, f"env file {path} not found", code="not-found")
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from translators.compose import merging
+from translators.compose import inputs, merging
 from translators.compose.reporting import Report
 from translators.errors import InvalidSpec
 from translators.paths import YamlPath
@@ -16,14 +16,17 @@ from translators.yamlio import Override, Reset, load_documents
 
 
 def read_text(path: str, report: Report, *, what: str = "compose file") -> str | None:
+    """The text of ``path`` (noted as an input of the load), None and an error if it cannot be read."""
+    text: str | None = None
     try:
         with open(path, encoding="utf-8") as fh:
-            return fh.read()
+            text = fh.read()
     except FileNotFoundError:
         report.error(None, f"{what} not found: {path}", file=path, code="not-found")
     except (OSError, UnicodeDecodeError) as exc:
         report.error(None, f"cannot read {what}: {exc}", file=path)
-    return None
+    inputs.read_file(path, text)
+    return text
 
 
 def parse(text: str, file: str, report: Report) -> dict[str, Any] | None:

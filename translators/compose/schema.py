@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from translators.paths import YamlPath
@@ -32,7 +32,14 @@ _TYPE_NAMES = {"object": "mapping", "array": "array", "string": "string", "numbe
 
 @functools.cache
 def compose_schema() -> Schema:
-    text = resources.files("translators.compose").joinpath("compose_spec.json").read_text("utf-8")
+    """The embedded schema, read beside this module (importlib.resources, with its tempfile, shutil
+    and zipfile imports, some 10 ms of every translate, only when the package is not on a disk)."""
+    try:
+        text = (Path(__file__).parent / "compose_spec.json").read_text("utf-8")
+    except OSError:
+        from importlib import resources
+
+        text = resources.files("translators.compose").joinpath("compose_spec.json").read_text("utf-8")
     schema: Schema = json.loads(text)
     return schema
 

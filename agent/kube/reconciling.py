@@ -12,14 +12,15 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.kube import events, statuses
+from agent.kube import events, pull_secrets, statuses
 from agent.kube.client import APPLY, JSON_PATCH, Kube, KubeError, resource_path
 from agent.kube.statuses import Report
-from agent.registry.errors import RegistryError
+from agent.registry.errors import AuthError, RegistryError
 from agent.runtime.engine import Engine, StartFailed
 from agent.runtime.errors import RuntimeFailure
 from agent.store.atomic import write_json
@@ -189,7 +190,9 @@ class Reconciler:
             if deployed is not None and memory.rollback and memory.generation == generation:
                 pass  # rolled back by annotation: keep the previous version until the spec changes
             else:
-                failure = self._deploy(obj, spec, owner, generation, memory)
+                failure = self._deploy(
+                    obj, spec, owner, generation, memory, secret_names=targeted.image_pull_secrets
+                )
                 if failure is not None:
                     return failure
         elif memory.failed == generation and deployed != wanted:
@@ -209,7 +212,14 @@ class Reconciler:
         return self._report(name, generation, None)
 
     def _deploy(
-        self, obj: dict[str, Any], spec: Any, owner: Owner, generation: int | None, memory: Memory
+        self,
+        obj: dict[str, Any],
+        spec: Any,
+        owner: Owner,
+        generation: int | None,
+        memory: Memory,
+        *,
+        secret_names: Sequence[str] = (),
     ) -> Report | None:
         name = spec.name
         self._write_status(
@@ -224,13 +234,21 @@ class Reconciler:
         )
         self.events.record(obj, "Normal", "Pulling", f"deploying {spec.image} (generation {generation})")
         reason = ""
+        pull = pull_secrets.resolve(
+            self.kube, owner.namespace or "default", secret_names, spec.image, spec.transport
+        )
         try:
             with self.engine.umask():
                 self.engine.deploy(
-                    spec, owner=owner, start=(obj.get("spec") or {}).get("runState", "Running") == "Running"
+                    spec,
+                    owner=owner,
+                    start=(obj.get("spec") or {}).get("runState", "Running") == "Running",
+                    credentials=pull.credentials,
                 )
         except SignatureRejected as exc:
             reason, message, retry = "SignatureRejected", str(exc), False
+        except AuthError as exc:  # say which secrets were (not) used, never what they hold
+            reason, message, retry = "ImagePullFailed", f"{exc} ({pull.explain(secret_names)})", True
         except (RegistryError, ImageNotFound, PullUnavailable) as exc:
             reason, message, retry = "ImagePullFailed", str(exc), True
         except StartFailed as exc:

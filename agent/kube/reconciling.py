@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.kube import events, pull_secrets, statuses
+from agent.kube import events, networking, pull_secrets, statuses
 from agent.kube.client import APPLY, JSON_PATCH, Kube, KubeError, resource_path
 from agent.kube.statuses import Report
 from agent.registry.errors import AuthError, RegistryError
@@ -238,6 +238,8 @@ class Reconciler:
             self.kube, owner.namespace or "default", secret_names, spec.image, spec.transport
         )
         try:
+            for network in networking.ensure(self.engine, spec):
+                log.info("%s: created network %s", name, network)
             with self.engine.umask():
                 self.engine.deploy(
                     spec,
@@ -336,6 +338,7 @@ class Reconciler:
                 name,
                 "gone" if ctr is None else ctr.state.value,
             )
+            networking.ensure(self.engine, self.engine.store().get(name).spec)
             self.engine.start(name)
 
     def _report(self, name: str, generation: int | None, failure: Report | None) -> Report:
@@ -393,6 +396,8 @@ class Reconciler:
             self.engine.stop(name, timeout=10)
         if name in {d.name for d in self.engine.store().list(owner_kind="agent")}:
             self.engine.remove(name, cleanup=True)  # a failure is retried: the finalizer stays meanwhile
+            for network in networking.remove_unused(self.engine):
+                log.info("%s: removed network %s (no deployment uses it)", name, network)
         with contextlib.suppress(OSError):
             os.unlink(self._memory_path(name))
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.kube import events, networking, pull_secrets, statuses
 from agent.kube.client import APPLY, JSON_PATCH, Kube, KubeError, resource_path
+from agent.kube.local_deployments import LocalDeployments
 from agent.kube.statuses import Report
 from agent.registry.errors import AuthError, RegistryError
 from agent.runtime.engine import Engine, StartFailed
@@ -73,6 +74,7 @@ class Reconciler:
         self.labels: dict[str, str] = {}
         self.memory_dir = engine.root / "agent"
         self.events = events.Recorder(kube, node)
+        self.local = LocalDeployments(engine)
         self.lock = threading.Lock()
 
     # -- local memory -----------------------------------------------------------------------------
@@ -92,12 +94,8 @@ class Reconciler:
 
     # -- the agent's deployments --------------------------------------------------------------------
     def owned(self) -> dict[str, Deployment]:
-        """Deployments this agent made, by resource key (namespace/name)."""
-        out = {}
-        for deployment in self.engine.store().list(owner_kind="agent"):
-            owner = deployment.state.owner
-            out[f"{owner.namespace or 'default'}/{owner.resource}"] = deployment
-        return out
+        """Deployments this agent made, by resource key (namespace/name): a full listing."""
+        return self.local.all()
 
     def remove_orphans(self) -> list[str]:
         """After a full list: deployments whose resource no longer exists are removed."""
@@ -121,7 +119,7 @@ class Reconciler:
     def reconcile(self, key: str) -> float | None:
         """Make the node match resource ``key``; returns seconds until the next look (None: none)."""
         obj = self.reflector.get(key)
-        local = self.owned().get(key)
+        local = self.local.get(key)
         if obj is None:
             if local is not None and self.reflector.synced.is_set():
                 log.info("%s: resource %s deleted: removing it", local.name, key)
@@ -257,6 +255,9 @@ class Reconciler:
             reason, message, retry = "RolledBack", str(exc), False
         except BerthError as exc:
             reason, message, retry = "DeployFailed", str(exc), True
+        has_local = self.local.by_name(name) is not None  # also after a failed start, kept in the store
+        if has_local:
+            self.local.added(f"{owner.namespace}/{owner.resource}", name)
         if not reason:
             memory.failed, memory.failure, memory.reason = None, "", ""
             memory.rollback = ((obj.get("metadata") or {}).get("annotations") or {}).get(ROLLBACK_ANNOTATION)
@@ -270,7 +271,6 @@ class Reconciler:
         if not retry:
             memory.failed, memory.failure, memory.reason = generation, message[:1000], reason
             self.remember(name, memory)
-        has_local = name in {d.name for d in self.engine.store().list(owner_kind="agent")}
         final = (
             self._report(name, generation, report)
             if has_local
@@ -394,8 +394,9 @@ class Reconciler:
     def _remove(self, name: str) -> None:
         with contextlib.suppress(RuntimeFailure):
             self.engine.stop(name, timeout=10)
-        if name in {d.name for d in self.engine.store().list(owner_kind="agent")}:
+        if self.local.by_name(name) is not None:
             self.engine.remove(name, cleanup=True)  # a failure is retried: the finalizer stays meanwhile
+            self.local.removed(name)
             for network in networking.remove_unused(self.engine):
                 log.info("%s: removed network %s (no deployment uses it)", name, network)
         with contextlib.suppress(OSError):

@@ -136,9 +136,9 @@ def resource(index: int, image: str) -> dict[str, Any]:
     }
 
 
-def ready_count(api: Api) -> tuple[int, int]:
+def ready_count(api: Api) -> int:
     items = api.call("GET", CDEPS.format(ns=NAMESPACE))["items"]
-    ready = sum(
+    return sum(
         1
         for item in items
         if any(
@@ -146,7 +146,6 @@ def ready_count(api: Api) -> tuple[int, int]:
             for c in (item.get("status") or {}).get("conditions") or []
         )
     )
-    return ready, len(items)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -178,7 +177,7 @@ def audit_counts(log: Path) -> collections.Counter[tuple[str, str]]:
 
 
 PROFILED_AGENT = """
-import atexit, cProfile, pstats, sys
+import cProfile, pstats, sys
 from agent.kube import running
 profiles, out = [], sys.argv[1]
 work = running.Agent._work
@@ -191,10 +190,12 @@ def profiled(self):
     finally:
         profile.disable()
 running.Agent._work = profiled
-def dump():
+shutdown = running.Agent.shutdown
+def dump(self, *args, **kwargs):
+    shutdown(self, *args, **kwargs)
     if profiles:
         pstats.Stats(*profiles).dump_stats(out)
-atexit.register(dump)
+running.Agent.shutdown = dump
 from agent.cli.main import cli
 cli(sys.argv[2:], prog_name="berth", auto_envvar_prefix="BERTH")
 """
@@ -270,9 +271,7 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
         api = Api(plane)
         kubeconfig = install(api, base)
         (base / "agent").mkdir(exist_ok=True)
-        agent = AgentProcess(
-            base / "agent", kubeconfig, args.workers, base / "agent.prof" if args.profile else None
-        )
+        agent = AgentProcess(base / "agent", kubeconfig, args.workers, args.profile)
         try:
             began = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -286,7 +285,7 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
             half = None
             ready = 0
             while time.monotonic() - began < args.timeout:
-                ready, total = ready_count(api)
+                ready = ready_count(api)
                 if half is None and ready * 2 >= args.count:
                     half = time.monotonic() - began
                 if ready == args.count:
@@ -318,6 +317,8 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
             out["rss_mb_after_delete"] = peak_rss_mb(agent.proc.pid)
         finally:
             out["left_behind"] = agent.cleanup()
+            if args.profile and not args.profile.exists():
+                print(f"no profile written; the agent's log ends:\n{agent.log.read_text()[-3000:]}")
     if args.profile:
         stats = pstats.Stats(str(args.profile))
         stats.sort_stats("cumulative").print_stats(40)

@@ -43,14 +43,23 @@ def ensure(engine: Engine, spec: DeploymentSpec) -> list[str]:
     return created
 
 
-def remove_unused(engine: Engine) -> list[str]:
-    """Remove the agent's networks that no stored deployment names and no container uses."""
+def remove_unused(engine: Engine, candidates: list[str]) -> list[str]:
+    """Remove those of ``candidates`` (the networks a removed deployment named) that are the
+    agent's and that no stored deployment names and no container uses. Only then is the store
+    listed: removing deployments without named networks costs nothing here."""
     networks = engine.attacher.networks
-    removed = []
+    removed: list[str] = []
+    mine = [
+        name
+        for name in candidates
+        if networks.exists(name) and networks.get(name).labels.get(OWNER_LABEL) == OWNER
+    ]
+    if not mine:
+        return removed
     with _LOCK:
         wanted = {name for deployment in engine.store().list() for name in named(deployment.spec)}
-        for network in networks.list():
-            if network.labels.get(OWNER_LABEL) != OWNER or network.name in wanted:
+        for network in [networks.get(name) for name in mine if networks.exists(name)]:
+            if network.name in wanted:
                 continue
             if engine.attacher.users(network.name):
                 continue

@@ -394,10 +394,11 @@ class Reconciler:
     def _remove(self, name: str) -> None:
         with contextlib.suppress(RuntimeFailure):
             self.engine.stop(name, timeout=10)
-        if self.local.by_name(name) is not None:
+        local = self.local.by_name(name)
+        if local is not None:
             self.engine.remove(name, cleanup=True)  # a failure is retried: the finalizer stays meanwhile
             self.local.removed(name)
-            for network in networking.remove_unused(self.engine):
+            for network in networking.remove_unused(self.engine, networking.named(local.spec)):
                 log.info("%s: removed network %s (no deployment uses it)", name, network)
         with contextlib.suppress(OSError):
             os.unlink(self._memory_path(name))

@@ -20,6 +20,7 @@ from typing import Any
 from agent.kube import events, networking, pull_secrets, statuses
 from agent.kube.client import APPLY, JSON_PATCH, Kube, KubeError, resource_path
 from agent.kube.local_deployments import LocalDeployments
+from agent.kube.looking import Looks
 from agent.kube.statuses import Report
 from agent.registry.errors import AuthError, RegistryError
 from agent.runtime.engine import Engine, StartFailed
@@ -75,6 +76,7 @@ class Reconciler:
         self.memory_dir = engine.root / "agent"
         self.events = events.Recorder(kube, node)
         self.local = LocalDeployments(engine)
+        self.looks = Looks(engine)
         self.lock = threading.Lock()
 
     # -- local memory -----------------------------------------------------------------------------
@@ -126,6 +128,9 @@ class Reconciler:
                 self._remove(local.name)
             return None
         meta = obj.get("metadata") or {}
+        if not meta.get("deletionTimestamp") and self.looks.unchanged(key, obj, self.labels):
+            return STATUS_PERIOD
+        self.looks.forget(key)
         mine = finalizer(self.node)
         if meta.get("deletionTimestamp"):
             if local is not None:
@@ -148,6 +153,14 @@ class Reconciler:
             self._set_finalizer(obj, present=True)
         report = self._apply(obj, local)
         self._write_status(obj, report)
+        now = self.reflector.get(key) or obj  # with the resourceVersion of our own status write
+        deployed = self.local.get(key)
+        self.looks.remember(
+            key,
+            (now.get("metadata") or {}).get("resourceVersion"),
+            deployed.name if deployed is not None else None,
+            self.labels,
+        )
         return STATUS_PERIOD
 
     def _apply(self, obj: dict[str, Any], local: Deployment | None) -> Report:
@@ -509,3 +522,4 @@ class Reconciler:
                 cached = self.reflector.cache.get(key)
                 if cached is not None and cached["metadata"].get("uid") == written["metadata"].get("uid"):
                     cached["status"] = written.get("status")
+                    cached["metadata"]["resourceVersion"] = written["metadata"].get("resourceVersion")

@@ -46,6 +46,12 @@ from agent.cli.store_output import handle_errors, root_of
     help="Port of /metrics and /healthz (0: any).",
 )
 @click.option("--metrics-host", default="0.0.0.0", show_default=True)  # noqa: S104 - probed by the kubelet
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="ContainerDeployments reconciled at once (default: the agent's own).",
+)
 @handle_errors
 def agent(
     kubeconfig: Path | None,
@@ -55,6 +61,7 @@ def agent(
     run_root: Path | None,
     metrics_port: int,
     metrics_host: str,
+    workers: int | None,
 ) -> None:
     """Run the node agent until SIGTERM: probes, restarts and /metrics for the store's containers;
     with --kubeconfig or --in-cluster also deploys the ContainerDeployments that target this node."""
@@ -86,7 +93,9 @@ def agent(
 
     kube = Kube.connect(kubeconfig, in_cluster=in_cluster)
     node = node_name or os.uname().nodename
-    node_agent = Agent(kube, root_of(root), node, run_root=run_root)
+    node_agent = Agent(
+        kube, root_of(root), node, run_root=run_root, **({"workers": workers} if workers else {})
+    )
     _boot(node_agent.engine)
     node_agent.start()
     logging.getLogger("berth.agent").info("agent on node %s watching %s", node, kube.server)

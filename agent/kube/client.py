@@ -28,6 +28,7 @@ class KubeError(BerthError):
         self.reason = reason
 
 
+POOL_SIZE = 64
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -74,6 +75,9 @@ class Kube:
                 "in-cluster service account" if in_cluster else f"kubeconfig {kubeconfig or '~/.kube/config'}"
             )
             raise KubeError(f"{where}: {exc}") from exc
+        # one connection per reconcile worker and the watch (urllib3 keeps 10 by default and
+        # discards the rest after each request: a new TLS handshake every time under load)
+        configuration.connection_pool_maxsize = POOL_SIZE
         return cls(client.ApiClient(configuration))
 
     @property

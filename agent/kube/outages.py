@@ -220,6 +220,10 @@ class Outbox:
             held = self._held.get(key)
         return held[0] if held else None
 
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._held
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._held)

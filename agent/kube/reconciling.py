@@ -12,15 +12,18 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.kube import events, statuses
+from agent.kube import events, networking, pull_secrets, statuses
 from agent.kube.client import APPLY, JSON_PATCH, Kube, KubeError, resource_path
+from agent.kube.local_deployments import LocalDeployments
+from agent.kube.looking import Looks
 from agent.kube.outages import Link, Outbox
 from agent.kube.statuses import Report
-from agent.registry.errors import RegistryError
+from agent.registry.errors import AuthError, RegistryError
 from agent.runtime.engine import Engine, StartFailed
 from agent.runtime.errors import RuntimeFailure
 from agent.store.atomic import write_json
@@ -73,6 +76,8 @@ class Reconciler:
         self.labels: dict[str, str] = {}
         self.memory_dir = engine.root / "agent"
         self.events = events.Recorder(kube, node)
+        self.local = LocalDeployments(engine)
+        self.looks = Looks(engine)
         self.lock = threading.Lock()
         self.link = Link(self.memory_dir / "_link.json")  # "_": never a deployment's name
         self.outbox = Outbox()
@@ -97,12 +102,8 @@ class Reconciler:
 
     # -- the agent's deployments --------------------------------------------------------------------
     def owned(self) -> dict[str, Deployment]:
-        """Deployments this agent made, by resource key (namespace/name)."""
-        out = {}
-        for deployment in self.engine.store().list(owner_kind="agent"):
-            owner = deployment.state.owner
-            out[f"{owner.namespace or 'default'}/{owner.resource}"] = deployment
-        return out
+        """Deployments this agent made, by resource key (namespace/name): a full listing."""
+        return self.local.all()
 
     def remove_orphans(self) -> list[str]:
         """After a full list: deployments whose resource no longer exists are removed."""
@@ -126,7 +127,7 @@ class Reconciler:
     def reconcile(self, key: str) -> float | None:
         """Make the node match resource ``key``; returns seconds until the next look (None: none)."""
         obj = self.reflector.get(key)
-        local = self.owned().get(key)
+        local = self.local.get(key)
         if obj is None:
             self.written.pop(key, None)
             if local is not None and self.reflector.synced.is_set():
@@ -134,6 +135,13 @@ class Reconciler:
                 self._remove(local.name)
             return None
         meta = obj.get("metadata") or {}
+        if (
+            not meta.get("deletionTimestamp")
+            and key not in self.outbox  # a held status is written on reconnection, never skipped
+            and self.looks.unchanged(key, obj, self.labels)
+        ):
+            return STATUS_PERIOD
+        self.looks.forget(key)
         mine = finalizer(self.node)
         if meta.get("deletionTimestamp"):
             if local is not None:
@@ -156,6 +164,14 @@ class Reconciler:
             self._set_finalizer(obj, present=True)
         report = self._apply(obj, local)
         self._write_status(obj, report)
+        now = self.reflector.get(key) or obj  # with the resourceVersion of our own status write
+        deployed = self.local.get(key)
+        self.looks.remember(
+            key,
+            (now.get("metadata") or {}).get("resourceVersion"),
+            deployed.name if deployed is not None else None,
+            self.labels,
+        )
         return STATUS_PERIOD
 
     def _apply(self, obj: dict[str, Any], local: Deployment | None) -> Report:
@@ -196,7 +212,9 @@ class Reconciler:
             if deployed is not None and memory.rollback and memory.generation == generation:
                 pass  # rolled back by annotation: keep the previous version until the spec changes
             else:
-                failure = self._deploy(obj, spec, owner, generation, memory)
+                failure = self._deploy(
+                    obj, spec, owner, generation, memory, secret_names=targeted.image_pull_secrets
+                )
                 if failure is not None:
                     return failure
         elif memory.failed == generation and deployed != wanted:
@@ -216,7 +234,14 @@ class Reconciler:
         return self._report(name, generation, None)
 
     def _deploy(
-        self, obj: dict[str, Any], spec: Any, owner: Owner, generation: int | None, memory: Memory
+        self,
+        obj: dict[str, Any],
+        spec: Any,
+        owner: Owner,
+        generation: int | None,
+        memory: Memory,
+        *,
+        secret_names: Sequence[str] = (),
     ) -> Report | None:
         name = spec.name
         self._write_status(
@@ -231,19 +256,32 @@ class Reconciler:
         )
         self.events.record(obj, "Normal", "Pulling", f"deploying {spec.image} (generation {generation})")
         reason = ""
+        pull = pull_secrets.resolve(
+            self.kube, owner.namespace or "default", secret_names, spec.image, spec.transport
+        )
         try:
+            for network in networking.ensure(self.engine, spec):
+                log.info("%s: created network %s", name, network)
             with self.engine.umask():
                 self.engine.deploy(
-                    spec, owner=owner, start=(obj.get("spec") or {}).get("runState", "Running") == "Running"
+                    spec,
+                    owner=owner,
+                    start=(obj.get("spec") or {}).get("runState", "Running") == "Running",
+                    credentials=pull.credentials,
                 )
         except SignatureRejected as exc:
             reason, message, retry = "SignatureRejected", str(exc), False
+        except AuthError as exc:  # say which secrets were (not) used, never what they hold
+            reason, message, retry = "ImagePullFailed", f"{exc} ({pull.explain(secret_names)})", True
         except (RegistryError, ImageNotFound, PullUnavailable) as exc:
             reason, message, retry = "ImagePullFailed", str(exc), True
         except StartFailed as exc:
             reason, message, retry = "RolledBack", str(exc), False
         except BerthError as exc:
             reason, message, retry = "DeployFailed", str(exc), True
+        has_local = self.local.by_name(name) is not None  # also after a failed start, kept in the store
+        if has_local:
+            self.local.added(f"{owner.namespace}/{owner.resource}", name)
         if not reason:
             memory.failed, memory.failure, memory.reason = None, "", ""
             memory.rollback = ((obj.get("metadata") or {}).get("annotations") or {}).get(ROLLBACK_ANNOTATION)
@@ -257,7 +295,6 @@ class Reconciler:
         if not retry:
             memory.failed, memory.failure, memory.reason = generation, message[:1000], reason
             self.remember(name, memory)
-        has_local = name in {d.name for d in self.engine.store().list(owner_kind="agent")}
         final = (
             self._report(name, generation, report)
             if has_local
@@ -325,6 +362,7 @@ class Reconciler:
                 name,
                 "gone" if ctr is None else ctr.state.value,
             )
+            networking.ensure(self.engine, self.engine.store().get(name).spec)
             self.engine.start(name)
 
     def _report(self, name: str, generation: int | None, failure: Report | None) -> Report:
@@ -380,8 +418,12 @@ class Reconciler:
     def _remove(self, name: str) -> None:
         with contextlib.suppress(RuntimeFailure):
             self.engine.stop(name, timeout=10)
-        if name in {d.name for d in self.engine.store().list(owner_kind="agent")}:
+        local = self.local.by_name(name)
+        if local is not None:
             self.engine.remove(name, cleanup=True)  # a failure is retried: the finalizer stays meanwhile
+            self.local.removed(name)
+            for network in networking.remove_unused(self.engine, networking.named(local.spec)):
+                log.info("%s: removed network %s (no deployment uses it)", name, network)
         with contextlib.suppress(OSError):
             os.unlink(self._memory_path(name))
 
@@ -522,3 +564,4 @@ class Reconciler:
                 cached = self.reflector.cache.get(key)
                 if cached is not None and cached["metadata"].get("uid") == written["metadata"].get("uid"):
                     cached["status"] = written.get("status")
+                    cached["metadata"]["resourceVersion"] = written["metadata"].get("resourceVersion")

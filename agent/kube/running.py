@@ -27,13 +27,17 @@ from translators.errors import BerthError
 
 log = logging.getLogger("berth.agent")
 
+WORKERS = 16
+"""Reconciles at once. A rollout mostly waits (the runtime's start, the settle time a new version
+is watched before it counts as up), so 4 workers left 500 resources queued for minutes; the
+store's writer lock still serialises the writes themselves (benchmarks/agent.py)."""
 NODE_POLL = 5.0
 RESYNC = 60.0
 
 
 class Agent:
     def __init__(
-        self, kube: Kube, root: Path, node: str, *, run_root: Path | None = None, workers: int = 4
+        self, kube: Kube, root: Path, node: str, *, run_root: Path | None = None, workers: int = WORKERS
     ) -> None:
         Store.open(root, create=True)
         self.kube, self.node = kube, node
@@ -93,6 +97,7 @@ class Agent:
         if keys:
             log.info("API server reached again: writing the status of %d resources", len(keys))
         for key in sorted(keys):
+            self.reconciler.looks.forget(key)  # the Disconnected condition is news even if nothing else is
             self.queue.add(key)
 
     def _watch_node(self) -> None:

@@ -84,13 +84,19 @@ def from_file(path: Path, registry: str, repository: str) -> Credentials | None:
     auths = doc.get("auths") if isinstance(doc, dict) else None
     if not isinstance(auths, dict):
         return None
+    return from_auths(auths, registry, repository, str(path))
+
+
+def from_auths(auths: Mapping[str, Any], registry: str, repository: str, origin: str) -> Credentials | None:
+    """Look ``registry``/``repository`` up in an ``auths`` map (an auth file's, or a Kubernetes
+    pull secret's); None when not listed. ``origin`` names the map in errors and in the result."""
     normalised = {key.rstrip("/") if key.count("/") > 2 else key: value for key, value in auths.items()}
     for key in _keys_for(registry, repository):
         for candidate in (key, key.rstrip("/")):
             if candidate in auths:
-                return _entry_credentials(auths[candidate], str(path))
+                return _entry_credentials(auths[candidate], origin)
             if candidate in normalised:
-                return _entry_credentials(normalised[candidate], str(path))
+                return _entry_credentials(normalised[candidate], origin)
     return None
 
 

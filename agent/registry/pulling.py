@@ -175,15 +175,22 @@ def open_source(
     transport: str,
     text: str,
     *,
-    creds: str | None,
+    creds: str | credentials.Credentials | None,
     insecure: Sequence[str],
     ca_file: Path | None,
     retry: retrying.RetryPolicy | None,
 ) -> tuple[Source, references.Reference]:
-    """The source for a transport string, and the reference its image is recorded under."""
+    """The source for a transport string, and the reference its image is recorded under.
+
+    ``creds``: ``user:pass`` text (``--creds``), or credentials the caller already chose for this
+    image's registry (the agent's from a pull secret); None: the host's auth files, if any."""
     if transport == "docker":
         ref = references.parse(text)
-        found = credentials.lookup(ref.registry, ref.repository, explicit=creds)
+        found = (
+            creds
+            if isinstance(creds, credentials.Credentials)
+            else credentials.lookup(ref.registry, ref.repository, explicit=creds)
+        )
         registry = client.RegistryClient(
             ref.api_host, creds=found, insecure=insecure, ca_file=ca_file, retry=retry
         )
@@ -204,7 +211,7 @@ def pull_image(
     *,
     transport: str = "docker",
     platform: str | None = None,
-    creds: str | None = None,
+    creds: str | credentials.Credentials | None = None,
     insecure: Sequence[str] = (),
     ca_file: Path | None = None,
     progress: ProgressSink | None = None,

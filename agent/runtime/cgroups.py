@@ -15,25 +15,27 @@ from pathlib import Path
 MOUNTINFO = Path("/proc/self/mountinfo")
 
 
-_CACHE_SECONDS = 2.0
-"""How long the host's cgroup mounts, once read, are taken as they were: a status is read every
-50 ms per container while a deploy settles, and /proc/self/mountinfo is long on a busy host."""
-_cached: dict[str, tuple[float, list[tuple[Path, str, frozenset[str]]]]] = {}
+HOST_TTL = 30.0
+"""Seconds the host's cgroup mounts, once read, are taken as known. /proc/self/mountinfo lists every
+mount, each running container's rootfs overlay too: with 500 containers one read is 500+ lines,
+and a status look at every container read it several times (most of the agent's time at 500
+resources). Cgroup hierarchies are mounted at boot and do not move while containers run."""
+_host: tuple[float, list[tuple[Path, str, frozenset[str]]]] | None = None
 
 
 def hierarchies(mountinfo: str | None = None) -> list[tuple[Path, str, frozenset[str]]]:
     """(mount point, 'cgroup' or 'cgroup2', v1 controllers) of every cgroup mount.
 
-    ``mountinfo`` is the text of /proc/self/mountinfo (read when not given; the host's mounts are
-    read again after :data:`_CACHE_SECONDS`).
+    ``mountinfo`` is the text of /proc/self/mountinfo (read when not given, at most every
+    ``HOST_TTL`` seconds).
     """
+    global _host  # noqa: PLW0603 - one host, one answer, shared by every caller
     if mountinfo is None:
-        now = time.monotonic()
-        cached = _cached.get("host")
-        if cached is not None and now - cached[0] < _CACHE_SECONDS:
+        cached = _host
+        if cached is not None and time.monotonic() - cached[0] < HOST_TTL:
             return list(cached[1])
         found = _parse(MOUNTINFO.read_text())
-        _cached["host"] = (now, found)
+        _host = (time.monotonic(), found)
         return list(found)
     return _parse(mountinfo)
 

@@ -21,6 +21,7 @@ product document's ``deploy --rollback`` promises.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import sys
@@ -28,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.network import netns
 from agent.network.attaching import Attached, Attacher
@@ -46,6 +47,9 @@ from agent.store.deployments import DeploymentError
 from agent.store.layout import Layout
 from agent.store.records import Deployment, Owner
 from translators.spec import DeploymentSpec
+
+if TYPE_CHECKING:
+    from agent.registry.credentials import Credentials
 
 _BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-network")
 """Runs netavark's setup while a container is being created (see ``_start``)."""
@@ -458,13 +462,21 @@ class Engine:
         puller: deploying.Puller | None = None,
         gate: deploying.Gate | None = None,
         exit_ok: bool = False,
+        credentials: Credentials | None = None,
     ) -> Deployment:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
         go back to the previous version and start that again (StartFailed says why).
-        ``exit_ok``: exiting 0 while coming up counts as up (a compose one-shot service)."""
+        ``exit_ok``: exiting 0 while coming up counts as up (a compose one-shot service).
+        ``credentials``: for the image's registry, given to the default puller and trust gate for
+        this deploy only (a Kubernetes pull secret); nothing keeps them. A caller bringing its own
+        puller or gate binds its credentials there instead."""
         was_running = (c := self.container(spec.name)) is not None and c.alive
         deployment = deploying.deploy(
-            self.root, spec, owner=owner or Owner(), puller=puller or _puller(), gate=gate or _gate()
+            self.root,
+            spec,
+            owner=owner or Owner(),
+            puller=puller or _puller(credentials),
+            gate=gate or _gate(credentials),
         )
         self.event("create", spec.name, deployment)
         if not start:
@@ -680,19 +692,22 @@ class Engine:
             os.umask(previous)
 
 
-def _puller() -> deploying.Puller:
-    """The registry client, for callers that bring none (it reports no progress)."""
+def _puller(credentials: Credentials | None = None) -> deploying.Puller:
+    """The registry client, for callers that bring none (it reports no progress); with
+    ``credentials`` bound when the caller has some (else the host's auth files apply)."""
     from agent.registry.pulling import pull_image
 
-    return pull_image
+    if credentials is None:
+        return pull_image
+    return functools.partial(pull_image, creds=credentials)
 
 
-def _gate() -> deploying.Gate:
+def _gate(credentials: Credentials | None = None) -> deploying.Gate:
     """The host's trust policy ($BERTH_POLICY, else /etc/containers/policy.json), as podman reads it:
     callers that bring no gate still get every image checked."""
     from agent.trust.enforcing import gate
 
-    return gate(None)
+    return gate(None, credentials)
 
 
 def backoff_kind(spec: DeploymentSpec) -> restarting.BackoffKind:

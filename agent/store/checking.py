@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.store import atomic, deploying, layers, merging, streams, tarreading, trees, unpacking
-from agent.store.deploying import Store
+from agent.store.deploying import WRITING_MARKER, Store
 from agent.store.deployments import IMAGE_CONFIG, PARTIAL, DeploymentError
 from agent.store.locking import store_lock
 from agent.store.unpacking import LayerDescription
@@ -240,6 +240,8 @@ def check_debris(store: Store) -> list[str]:
     """Leftovers of interrupted operations (recovery finishes them; nothing is lost)."""
     layout = store.layout
     problems = [f"unfinished work tmp/{p.name}" for p in _children(layout.tmp)]
+    if (layout.metadata / WRITING_MARKER).exists():
+        problems.append(f"unfinished transaction (metadata/{WRITING_MARKER})")
     problems += [f"unfinished switch deployments/{p.name}" for p in layout.deployments.glob(".*.new")]
     for base in _children(layout.versions):
         keep: set[str] = set()

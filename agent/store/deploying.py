@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.oci import imageconfig, references
+from agent.store import atomic
 from agent.store.blobs import BlobStore
 from agent.store.deployments import DeploymentError, Deployments, Version
 from agent.store.errors import StoreNotFound
@@ -171,12 +172,42 @@ class Store:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
-        """The lock, with recovery first and the metadata indexes brought up to date last."""
+        """The lock, with recovery first and the metadata indexes brought up to date last.
+
+        Full recovery settles every deployment, so it costs as much as the store is large; it
+        runs at a process's first write and then only when a transaction may have been cut short: the marker ``metadata/writing``
+        (made durable before a transaction changes anything, removed after it) is still there,
+        or ``tmp/`` or a half-made switch link is left. A clean store is written without it (at
+        500 deployments, recovering before every write was most of a deploy's time under the lock).
+        """
         self.layout.ensure()  # a store that only had pulls gets its deployment directories
+        marker = self.layout.metadata / WRITING_MARKER
         with store_lock(self.layout):
-            recover_locked(self)
+            root = str(self.layout.root.resolve())
+            if root not in _recovered or marker.exists() or _leftovers(self.layout):
+                recover_locked(self)  # once per process too: a store of an older Berth has no marker
+                _recovered.add(root)
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            atomic.fsync_dir(self.layout.metadata)
             yield
             self.deployments.write_index()
+            marker.unlink()  # not synced: if this is lost, the next writer recovers once more
+
+
+WRITING_MARKER = "writing"
+_recovered: set[str] = set()
+"""Store roots this process recovered fully once."""
+
+
+def _leftovers(layout: Layout) -> bool:
+    """Work that a writer without the marker (``store check`` under the lock) may have left."""
+    if any(layout.tmp.iterdir()):
+        return True
+    return any(p.name.startswith(".") and p.name.endswith(".new") for p in layout.deployments.iterdir())
 
 
 def recover_locked(store: Store) -> list[str]:
@@ -196,6 +227,10 @@ def recover(root: Path) -> list[str]:
         done = recover_locked(store)
         if store.deployments.write_index():
             done.append("rewrote metadata indexes")
+        marker = store.layout.metadata / WRITING_MARKER
+        if marker.exists():
+            marker.unlink()
+            done.append(f"finished an interrupted transaction (metadata/{WRITING_MARKER})")
     return done
 
 

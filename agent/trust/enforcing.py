@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.oci import references
-from agent.registry import errors, layouts, manifests, pulling, retrying
+from agent.registry import credentials, errors, layouts, manifests, pulling, retrying
 from agent.trust import lookasides, policies, verifying
 from agent.trust.errors import SignatureRejected, TrustError
 from agent.trust.policies import Identity, Requirement
@@ -64,7 +64,7 @@ def check(
     use_policy: bool = True,
     require: Sequence[Requirement] = (),
     registries_d: Path | str | None = None,
-    creds: str | None = None,
+    creds: str | credentials.Credentials | None = None,
     insecure: Sequence[str] = (),
     ca_file: Path | None = None,
     retry: retrying.RetryPolicy | None = None,
@@ -122,14 +122,22 @@ def _manifest_digest(source: pulling.Source, image: references.Reference) -> str
     return parsed.digest
 
 
-def gate(policy: Path | str | None = None) -> Callable[..., str]:
+def gate(
+    policy: Path | str | None = None, creds: credentials.Credentials | None = None
+) -> Callable[..., str]:
     """The store's trust gate (``agent.store.deploying.Gate``) for ``policy``: :func:`check` with
     the spec's own ``security.verify`` as an extra requirement; returns the verified digest. The
-    store cannot call :func:`check` itself: it sits below the registry client that check uses."""
+    store cannot call :func:`check` itself: it sits below the registry client that check uses.
+    ``creds``: for a registry that wants them to show a manifest (the pull's own, bound here)."""
 
     def check_image(reference: str, transport: str, /, *, verify: Any, digest: str | None) -> str:
         return check(
-            reference, transport, digest=digest, policy=policy, require=spec_requirements(verify)
+            reference,
+            transport,
+            digest=digest,
+            policy=policy,
+            require=spec_requirements(verify),
+            creds=creds,
         ).digest
 
     return check_image

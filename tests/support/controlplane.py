@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,8 +150,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[ControlPlane]:
-    """Start etcd and kube-apiserver; stop both and remove their data on exit."""
+def running(extra_args: Sequence[str] = ()) -> Iterator[ControlPlane]:
+    """Start etcd and kube-apiserver; stop both and remove their data on exit. ``extra_args`` go
+    to kube-apiserver (an audit policy and log, for counting a client's requests)."""
     for name in ("etcd", "kube-apiserver"):
         if not (BIN / name).is_file():
             raise RuntimeError(
@@ -199,6 +200,7 @@ def running() -> Iterator[ControlPlane]:
             "--authorization-mode=RBAC",
             "--allow-privileged=true",
             "--disable-admission-plugins=ServiceAccount",
+            *extra_args,
         ]
         procs.append(_spawn(api_args, api_log))
         url = f"https://127.0.0.1:{api_port}"

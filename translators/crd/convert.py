@@ -25,6 +25,8 @@ class TargetedSpec:
     node_name: str | None = None
     node_selector: dict[str, str] = field(default_factory=dict)
     generation: int | None = None
+    image_pull_secrets: tuple[str, ...] = ()
+    """Names of pull secrets in ``namespace`` (the agent reads them; never part of the spec)."""
 
 
 def from_resource(data: Any, diag: Diagnostics, at: YamlPath = ROOT) -> TargetedSpec | None:
@@ -38,7 +40,15 @@ def from_resource(data: Any, diag: Diagnostics, at: YamlPath = ROOT) -> Targeted
         return None
     meta = resource.metadata
     body = resource.spec.model_dump(
-        exclude={"nodeName", "nodeSelector", "name", "paused", "runState", "restartGeneration"}
+        exclude={
+            "nodeName",
+            "nodeSelector",
+            "name",
+            "paused",
+            "runState",
+            "restartGeneration",
+            "imagePullSecrets",
+        }
     )
     body["name"] = namespaced(meta.namespace, resource.spec.name or meta.name)
     _namespace_references(body["config"], meta.namespace)
@@ -59,6 +69,7 @@ def from_resource(data: Any, diag: Diagnostics, at: YamlPath = ROOT) -> Targeted
         node_name=resource.spec.nodeName,
         node_selector=dict(resource.spec.nodeSelector),
         generation=generation if isinstance(generation, int) else None,
+        image_pull_secrets=tuple(secret.name for secret in resource.spec.imagePullSecrets),
     )
 
 

@@ -21,6 +21,13 @@ KIND = "ContainerDeployment"
 PLURAL = "containerdeployments"
 
 
+class LocalObjectReference(SpecModel):
+    """An object of the resource's own namespace, by name (Kubernetes' LocalObjectReference)."""
+
+    name: str = Field(min_length=1, max_length=253)
+    """Name of the object."""
+
+
 class ContainerDeploymentSpec(DeploymentSpec):
     """The deployment spec, applied by the Berth agent on the nodes it targets."""
 
@@ -36,6 +43,8 @@ class ContainerDeploymentSpec(DeploymentSpec):
     """Running: the container runs (per its restart policy); Stopped: it is stopped and kept."""
     restartGeneration: int = Field(default=0, ge=0)
     """Bumping it restarts the container once on every node."""
+    imagePullSecrets: list[LocalObjectReference] = Field(default_factory=list)
+    """Pull secrets of this namespace (dockerconfigjson or dockercfg): used for the image pull only."""
 
     @model_validator(mode="after")
     def _no_origin(self) -> ContainerDeploymentSpec:

@@ -1,0 +1,384 @@
+"""The node agent under load: N ContainerDeployments applied at once on one node.
+
+A real control plane (etcd + kube-apiserver of ``tests/support/controlplane.py``) with an audit
+policy that logs every request of the agent's service account (metadata level), the agent as
+``berth agent --kubeconfig`` with a service-account token (manifests/ RBAC only), a real
+registry holding the demo image (busybox-static), N resources running ``sleep`` with network
+``none`` (no published ports, so N fit on one host). Measured:
+
+- time from the first create until the API reports every resource Ready (polled with a list
+  every 0.5 s), and until half of them were;
+- the agent's peak RSS (VmHWM of its process; the containers' conmon and runc are not in it);
+- the agent's API requests per resource, by verb and resource, from the audit log, and its
+  writes per ContainerDeployment (finalizer + status patches) and per resource including Events;
+- the peer: ``podman run -d --network none IMAGE sleep`` of N containers one after another
+  (scratch store; the same image), the per-container cost of the nearest tool.
+
+Targets (issue 9): all Ready within 60 s (goal 30), RSS < 150 MB, <= 3 writes per resource.
+Afterwards every resource is deleted through the API (the agent removes its deployments, then
+the finalizers go: timed too), the agent stopped, leftovers removed, the control plane stopped.
+
+Run: PYTHONPATH=. .venv/bin/python benchmarks/agent.py [--count 50] [--no-peer] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures
+import contextlib
+import json
+import os
+import pstats
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+# Run as benchmarks/agent.py, this file's directory comes first on sys.path and its name would
+# hide the ``agent`` package: drop that entry (the project root is on PYTHONPATH).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import requests  # noqa: E402
+import yaml  # noqa: E402
+
+from agent.demo.image import build_demo_layout  # noqa: E402
+from benchmarks.start import Podman  # noqa: E402
+from tests.support import controlplane, registry  # noqa: E402
+from tests.support.paths import ROOT  # noqa: E402
+
+AGENT_USER = "system:serviceaccount:berth-system:berth-agent"
+CDEPS = "/apis/berth.io/v1alpha1/namespaces/{ns}/containerdeployments"
+NAMESPACE = "bench"
+WRITES = {"create", "update", "patch", "delete", "deletecollection"}
+SLEEP = ["sh", "-c", "trap 'exit 0' TERM; sleep 36000 & wait"]
+"""Long-running and stopping at once on SIGTERM (a bare sleep as PID 1 ignores it: 10 s each)."""
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived", "ResponseStarted"],
+    "rules": [{"level": "Metadata", "users": [AGENT_USER]}, {"level": "None"}],
+}
+
+
+class Api:
+    def __init__(self, plane: controlplane.ControlPlane) -> None:
+        self.plane = plane
+        self.session = requests.Session()
+        self.session.cert = (str(plane.cert), str(plane.key))
+
+    def call(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200, 201)) -> Any:
+        resp = self.session.request(
+            method, self.plane.url + path, json=body, timeout=60, verify=str(self.plane.ca)
+        )
+        if resp.status_code not in ok:
+            raise RuntimeError(f"{method} {path}: {resp.status_code} {resp.text[:300]}")
+        return resp.json() if resp.content else {}
+
+
+def install(api: Api, base: Path) -> Path:
+    """The CRD, manifests/ RBAC and a namespace; the agent's kubeconfig with a service-account token."""
+    crd = yaml.safe_load((ROOT / "crds" / "containerdeployments.berth.io.yaml").read_text())
+    api.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    paths = {
+        "Namespace": "/api/v1/namespaces",
+        "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+        "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+    }
+    for doc in yaml.safe_load_all((ROOT / "manifests" / "rbac.yaml").read_text()):
+        api.call("POST", paths[doc["kind"]].format(ns=doc["metadata"].get("namespace", "")), doc)
+    api.call("POST", "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the CRD is served a moment after it is created
+        with contextlib.suppress(RuntimeError):
+            api.call("GET", CDEPS.format(ns=NAMESPACE))
+            break
+        time.sleep(0.2)
+    token = api.call(
+        "POST",
+        "/api/v1/namespaces/berth-system/serviceaccounts/berth-agent/token",
+        {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 7200},
+        },
+    )["status"]["token"]
+    path = base / "agent.kubeconfig"
+    plane = api.plane
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "b", "cluster": {"server": plane.url, "certificate-authority": str(plane.ca)}}
+                ],
+                "users": [{"name": "agent", "user": {"token": token}}],
+                "contexts": [{"name": "b", "context": {"cluster": "b", "user": "agent"}}],
+                "current-context": "b",
+            }
+        )
+    )
+    return path
+
+
+def resource(index: int, image: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "berth.io/v1alpha1",
+        "kind": "ContainerDeployment",
+        "metadata": {"name": f"sleep-{index:04d}", "namespace": NAMESPACE},
+        "spec": {"image": image, "config": {"cmd": SLEEP, "network": {"mode": "none"}}},
+    }
+
+
+def ready_count(api: Api) -> int:
+    items = api.call("GET", CDEPS.format(ns=NAMESPACE))["items"]
+    return sum(
+        1
+        for item in items
+        if any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in (item.get("status") or {}).get("conditions") or []
+        )
+    )
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """The agent's own CPU time, and that of its children it waited for (runc, conmon's parent)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+def audit_counts(log: Path) -> collections.Counter[tuple[str, str]]:
+    counts: collections.Counter[tuple[str, str]] = collections.Counter()
+    for line in log.read_text().splitlines():
+        event = json.loads(line)
+        if event.get("stage") != "ResponseComplete" or event["user"]["username"] != AGENT_USER:
+            continue
+        ref = event.get("objectRef") or {}
+        what = ref.get("resource", event.get("requestURI", "?"))
+        if ref.get("subresource"):
+            what += "/" + ref["subresource"]
+        counts[(event["verb"], what)] += 1
+    return counts
+
+
+PROFILED_AGENT = """
+import cProfile, pstats, sys
+from agent.kube import running
+profiles, out = [], sys.argv[1]
+work = running.Agent._work
+def profiled(self):
+    profile = cProfile.Profile()
+    profiles.append(profile)
+    profile.enable()
+    try:
+        work(self)
+    finally:
+        profile.disable()
+running.Agent._work = profiled
+shutdown = running.Agent.shutdown
+def dump(self, *args, **kwargs):
+    shutdown(self, *args, **kwargs)
+    if profiles:
+        pstats.Stats(*profiles).dump_stats(out)
+running.Agent.shutdown = dump
+from agent.cli.main import cli
+cli(sys.argv[2:], prog_name="berth", auto_envvar_prefix="BERTH")
+"""
+"""``berth agent`` with every reconcile worker under cProfile, the stats written at exit."""
+
+
+class AgentProcess:
+    def __init__(
+        self, base: Path, kubeconfig: Path, workers: int | None, profile: Path | None = None
+    ) -> None:
+        self.base, self.root, self.run = base, base / "store", base / "run"
+        self.log = base / "agent.log"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        more = ["--workers", str(workers)] if workers else []
+        with self.log.open("ab") as out:
+            start = (
+                [sys.executable, "-c", PROFILED_AGENT, str(profile)]
+                if profile
+                else [sys.executable, "-m", "agent"]
+            )
+            self.proc = subprocess.Popen(
+                [*start, "agent", "--kubeconfig", str(kubeconfig), "--node-name", "bench",
+                 "--root", str(self.root), "--run-root", str(self.run), "--metrics-port", "0",
+                 "--metrics-host", "127.0.0.1", *more],
+                stdout=out, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while "watching" not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the agent did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(120)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cleanup(self) -> list[str]:
+        """Whatever the deletion left (should be nothing): stopped and removed, with its cgroups."""
+        from agent.network.networks import Networks
+        from agent.runtime.engine import Engine
+
+        self.stop()
+        left: list[str] = []
+        if not (self.root / "metadata").exists():
+            return left
+        engine = Engine(self.root, self.run)
+        for deployment in engine.store().list():
+            left.append(deployment.name)
+            with contextlib.suppress(Exception):
+                engine.stop(deployment.name, timeout=0)
+            with contextlib.suppress(Exception):
+                engine.remove(deployment.name, cleanup=True)
+        for network in Networks(self.root).list():
+            with contextlib.suppress(Exception):
+                Networks(self.root).remove(network.name)
+        return left
+
+
+def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    policy = base / "audit-policy.yaml"
+    policy.write_text(yaml.safe_dump(AUDIT_POLICY))
+    audit = base / "audit.log"
+    extra = [f"--audit-policy-file={policy}", f"--audit-log-path={audit}", "--audit-log-maxsize=0"]
+    with registry.running(base / "registry") as reg, controlplane.running(extra) as plane:
+        image = f"{reg.host}/bench/busybox:1"
+        registry.push(layout, "latest", image)
+        api = Api(plane)
+        kubeconfig = install(api, base)
+        (base / "agent").mkdir(exist_ok=True)
+        agent = AgentProcess(base / "agent", kubeconfig, args.workers, args.profile)
+        try:
+            began = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                list(
+                    pool.map(
+                        lambda i: api.call("POST", CDEPS.format(ns=NAMESPACE), resource(i, image)),
+                        range(args.count),
+                    )
+                )
+            out["created_s"] = time.monotonic() - began
+            half = None
+            ready = 0
+            while time.monotonic() - began < args.timeout:
+                ready = ready_count(api)
+                if half is None and ready * 2 >= args.count:
+                    half = time.monotonic() - began
+                if ready == args.count:
+                    break
+                time.sleep(0.5)
+            out["all_ready_s"] = time.monotonic() - began if ready == args.count else None
+            out["half_ready_s"] = half
+            out["ready"] = ready
+            out["rss_mb"] = peak_rss_mb(agent.proc.pid)
+            out["agent_cpu_s"], out["children_cpu_s"] = cpu_seconds(agent.proc.pid)
+            counts = audit_counts(audit)
+            out["requests"] = {f"{verb} {what}": n for (verb, what), n in sorted(counts.items())}
+            cdep_writes = sum(
+                n
+                for (verb, what), n in counts.items()
+                if verb in WRITES and what.startswith("containerdeployments")
+            )
+            all_writes = sum(n for (verb, _), n in counts.items() if verb in WRITES)
+            out["cdep_writes_per_resource"] = cdep_writes / args.count
+            out["writes_per_resource"] = all_writes / args.count
+            # delete everything through the API: the agent removes its deployments, then its finalizers
+            began = time.monotonic()
+            api.call("DELETE", CDEPS.format(ns=NAMESPACE))
+            while time.monotonic() - began < args.timeout:
+                if not api.call("GET", CDEPS.format(ns=NAMESPACE))["items"]:
+                    break
+                time.sleep(0.5)
+            out["deleted_s"] = time.monotonic() - began
+            out["rss_mb_after_delete"] = peak_rss_mb(agent.proc.pid)
+        finally:
+            out["left_behind"] = agent.cleanup()
+            if args.profile and not args.profile.exists():
+                print(f"no profile written; the agent's log ends:\n{agent.log.read_text()[-3000:]}")
+    if args.profile:
+        stats = pstats.Stats(str(args.profile))
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
+    return out
+
+
+def run_podman(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, Any]:
+    podman = Podman(base / "podman")
+    try:
+        image = podman.setup(layout)
+        began = time.monotonic()
+        for i in range(args.count):
+            podman("run", "-d", "--name", f"bench-{i}", "--network", "none", image, *SLEEP)
+        elapsed = time.monotonic() - began
+        podman("rm", "-a", "-f", "-t", "0")
+        return {"podman_run_s": elapsed}
+    finally:
+        podman.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--workers", type=int, default=None, help="the agent's reconcile workers")
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument(
+        "--profile", type=Path, metavar="FILE", help="cProfile the reconcile workers into FILE; print the top"
+    )
+    args = parser.parse_args()
+    base = Path("/dev/shm") / f"berth-bench-agent-{uuid.uuid4().hex[:8]}"
+    base.mkdir(parents=True)
+    try:
+        build_demo_layout(base / "layout")
+        result = run_berth(args, base, base / "layout")
+        if not args.no_peer:
+            result |= run_podman(args, base, base / "layout")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    n = args.count
+    print(json.dumps(result, indent=2))
+    print(f"\n{n} ContainerDeployments on one node:")
+    print(f"  created through the API in {result['created_s']:.1f} s")
+    all_ready = result["all_ready_s"]
+    print(
+        f"  all Ready (from the API): {'not within the timeout' if all_ready is None else f'{all_ready:.1f} s'}"
+        f" (target 60 s, goal 30 s); half: {result['half_ready_s'] or float('nan'):.1f} s"
+    )
+    if "podman_run_s" in result:
+        print(f"  peer: podman run -d x{n}: {result['podman_run_s']:.1f} s")
+    print(f"  agent peak RSS {result['rss_mb']:.0f} MB (target < 150 MB)")
+    print(
+        f"  writes per resource: {result['cdep_writes_per_resource']:.2f} to the ContainerDeployment, "
+        f"{result['writes_per_resource']:.2f} with Events (target <= 3)"
+    )
+    print(f"  all deleted (removed from the node, finalizers dropped) in {result['deleted_s']:.1f} s")
+    if result["left_behind"]:
+        print(f"  LEFT BEHIND (removed now): {result['left_behind']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,9 +2,9 @@
 
 Each layer is unpacked once, by the digest of its blob, whatever image refers to it; an image's
 layers are flattened once into a merged tree of hard links, keyed by the chain of its layer
-digests. Both are built under ``tmp/``, flushed with one ``syncfs`` and renamed into place, so a
-directory under ``layers/`` or ``merged/`` is always complete: a crash leaves only ``tmp/`` debris,
-which recovery clears. A layer that fails (malformed, hostile, or not the ``rootfs.diff_ids`` entry
+digests. Both are built under ``tmp/``, flushed with one ``syncfs`` (one for an image's new layers
+and its merged tree together) and renamed into place, so a directory under ``layers/`` or
+``merged/`` is always complete: a crash leaves only ``tmp/`` debris, which recovery clears. A layer that fails (malformed, hostile, or not the ``rootfs.diff_ids`` entry
 its image config names) leaves nothing: its partial tree is deleted before the error is raised.
 
 The uncompressed stream is hashed while it is unpacked and compared with the config's diff_id
@@ -96,10 +96,33 @@ def ensure_layer(
     """
     final = layout.layer_dir(digest)
     if (final / "layer.json").is_file():
-        source = load_layer(layout, digest)
-        if diff_id is not None and source.desc.diff_id != diff_id:
-            raise _mismatch(digest, source.desc.diff_id, diff_id)
-        return source
+        return _stored(layout, digest, diff_id)
+    work, desc = _unpack(layout, blobs, digest, diff_id=diff_id, limit=limit, limits=limits)
+    syncing.syncfs(work)
+    crashpoints.hit("unpack:before-rename")
+    os.rename(work, final)
+    atomic.fsync_dir(final.parent)
+    return LayerSource(digest, final / "diff", desc)
+
+
+def _stored(layout: Layout, digest: str, diff_id: str | None) -> LayerSource:
+    source = load_layer(layout, digest)
+    if diff_id is not None and source.desc.diff_id != diff_id:
+        raise _mismatch(digest, source.desc.diff_id, diff_id)
+    return source
+
+
+def _unpack(
+    layout: Layout,
+    blobs: BlobStore,
+    digest: str,
+    *,
+    diff_id: str | None,
+    limit: int | None = None,
+    limits: Limits | None = None,
+) -> tuple[Path, LayerDescription]:
+    """Unpack blob ``digest`` into a new directory under ``tmp/`` and describe it there
+    (``layer.json`` written, nothing flushed or renamed); a failure leaves nothing."""
     limits = limits or Limits.from_env()
     work = _scratch(layout, "layer")
     diff = work / "diff"
@@ -128,11 +151,7 @@ def ensure_layer(
     desc.diff_id = found
     # compact: a layer of 20,000 files has as many entries, and indenting them costs tens of ms
     atomic.write_bytes(work / "layer.json", json.dumps(desc.to_json(), separators=(",", ":")).encode())
-    syncing.syncfs(work)
-    crashpoints.hit("unpack:before-rename")
-    os.rename(work, final)
-    atomic.fsync_dir(final.parent)
-    return LayerSource(digest, final / "diff", desc)
+    return work, desc
 
 
 class _Hashing:
@@ -154,28 +173,54 @@ class _Hashing:
 
 
 def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
-    """The flattened root filesystem of ``image`` (``merged/sha256/<chain>/rootfs``)."""
+    """The flattened root filesystem of ``image`` (``merged/sha256/<chain>/rootfs``).
+
+    The layers not unpacked yet are unpacked under ``tmp/`` and stacked from there, then one
+    ``syncfs`` flushes them and the merged tree together before anything is renamed into place:
+    one flush per image instead of one per layer and one more for the tree. If anything fails,
+    all of it is deleted (the layers are unpacked again next time).
+    """
     digests = [layer.digest for layer in image.layers]
     final = layout.merged_dir(chain_key(digests))
     if (final / "merged.json").is_file():
         return final / "rootfs"
     expected = diff_ids(image)
-    sources = [
-        ensure_layer(layout, blobs, digest, diff_id=diff_id)
-        for digest, diff_id in zip(digests, expected, strict=True)
-    ]
-    work = _scratch(layout, "merged")
-    rootfs = work / "rootfs"
-    rootfs.mkdir(mode=0o755)
+    fresh: dict[str, tuple[Path, LayerSource]] = {}
+    """Layers unpacked now: digest -> (their directory under tmp/, the source read from it)."""
+    sources = []
+    work: Path | None = None
     try:
+        for digest, diff_id in zip(digests, expected, strict=True):
+            if digest in fresh:  # the same layer twice in one image
+                source = fresh[digest][1]
+                if source.desc.diff_id != diff_id:
+                    raise _mismatch(digest, source.desc.diff_id, diff_id)
+            elif (layout.layer_dir(digest) / "layer.json").is_file():
+                source = _stored(layout, digest, diff_id)
+            else:
+                layer_work, desc = _unpack(layout, blobs, digest, diff_id=diff_id)
+                source = LayerSource(digest, layer_work / "diff", desc)
+                fresh[digest] = (layer_work, source)
+            sources.append(source)
+        work = _scratch(layout, "merged")
+        rootfs = work / "rootfs"
+        rootfs.mkdir(mode=0o755)
         merging.merge_layers(sources, rootfs, work / "removed")
     except BaseException:
-        _discard(layout, work)
+        if work is not None:
+            _discard(layout, work)
+        for layer_work, _ in fresh.values():
+            _discard(layout, layer_work)
         raise
     if (work / "removed").exists():
         os.rename(work / "removed", layout.trash / f"{work.name}.removed")  # gc deletes it
     atomic.write_json(work / "merged.json", {"layers": digests})
     syncing.syncfs(work)
+    crashpoints.hit("unpack:before-rename")
+    for digest, (layer_work, _) in fresh.items():
+        os.rename(layer_work, layout.layer_dir(digest))
+    if fresh:
+        atomic.fsync_dir(layout.layer_dir(digests[0]).parent)
     crashpoints.hit("merge:before-rename")
     os.rename(work, final)
     atomic.fsync_dir(final.parent)

@@ -14,6 +14,7 @@ content is not what the image's config promised is never used.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -172,6 +173,43 @@ class _Hashing:
         return self.total
 
 
+UNPACK_WORKERS = 2
+"""Layers unpacked at once. Most of unpacking is system calls, decompression and hashing, which
+release the GIL, so two layers on two threads use both cores (debian:3layer's two large layers:
+about 1.4x faster, see benchmarks/ISSUE-14.md)."""
+
+
+def _unpack_missing(
+    layout: Layout, blobs: BlobStore, wanted: dict[str, str], fresh: dict[str, tuple[Path, LayerSource]]
+) -> None:
+    """Unpack every layer of ``wanted`` (digest -> diff_id) not in the store yet into ``fresh``.
+
+    All of them are tried even when one fails, so that each is either in ``fresh`` (for the
+    caller to commit or delete) or deleted already; then the error of the first failed layer, in
+    the image's order, is raised: the one a layer-by-layer unpack would have met first.
+    """
+    missing = [d for d in wanted if not (layout.layer_dir(d) / "layer.json").is_file()]
+    if not missing:
+        return
+    if len(missing) == 1:
+        work, desc = _unpack(layout, blobs, missing[0], diff_id=wanted[missing[0]])
+        fresh[missing[0]] = (work, LayerSource(missing[0], work / "diff", desc))
+        return
+    with concurrent.futures.ThreadPoolExecutor(UNPACK_WORKERS, thread_name_prefix="berth-unpack") as pool:
+        futures = [pool.submit(_unpack, layout, blobs, d, diff_id=wanted[d]) for d in missing]
+        concurrent.futures.wait(futures)
+    error: BaseException | None = None
+    for digest, future in zip(missing, futures, strict=True):
+        exc = future.exception()
+        if exc is not None:
+            error = error or exc
+            continue
+        work, desc = future.result()
+        fresh[digest] = (work, LayerSource(digest, work / "diff", desc))
+    if error is not None:
+        raise error
+
+
 def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
     """The flattened root filesystem of ``image`` (``merged/sha256/<chain>/rootfs``).
 
@@ -190,17 +228,14 @@ def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
     sources = []
     work: Path | None = None
     try:
+        _unpack_missing(layout, blobs, dict(zip(digests, expected, strict=True)), fresh)
         for digest, diff_id in zip(digests, expected, strict=True):
-            if digest in fresh:  # the same layer twice in one image
+            if digest in fresh:
                 source = fresh[digest][1]
-                if source.desc.diff_id != diff_id:
+                if source.desc.diff_id != diff_id:  # the same layer twice, with two diff_ids
                     raise _mismatch(digest, source.desc.diff_id, diff_id)
-            elif (layout.layer_dir(digest) / "layer.json").is_file():
-                source = _stored(layout, digest, diff_id)
             else:
-                layer_work, desc = _unpack(layout, blobs, digest, diff_id=diff_id)
-                source = LayerSource(digest, layer_work / "diff", desc)
-                fresh[digest] = (layer_work, source)
+                source = _stored(layout, digest, diff_id)
             sources.append(source)
         work = _scratch(layout, "merged")
         rootfs = work / "rootfs"

@@ -136,9 +136,14 @@ class LayerUnpacker:
         self.desc = LayerDescription()
         self.dir_meta: dict[str, TarEntry] = {}
         self.as_root = os.geteuid() == 0 if as_root is None else as_root
-        self._parents: dict[str, tuple[str, int, int]] = {}
-        """Raw parent of a tar name -> (clean parent, its length in bytes, its depth)."""
+        self._last_head: str | None = None
+        self._last_parent: tuple[str, int, int] = ("", 0, 0)
+        """The previous entry's raw parent -> (clean parent, its length in bytes, its depth): tars
+        list a directory's files together, so one remembered parent is enough."""
         self._owner = _new_owner(self.root) if self.as_root else None
+        # Permission bits a file cannot be created with: set-id and sticky bits, the umask, and
+        # 0o022, the umask the Engine's helper sets for a moment on another thread. A file whose
+        # mode has none of them is created with its final mode and needs no chmod.
         self._no_chmod = 0o7000 | _umask() | 0o022
 
     def unpack(self, stream: Reader) -> LayerDescription:
@@ -210,8 +215,8 @@ class LayerUnpacker:
     def _path(self, name: str) -> tuple[str, str, str]:
         """``name`` cleaned and within the limits, with its parent and base name.
 
-        The parent's cleaning and limits are computed once per directory (a layer of 20,000
-        files has a few hundred); an entry whose own name needs more than the cheap checks
+        The parent's cleaning and limits are computed once per run of entries in the same
+        directory (a layer of 20,000 files has a few hundred); an entry whose own name needs more than the cheap checks
         takes the general path, so every refusal is the same as :func:`clean_path` and
         :meth:`_check_path` give.
         """
@@ -221,16 +226,15 @@ class LayerUnpacker:
             self._check_path(path, name)
             parent, _, base = path.rpartition("/")
             return path, parent, base
-        cached = self._parents.get(head)
-        if cached is None:
+        if head != self._last_head:
             parent = clean_path(head, name) if head else ""
             raw = os.fsencode(parent)
             length = len(raw)
             if any(len(part) > NAME_MAX for part in raw.split(b"/")):
                 length = self.max_path + 1  # every child takes the general path, which refuses it
-            cached = (parent, length, raw.count(b"/") + 1 if parent else 0)
-            self._parents[head] = cached
-        parent, length, depth = cached
+            self._last_parent = (parent, length, raw.count(b"/") + 1 if parent else 0)
+            self._last_head = head
+        parent, length, depth = self._last_parent
         size = len(base.encode("utf-8", "surrogateescape"))
         path = f"{parent}/{base}" if parent else base
         if (length + 1 + size if parent else size) > self.max_path or (

@@ -11,7 +11,8 @@ many files slows later file creation on this machine's disk; see shared/peers-he
 Timed per repetition, each into its own fresh directory:
 - ``berth pull+deploy``: in process, ``pull_image`` then ``deploying.deploy`` (unpack every layer,
   stack them, switch the deployment), the issue's "pull + unpack";
-- ``berth CLI``: the same as one process, ``berth container deploy`` (interpreter start included);
+- ``berth CLI``: the same as one process, ``berth container deploy --no-start`` (interpreter start
+  included; without --no-start it also started the container and left its rootfs mounted);
 - ``berth pull``: the pull alone, in process;
 - ``skopeo+umoci``: ``skopeo copy docker:// oci:`` then ``umoci unpack`` (the peer pair);
 - ``skopeo copy``: its pull alone;
@@ -164,7 +165,7 @@ def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str,
         deploying.deploy(run_dir / "berth", spec)
 
     times = {"berth pull+deploy": timed(berth_pull_deploy)}
-    cli = [sys.executable, "-c", PEAK_RSS, "container", "deploy"]
+    cli = [sys.executable, "-c", PEAK_RSS, "container", "deploy", "--no-start"]
     peak = run_dir / "berth-cli.peak"
     cli_env = {**os.environ, "BENCH_PEAK_FILE": str(peak)}
     times["berth CLI"] = timed(lambda: command([*cli, "--root", str(run_dir / "berth-cli"), source], cli_env))

@@ -11,13 +11,16 @@ many files slows later file creation on this machine's disk; see shared/peers-he
 Timed per repetition, each into its own fresh directory:
 - ``berth pull+deploy``: in process, ``pull_image`` then ``deploying.deploy`` (unpack every layer,
   stack them, switch the deployment), the issue's "pull + unpack";
-- ``berth CLI``: the same as one process, ``berth container deploy`` (interpreter start included);
+- ``berth CLI``: the same as one process, ``berth container deploy --no-start`` (interpreter start
+  included; without --no-start it also started the container and left its rootfs mounted);
 - ``berth pull``: the pull alone, in process;
 - ``skopeo+umoci``: ``skopeo copy docker:// oci:`` then ``umoci unpack`` (the peer pair);
 - ``skopeo copy``: its pull alone;
 - ``podman pull``: pulls and unpacks into overlay storage.
-Medians and ratios are printed; absolute times are noisy, ratios within one run are the figure.
-Targets (issue 3): berth pull+deploy <= 0.7x the pair and <= 0.7x podman.
+Medians of wall time and of CPU time (user+sys of this process and its children over the step) are
+printed with the load average; absolute times are noisy, ratios within one run are the figure.
+``berth CLI`` also reports its peak RSS (VmHWM, read by the child itself at exit).
+Targets (issue 14): berth pull+deploy <= 0.5x the pair and <= 0.35x podman.
 
 Run: PYTHONPATH=. .venv/bin/python benchmarks/pull.py [--reps 5] [--debian] [--scratch DIR]
 """
@@ -28,6 +31,7 @@ import argparse
 import io
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -117,19 +121,42 @@ def command(args: list[str], env: dict[str, str] | None = None) -> None:
         raise SystemExit(f"{args[0]} failed ({done.returncode}): {done.stderr.decode()[-1500:]}")
 
 
-def timed(action: Callable[[], object]) -> float:
-    """Seconds of ``action``, started with no dirty data on the disk.
+def _cpu() -> float:
+    """CPU seconds (user+sys) of this process and of its children that have been waited for."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def timed(action: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``action``, started with no dirty data on the disk.
 
     Berth flushes its deploy with syncfs, which also writes back whatever the tool timed before it
     left dirty; syncing first keeps each figure to the tool's own work.
     """
     os.sync()
+    cpu = _cpu()
     start = time.perf_counter()
     action()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu() - cpu
 
 
-def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str, float]:
+PEAK_RSS = (
+    "import atexit, os, re\n"
+    "def _peak():\n"
+    "    text = open('/proc/self/status').read()\n"
+    "    open(os.environ['BENCH_PEAK_FILE'], 'w').write(re.search(r'VmHWM:\\s+(\\d+)', text).group(1))\n"
+    "atexit.register(_peak)\n"
+    "from agent.cli import main\n"
+    "main.main()\n"
+)
+"""The CLI, writing its own peak RSS (kB) at exit: a child's ru_maxrss would include the parent's
+pages it was forked with."""
+
+
+def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str, tuple[float, float]]:
     """Each tool pulls (and unpacks) ``source`` once into its own fresh directory under ``run_dir``."""
     spec = DeploymentSpec(name="bench", image=source)
 
@@ -138,8 +165,11 @@ def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str,
         deploying.deploy(run_dir / "berth", spec)
 
     times = {"berth pull+deploy": timed(berth_pull_deploy)}
-    cli = [sys.executable, "-c", "from agent.cli import main; main.main()", "container", "deploy"]
-    times["berth CLI"] = timed(lambda: command([*cli, "--root", str(run_dir / "berth-cli"), source]))
+    cli = [sys.executable, "-c", PEAK_RSS, "container", "deploy", "--no-start"]
+    peak = run_dir / "berth-cli.peak"
+    cli_env = {**os.environ, "BENCH_PEAK_FILE": str(peak)}
+    times["berth CLI"] = timed(lambda: command([*cli, "--root", str(run_dir / "berth-cli"), source], cli_env))
+    times["berth CLI peak RSS MiB"] = (int(peak.read_text()) / 1024, 0.0)
     times["berth pull"] = timed(lambda: pulling.pull_image(source, run_dir / "berth-pull"))
     skopeo = ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{source}"]
     umoci = ["umoci", "unpack", "--image", f"{run_dir / 'pair'}:x", str(run_dir / "pair-bundle")]
@@ -169,21 +199,28 @@ def run(args: argparse.Namespace) -> None:
             registry.push(scratch / "layout", tag, f"{reg.host}/bench/{tag}:latest")
         for tag in tags:
             source = f"{reg.host}/bench/{tag}:latest"
-            figures: dict[str, list[float]] = {}
+            figures: dict[str, list[tuple[float, float]]] = {}
+            loads = [os.getloadavg()[0]]
             for rep in range(args.reps):
                 run_dir = scratch / "runs" / f"{stamp}-{tag}-{rep}"
                 for name, seconds in one_repetition(source, run_dir, env).items():
                     figures.setdefault(name, []).append(seconds)
-            medians = {name: statistics.median(values) for name, values in figures.items()}
-            print(f"{tag} ({args.reps} runs, medians):")
+                loads.append(os.getloadavg()[0])
+            peak = figures.pop("berth CLI peak RSS MiB")
+            medians = {name: statistics.median(v[0] for v in values) for name, values in figures.items()}
+            cpus = {name: statistics.median(v[1] for v in values) for name, values in figures.items()}
+            print(f"{tag} ({args.reps} runs, medians; load average {min(loads):.1f} to {max(loads):.1f}):")
             for name, value in medians.items():
-                print(f"  {name:18s} {value:7.3f} s")
+                print(f"  {name:18s} wall {value:7.3f} s  cpu {cpus[name]:7.3f} s")
+            print(f"  berth CLI peak RSS {max(p[0] for p in peak):.0f} MiB (max of {len(peak)})")
             berth = medians["berth pull+deploy"]
             print(
-                f"  ratio berth pull+deploy / skopeo+umoci  {berth / medians['skopeo+umoci']:.2f} (target <= 0.7)"
+                f"  ratio berth pull+deploy / skopeo+umoci  {berth / medians['skopeo+umoci']:.2f} (target <= 0.5)"
+                f"  cpu {cpus['berth pull+deploy'] / cpus['skopeo+umoci']:.2f}"
             )
             print(
-                f"  ratio berth pull+deploy / podman pull   {berth / medians['podman pull']:.2f} (target <= 0.7)"
+                f"  ratio berth pull+deploy / podman pull   {berth / medians['podman pull']:.2f} (target <= 0.35)"
+                f"  cpu {cpus['berth pull+deploy'] / cpus['podman pull']:.2f}"
             )
             print(
                 f"  ratio berth CLI / skopeo+umoci          {medians['berth CLI'] / medians['skopeo+umoci']:.2f}"

@@ -32,12 +32,11 @@ from typing import Any
 
 from agent.store import crashpoints
 from agent.store.limits import NAME_MAX, Limits
-from agent.store.tarreading import Reader, TarEntry, TarReader
+from agent.store.tarreading import REGULAR, Reader, TarEntry, TarReader
 from translators.errors import BerthError
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
-_COPY = 1 << 20
 _DEVICES = {0x33: "char", 0x34: "block", 0x36: "fifo"}
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -137,6 +136,15 @@ class LayerUnpacker:
         self.desc = LayerDescription()
         self.dir_meta: dict[str, TarEntry] = {}
         self.as_root = os.geteuid() == 0 if as_root is None else as_root
+        self._last_head: str | None = None
+        self._last_parent: tuple[str, int, int] = ("", 0, 0)
+        """The previous entry's raw parent -> (clean parent, its length in bytes, its depth): tars
+        list a directory's files together, so one remembered parent is enough."""
+        self._owner = _new_owner(self.root) if self.as_root else None
+        # Permission bits a file cannot be created with: set-id and sticky bits, the umask, and
+        # 0o022, the umask the Engine's helper sets for a moment on another thread. A file whose
+        # mode has none of them is created with its final mode and needs no chmod.
+        self._no_chmod = 0o7000 | _umask() | 0o022
 
     def unpack(self, stream: Reader) -> LayerDescription:
         count = 0
@@ -204,11 +212,40 @@ class LayerUnpacker:
             raise LayerError(entry, f"a name of the path is longer than {NAME_MAX} bytes (NAME_MAX)")
 
     # -- entries ---------------------------------------------------------------------------
+    def _path(self, name: str) -> tuple[str, str, str]:
+        """``name`` cleaned and within the limits, with its parent and base name.
+
+        The parent's cleaning and limits are computed once per run of entries in the same
+        directory (a layer of 20,000 files has a few hundred); an entry whose own name needs more than the cheap checks
+        takes the general path, so every refusal is the same as :func:`clean_path` and
+        :meth:`_check_path` give.
+        """
+        head, _, base = name.rpartition("/")
+        if base in ("", ".", "..") or "\x00" in base:
+            path = clean_path(name, name)
+            self._check_path(path, name)
+            parent, _, base = path.rpartition("/")
+            return path, parent, base
+        if head != self._last_head:
+            parent = clean_path(head, name) if head else ""
+            raw = os.fsencode(parent)
+            length = len(raw)
+            if any(len(part) > NAME_MAX for part in raw.split(b"/")):
+                length = self.max_path + 1  # every child takes the general path, which refuses it
+            self._last_parent = (parent, length, raw.count(b"/") + 1 if parent else 0)
+            self._last_head = head
+        parent, length, depth = self._last_parent
+        size = len(base.encode("utf-8", "surrogateescape"))
+        path = f"{parent}/{base}" if parent else base
+        if (length + 1 + size if parent else size) > self.max_path or (
+            depth >= self.limits.max_depth or size > NAME_MAX
+        ):
+            self._check_path(path, name)
+        return path, parent, base
+
     def _entry(self, tar: TarReader, info: TarEntry) -> None:
         entry = info.name
-        path = clean_path(info.name, entry)
-        self._check_path(path, entry)
-        base = path.rpartition("/")[2]
+        path, parent, base = self._path(entry)
         if base.startswith(WH_PREFIX):
             self._whiteout(path, base, entry)
             return
@@ -225,9 +262,10 @@ class LayerUnpacker:
                 self.index[path][2] = True
                 return
             raise LayerError(entry, "duplicate entry: the path already appeared in this layer")
-        self._parent(path, entry)
-        full = self._abs(path)
-        if info.isreg():
+        if self.kinds.get(parent) != "dir":
+            self._parent(path, entry)
+        full = f"{self.root}/{path}"
+        if info.type in REGULAR:
             self._file(tar, info, full)
             kind = "file"
         elif info.isdir():
@@ -262,13 +300,23 @@ class LayerUnpacker:
         self.desc.entries.append([path, kind, True])
 
     def _file(self, tar: TarReader, info: TarEntry, full: str) -> None:
-        fd = os.open(full, _FLAGS, 0o600)
+        """A regular file, with as few system calls as its metadata allows.
+
+        Created with its final permissions when the umask cannot change them (see ``_no_chmod``)
+        and owned as the entry says when we are root and the entry is ours (see
+        :func:`_new_owner`): then only open, write, futimens and close remain.
+        """
+        perm = info.mode & 0o7777
+        plain = not perm & self._no_chmod and not info.xattrs
+        fd = os.open(full, _FLAGS, perm if plain else 0o600)
         try:
-            while chunk := tar.read_data(_COPY):
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-            self._meta(fd, info)
+            if info.size:
+                tar.copy_data(fd)
+            if plain and (not self.as_root or self._owner == (info.uid, info.gid)):
+                ns = int(info.mtime * 1_000_000_000)
+                os.utime(fd, ns=(ns, ns))
+            else:
+                self._meta(fd, info)
         finally:
             os.close(fd)
 
@@ -324,6 +372,32 @@ class LayerUnpacker:
         for path, kind in self.kinds.items():
             if kind == "dir" and path not in self.dir_meta and path:
                 os.chmod(self._abs(path), 0o755)  # noqa: S103  # implied dirs get 0755, as in tar and umoci
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` sets it, racing other
+    threads); 0o777 (never trust the creation mode) when the kernel does not show it."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o777
+
+
+def _new_owner(root: str) -> tuple[int, int] | None:
+    """The owner a file created under ``root`` gets without chown, if we can be sure of it.
+
+    Every directory below ``root`` is made here without the setgid bit (directory modes are set
+    at the end), so a new file takes our uid and either our gid or, under a setgid ``root``,
+    root's: when root is ours in both, that is ours. None: always chown.
+    """
+    st = os.stat(root)
+    if st.st_uid != os.geteuid() or st.st_gid != os.getegid():
+        return None
+    return st.st_uid, st.st_gid
 
 
 def unpack_stream(

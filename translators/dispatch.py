@@ -63,7 +63,9 @@ def classify(data: Any) -> Kind:
 def why_no_kind(data: Any) -> tuple[str, tuple[str | int, ...]]:
     """Which kinds a document was tried as and why each did not fit, and the path it is about."""
     if isinstance(data, list):
-        bad = next(i for i, item in enumerate(data) if not native.is_spec(item))
+        if not data:
+            return ("matches no input kind: an empty list holds no deployment spec", ())
+        bad = next((i for i, item in enumerate(data) if not native.is_spec(item)), 0)
         return (
             f"matches no input kind: a list is read only as deployment specs, and item {bad} is not "
             "one (no image); compose files and Kubernetes objects are mappings",

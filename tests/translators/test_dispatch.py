@@ -3,7 +3,7 @@
 We test these aspects:
 - a document that matches no kind names every kind tried and why each did not fit, at its line;
 - a list with an item that is not a spec names the item and its line;
-- a scalar document says it is not a mapping;
+- a scalar document says it is not a mapping, an empty list that it holds no spec;
 - each kind is still detected (compose, Kubernetes, native spec, a list of specs);
 - a document-level error (no deeper path) carries the line where the document starts, in
   compose files as well as specs.
@@ -44,6 +44,12 @@ def test_a_list_names_the_item_that_is_not_a_spec() -> None:
         "x.yaml:2: matches no input kind: a list is read only as deployment specs, and item 1 is not "
         "one (no image); compose files and Kubernetes objects are mappings"
     )
+
+
+def test_an_empty_list_is_not_an_input() -> None:
+    # Found by the mutation fuzzer: this once escaped as StopIteration.
+    [error] = _errors("[]\n")
+    assert error == "x.yaml:1: matches no input kind: an empty list holds no deployment spec"
 
 
 def test_a_scalar_is_not_an_input() -> None:

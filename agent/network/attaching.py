@@ -17,10 +17,11 @@ import ipaddress
 import os
 import socket
 import subprocess
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent.network import dns, forwards, netavark
 from agent.network.errors import NetworkError
@@ -222,8 +223,7 @@ class Attacher:
         )
 
         def finish() -> Attached:
-            with self._serialised():
-                return setup()
+            return _Batch.of(self.run).attach(self, setup, [n for n, _ in nets])
 
         def setup() -> Attached:
             try:
@@ -254,16 +254,15 @@ class Attacher:
                     f"{name}: netavark serves names on {list(servers)} (search {list(search)}), not on "
                     f"the networks' gateways {list(planned.dns_servers)} as expected"
                 )
-            self._check_dns([n for n, _ in nets], name)
-            return attached
+            return attached  # the batch checks the names (see _Batch)
 
         return planned, finish
 
     @contextlib.contextmanager
     def _serialised(self) -> Iterator[None]:
-        """One netavark setup or teardown at a time per store (threads and processes alike): each
-        ends with a DNS check from every member's namespace, which must not see a half-made or
-        half-removed member. (A lock of its own, taken once per change: flock locks belong to an
+        """One netavark setup or teardown at a time per store (threads and processes alike), or
+        one batch of setups (:class:`_Batch`): each ends with a DNS check from every member's
+        namespace, which must not see a half-made or half-removed member. (A lock of its own, taken once per change: flock locks belong to an
         open file, so a nested take would wait for itself.)"""
         self.run.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.run / "attach.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -292,27 +291,32 @@ class Attacher:
             [self.networks.get(n) for n in attached.options.get("networks", {}) if self.networks.exists(n)]
         )
 
-    def _check_dns(self, nets: list[Network], changed: str | None = None) -> None:
-        """After every change, aardvark-dns must still answer on each network that has names: for
-        the container just attached (its new address), else for any member left."""
+    def _check_dns(self, nets: list[Network], changed: Sequence[str] = ()) -> None:
+        """After a change, aardvark-dns must still answer on each network that has names: every
+        container in ``changed`` (just attached) by its address, asked from every member's
+        namespace, else (after a detach) any member left. Only members whose setup is done count:
+        a container with a lease whose netavark setup has not run yet (another thread's attach in
+        progress) has no name to find, and asking for it made a detach restart aardvark-dns and
+        fail with "does not resolve ... even after a restart"."""
         for network in nets:
             if not network.dns_enabled:
                 continue
             with self._leases() as leases:
-                members = dict(leases.get(network.name, {}).get("by_container", {}))
-            if members:
-                member = changed if changed is not None and changed in members else sorted(members)[0]
-                askers: list[Path | None] = [
-                    Path(a.netns) for m in members if (a := self.attached(m)) is not None
-                ]
-                dns.ensure_answering(
-                    self.config,
-                    network.gateway,
-                    member,
-                    str(members[member]),
-                    netavark.aardvark(),
-                    askers=askers or [None],
-                )
+                leased = dict(leases.get(network.name, {}).get("by_container", {}))
+            members = {m: a for m, a in leased.items() if self._attached_path(m).exists()}
+            if not members:
+                continue
+            wanted = [m for m in changed if m in members] or [sorted(members)[0]]
+            askers: list[Path | None] = [
+                Path(a.netns) for m in members if (a := self.attached(m)) is not None
+            ]
+            dns.ensure_answering(
+                self.config,
+                network.gateway,
+                {m: str(members[m]) for m in wanted},
+                netavark.aardvark(),
+                askers=askers or [None],
+            )
 
     def _release(self, name: str) -> None:
         with self._leases() as leases:
@@ -324,6 +328,92 @@ class Attacher:
         """Containers attached to ``network`` now."""
         with self._leases() as leases:
             return sorted(leases.get(network, {}).get("by_container", {}))
+
+
+class _Batch:
+    """Attachments of one store's containers, made in batches (group commit).
+
+    Every attachment runs under :meth:`Attacher._serialised`, and each used to end with its own
+    DNS check from every member's namespace: ten containers of a compose level made ten netavark
+    setups and ten check rounds in a row, the critical path of ``compose up`` (55 queries, and a
+    query sent while aardvark-dns reloads waits for its timeout). Here the threads of one process
+    queue their setups; whoever gets the batch lock takes the file lock once, runs every queued
+    setup (netavark one at a time, as before), then ONE check round: each new member's name
+    asked from every member's namespace on its networks, which is what the per-attach checks
+    together asked, and more (a name attached early is asked from members attached after it).
+    An attach returns only after the round that checked it, so a container still never starts
+    before its name answers; a setup that fails, or a network whose names do not answer even
+    after a restart, fails the attaches it concerns only.
+    """
+
+    _all: ClassVar[dict[str, _Batch]] = {}
+    _made: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self.queue: list[_Job] = []
+        self.mutex = threading.Lock()
+        self.turn = threading.Lock()
+
+    @classmethod
+    def of(cls, run: Path) -> _Batch:
+        with cls._made:
+            return cls._all.setdefault(str(run), cls())
+
+    def attach(self, attacher: Attacher, setup: Callable[[], Attached], nets: list[Network]) -> Attached:
+        job = _Job(setup, nets)
+        with self.mutex:
+            self.queue.append(job)
+        with self.turn:
+            if not job.done:
+                with self.mutex:
+                    jobs, self.queue = self.queue, []
+                self._run(attacher, jobs)
+        if job.error is not None or job.result is None:
+            raise job.error or NetworkError("network attachment was interrupted")
+        return job.result
+
+    @staticmethod
+    def _run(attacher: Attacher, jobs: list[_Job]) -> None:
+        try:
+            with attacher._serialised():
+                for job in jobs:
+                    try:
+                        job.result = job.setup()
+                    except Exception as exc:  # handed to the job's own thread
+                        job.error = exc
+                made = [j for j in jobs if j.result is not None]
+                networks: dict[str, Network] = {}
+                for job in made:
+                    networks.update({n.name: n for n in job.nets})
+                for network in networks.values():
+                    names = [j.result.container for j in made if j.result and network in j.nets]
+                    try:
+                        attacher._check_dns([network], names)
+                    except Exception as exc:  # fails only this network's attaches
+                        for job in made:
+                            if network in job.nets and job.error is None:
+                                job.error = exc
+        except BaseException as exc:  # the lock, or an interrupt: no job was checked
+            for job in jobs:
+                if job.error is None:
+                    job.error = (
+                        exc
+                        if isinstance(exc, Exception)
+                        else NetworkError("network attachment was interrupted")
+                    )
+            raise
+        finally:
+            for job in jobs:
+                job.done = True
+
+
+@dataclass
+class _Job:
+    setup: Callable[[], Attached]
+    nets: list[Network]
+    result: Attached | None = None
+    error: BaseException | None = None
+    done: bool = False
 
 
 def _pin_bridge_address(interface: str) -> None:

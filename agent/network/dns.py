@@ -17,11 +17,14 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from agent.network.errors import NetworkError
 from agent.network.netns import NetworkNamespace
+
+FIRST_TIMEOUT = 0.15
+"""Seconds a probe query waits for its answer before aardvark-dns is restarted (see ensure_answering)."""
 
 
 def query(server: str, name: str, timeout: float = 1.0, *, netns: Path | None = None) -> list[str]:
@@ -76,22 +79,38 @@ def _skip_name(data: bytes, pos: int) -> int:
 
 
 def ensure_answering(
-    config: Path, gateway: str, name: str, address: str, aardvark: str, *, askers: list[Path | None]
+    config: Path, gateway: str, expected: Mapping[str, str], aardvark: str, *, askers: list[Path | None]
 ) -> bool:
-    """Make sure aardvark-dns on ``gateway`` resolves ``name`` to ``address`` for every container
-    namespace in ``askers``; True if it had to be restarted. Raises when even a fresh server does
-    not answer."""
+    """Make sure aardvark-dns on ``gateway`` resolves each name of ``expected`` to its address for
+    every container namespace in ``askers``; True if it had to be restarted. Raises when even a
+    fresh server does not answer.
 
-    def answered() -> bool:
-        return all(address in query(gateway, name, 0.5, netns=ns) for ns in askers)
+    Before a restart each query waits :data:`FIRST_TIMEOUT` only: a query sent while the server
+    reloads (netavark signals it on every setup) goes unanswered, and waiting half a second for
+    it was the longest step of an attach (answers take under a millisecond here, tens under
+    load); an unanswered one is asked again until the two seconds are up."""
+    pending = [(name, address, ns) for ns in askers for name, address in expected.items()]
 
-    if _poll(answered, 2.0):  # a reload takes a moment: the first query may go unanswered
+    def answered(timeout: float) -> Callable[[], bool]:
+        def check() -> bool:
+            while pending:  # what answered once is not asked again
+                name, address, ns = pending[0]
+                if address not in query(gateway, name, timeout, netns=ns):
+                    return False
+                pending.pop(0)
+            return True
+
+        return check
+
+    if _poll(answered(FIRST_TIMEOUT), 2.0):  # a reload takes a moment: the first query may go unanswered
         return False
     _restart(config / "aardvark-dns", aardvark)
-    if _poll(answered, 3.0):
+    pending[:] = [(name, address, ns) for ns in askers for name, address in expected.items()]
+    if _poll(answered(0.5), 3.0):
         return True
+    missing = sorted({name for name, _, _ in pending})
     raise NetworkError(
-        f"aardvark-dns on {gateway} does not resolve {name} for its containers even after a restart"
+        f"aardvark-dns on {gateway} does not resolve {', '.join(missing)} for its containers even after a restart"
     )
 
 

@@ -175,9 +175,10 @@ class Store:
         """The lock, with recovery first and the metadata indexes brought up to date last.
 
         Full recovery settles every deployment, so it costs as much as the store is large; it
-        runs at a process's first write and then only when a transaction may have been cut short: the marker ``metadata/writing``
-        (made durable before a transaction changes anything, removed after it) is still there,
-        or ``tmp/`` or a half-made switch link is left. A clean store is written without it (at
+        runs at a process's first write and then only when a transaction may have been cut short:
+        the marker ``metadata/writing`` (made durable before a transaction changes anything, removed
+        after it, also after a transaction that failed and was settled) is still there, or ``tmp/``
+        or a half-made switch link is left. A clean store is written without it (at
         500 deployments, recovering before every write was most of a deploy's time under the lock).
         """
         self.layout.ensure()  # a store that only had pulls gets its deployment directories
@@ -193,7 +194,17 @@ class Store:
             finally:
                 os.close(fd)
             atomic.fsync_dir(self.layout.metadata)
-            yield
+            try:
+                yield
+            except BaseException:
+                # A refused layer, a full disk, Ctrl-C: the operation has undone its own work; settle
+                # what it may have left now, so the store checks clean. If this fails too, the marker
+                # stays and the next writer (or `store recover`) does it.
+                with contextlib.suppress(Exception):
+                    recover_locked(self)
+                    self.deployments.write_index()
+                    marker.unlink()
+                raise
             self.deployments.write_index()
             marker.unlink()  # not synced: if this is lost, the next writer recovers once more
 

@@ -104,13 +104,10 @@ class Engine:
         return state
 
     def container(self, name: str) -> ContainerStatus | None:
-        try:
-            return self.containers.state(name)
-        except ContainerNotFound:
-            return None
+        return self.observer.container(name)
 
     def health_path(self, name: str) -> Path:
-        return self.paths.container(name) / "health.json"
+        return self.observer.health_path(name)
 
     # -- events ---------------------------------------------------------------------------------
     @property

@@ -30,7 +30,7 @@ log = logging.getLogger("berth.agent")
 WORKERS = 16
 """Reconciles at once. A rollout mostly waits (the runtime's start, the settle time a new version
 is watched before it counts as up), so 4 workers left 500 resources queued for minutes; the
-store's writer lock still serialises the writes themselves (benchmarks/agent.py)."""
+store's writer lock still serialises the writes themselves (benchmarks/node_agent.py)."""
 NODE_POLL = 5.0
 RESYNC = 60.0
 

@@ -18,7 +18,7 @@ Targets (issue 9): all Ready within 60 s (goal 30), RSS < 150 MB, <= 3 writes pe
 Afterwards every resource is deleted through the API (the agent removes its deployments, then
 the finalizers go: timed too), the agent stopped, leftovers removed, the control plane stopped.
 
-Run: PYTHONPATH=. .venv/bin/python benchmarks/agent.py [--count 50] [--no-peer] [--workers N]
+Run: PYTHONPATH=. .venv/bin/python benchmarks/node_agent.py [--count 50] [--no-peer] [--workers N]
 """
 
 from __future__ import annotations
@@ -39,17 +39,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-# Run as benchmarks/agent.py, this file's directory comes first on sys.path and its name would
-# hide the ``agent`` package: drop that entry (the project root is on PYTHONPATH).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import requests
+import yaml
 
-import requests  # noqa: E402
-import yaml  # noqa: E402
-
-from agent.demo.image import build_demo_layout  # noqa: E402
-from benchmarks.start import Podman  # noqa: E402
-from tests.support import controlplane, registry  # noqa: E402
-from tests.support.paths import ROOT  # noqa: E402
+from agent.demo.image import build_demo_layout
+from benchmarks.start import Podman
+from tests.support import controlplane, registry
+from tests.support.paths import ROOT
 
 AGENT_USER = "system:serviceaccount:berth-system:berth-agent"
 CDEPS = "/apis/berth.io/v1alpha1/namespaces/{ns}/containerdeployments"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.demo.image import PAGE
-from agent.network import forwards
+from agent.network import forwards, netns
 from agent.network.attaching import _container_id
 from agent.network.errors import NetworkError
 from tests.agent.network.conftest import free_port
@@ -36,6 +36,8 @@ def hosts(layout: Path) -> Iterator[tuple[Host, Host]]:  # noqa: F811 - the fixt
             gone.rename(old.root)
         new.close()
         old.close()
+        for ns in base.glob("*/run/netns/*"):  # a namespace its store lost track of while "gone"
+            netns.remove(ns)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -27,6 +27,7 @@ STEPS: tuple[str, ...] = (
     "rollback:switched",
     "remove:unlinked",
     "remove:trashed",
+    "metadata:deployments-written",
     "metadata:written",
     "config:written",
 )

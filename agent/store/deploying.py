@@ -185,9 +185,14 @@ class Store:
         marker = self.layout.metadata / WRITING_MARKER
         with store_lock(self.layout):
             root = str(self.layout.root.resolve())
-            if root not in _recovered or marker.exists() or _leftovers(self.layout):
+            recovered = root not in _recovered or marker.exists() or _leftovers(self.layout)
+            if recovered:
                 recover_locked(self)  # once per process too: a store of an older Berth has no marker
                 _recovered.add(root)
+            # After a recovery the indexes may lag a transaction cut short: rebuilt from every
+            # deployment. Otherwise they matched when the last writer removed its marker, and only
+            # the entries of what this transaction touches are made again.
+            self.deployments.touched = set()
             fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 os.fsync(fd)
@@ -205,7 +210,7 @@ class Store:
                     self.deployments.write_index()
                     marker.unlink()
                 raise
-            self.deployments.write_index()
+            self.deployments.write_index(None if recovered else self.deployments.touched)
             marker.unlink()  # not synced: if this is lost, the next writer recovers once more
 
 

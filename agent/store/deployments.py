@@ -33,6 +33,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,8 @@ class Deployments:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+        self.touched: set[str] = set()
+        """Deployments a transaction of this object changed (their index entries are redone)."""
 
     # -- reading (no lock needed) -------------------------------------------------------
     def names(self) -> list[str]:
@@ -181,6 +184,7 @@ class Deployments:
         The version it replaces is kept for rollback (as ostree keeps its rollback deployment)
         unless ``keep_previous`` is False; the one before that goes to the trash.
         """
+        self.touched.add(name)
         current = self.current_serial(name)
         base = self.layout.versions / name
         base.mkdir(exist_ok=True)
@@ -214,6 +218,7 @@ class Deployments:
 
     def rollback(self, name: str) -> Version:
         """Switch back to the previous version; the one left becomes the new rollback target."""
+        self.touched.add(name)
         current = self.current(name)
         previous = current.rollback
         if previous is None:
@@ -230,6 +235,7 @@ class Deployments:
         link = self.layout.deployments / name
         if not link.is_symlink():
             raise DeploymentError(f"no deployment named {name!r}")
+        self.touched.add(name)
         link.unlink()
         atomic.fsync_dir(self.layout.deployments)
         crashpoints.hit("remove:unlinked")
@@ -313,35 +319,91 @@ class Deployments:
         deployments: dict[str, Any] = {}
         containers: dict[str, Any] = {}
         for name in self.names():
-            version = self.current(name)
-            st = version.state
-            deployments[name] = {
+            entries = self._index_entries(name)
+            if entries is not None:
+                deployments[name], containers[name] = entries
+        return deployments, containers
+
+    def _index_entries(self, name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """``name``'s entries of the two indexes; None when there is no such deployment."""
+        if self.current_serial(name) is None:
+            return None
+        version = self.current(name)
+        st = version.state
+        return (
+            {
                 "serial": version.serial,
                 "rollback": version.rollback,
                 "image": st.get("image"),
                 "image_digest": st.get("image_digest"),
                 "chain": st.get("chain"),
                 "layers": st.get("layers", []),
-            }
-            containers[name] = {
+            },
+            {
                 "bundle": f"deployments/{name}",
                 "rootfs": f"deployments/{name}/rootfs",
                 "version": version.serial,
                 "status": "deployed",
-            }
-        return deployments, containers
+            },
+        )
 
-    def write_index(self) -> bool:
-        """Rewrite ``metadata/*.json`` if they differ from the deployments; True if rewritten."""
-        deployments, containers = self.index()
+    def write_index(self, names: Iterable[str] | None = None) -> bool:
+        """Bring ``metadata/*.json`` up to date with the deployments; True if rewritten.
+
+        ``names``: only these deployments changed since the indexes were last made to match (the
+        transactions of one writer under the lock: see ``Store.writing``), so only their entries are
+        read again and the rest is kept from the files. Rebuilding every entry read every
+        deployment's state at each write: at 500 deployments that was most of a deploy's time under
+        the lock. None (or an index that cannot be read) rebuilds both from every deployment.
+
+        The files are written one after the other; a writer killed between them leaves its
+        ``metadata/writing`` marker, so the next writer (or ``store recover``) rebuilds both."""
+        wanted: tuple[dict[str, Any], dict[str, Any]] | None = None
+        if names is not None:
+            wanted = self._updated_index(set(names))
+        if wanted is None:
+            wanted = self.index()
         changed = False
-        for fname, value in (("deployments.json", deployments), ("containers.json", containers)):
+        for fname, value in zip(INDEX_FILES, wanted, strict=True):
             path = self.layout.metadata / fname
-            if atomic.read_json(path) != value:
-                atomic.write_json(path, value)
+            if _read_index(path) != value:
+                atomic.write_bytes(path, _index_bytes(value))
                 changed = True
+            if fname == INDEX_FILES[0]:
+                crashpoints.hit("metadata:deployments-written")
         crashpoints.hit("metadata:written")
         return changed
+
+    def _updated_index(self, names: set[str]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The indexes on disk with the entries of ``names`` made again (None: not readable)."""
+        deployments = _read_index(self.layout.metadata / INDEX_FILES[0])
+        containers = _read_index(self.layout.metadata / INDEX_FILES[1])
+        if not isinstance(deployments, dict) or not isinstance(containers, dict):
+            return None
+        for name in sorted(names):
+            entries = self._index_entries(name)
+            if entries is None:
+                deployments.pop(name, None)
+                containers.pop(name, None)
+            else:
+                deployments[name], containers[name] = entries
+        return deployments, containers
+
+
+INDEX_FILES = ("deployments.json", "containers.json")
+
+
+def _read_index(path: Path) -> Any:
+    try:
+        return atomic.read_json(path)
+    except ValueError:
+        return None
+
+
+def _index_bytes(value: dict[str, Any]) -> bytes:
+    """Sorted, one line: json's C encoder writes it (an indented dump runs the pure-Python encoder,
+    a few ms per write for 500 entries)."""
+    return (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 def _is_shared(entry: str) -> bool:

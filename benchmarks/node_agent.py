@@ -173,12 +173,13 @@ def audit_counts(log: Path) -> collections.Counter[tuple[str, str]]:
 
 
 PROFILED_AGENT = """
-import cProfile, pstats, sys
+import cProfile, os, pstats, sys, time
 from agent.kube import running
 profiles, out = [], sys.argv[1]
+clock = time.thread_time if os.environ.get("BENCH_PROFILE_CLOCK") == "cpu" else time.perf_counter
 work = running.Agent._work
 def profiled(self):
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(clock)
     profiles.append(profile)
     profile.enable()
     try:
@@ -195,16 +196,23 @@ running.Agent.shutdown = dump
 from agent.cli.main import cli
 cli(sys.argv[2:], prog_name="berth", auto_envvar_prefix="BERTH")
 """
-"""``berth agent`` with every reconcile worker under cProfile, the stats written at exit."""
+"""``berth agent`` with every reconcile worker under cProfile, the stats written at exit; each
+worker's wall time (waits included: the lock, the settle window, the API), or with
+``BENCH_PROFILE_CLOCK=cpu`` its own CPU time."""
 
 
 class AgentProcess:
     def __init__(
-        self, base: Path, kubeconfig: Path, workers: int | None, profile: Path | None = None
+        self,
+        base: Path,
+        kubeconfig: Path,
+        workers: int | None,
+        profile: Path | None = None,
+        clock: str = "wall",
     ) -> None:
         self.base, self.root, self.run = base, base / "store", base / "run"
         self.log = base / "agent.log"
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_PROFILE_CLOCK": clock}
         more = ["--workers", str(workers)] if workers else []
         with self.log.open("ab") as out:
             start = (
@@ -267,7 +275,7 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
         api = Api(plane)
         kubeconfig = install(api, base)
         (base / "agent").mkdir(exist_ok=True)
-        agent = AgentProcess(base / "agent", kubeconfig, args.workers, args.profile)
+        agent = AgentProcess(base / "agent", kubeconfig, args.workers, args.profile, args.profile_clock)
         try:
             began = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -344,6 +352,12 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument(
         "--profile", type=Path, metavar="FILE", help="cProfile the reconcile workers into FILE; print the top"
+    )
+    parser.add_argument(
+        "--profile-clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="what --profile measures: each worker's wall time (waits included) or its CPU time",
     )
     args = parser.parse_args()
     base = Path("/dev/shm") / f"berth-bench-agent-{uuid.uuid4().hex[:8]}"

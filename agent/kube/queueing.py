@@ -1,6 +1,11 @@
 """A work queue keyed by object, as client-go's rate-limited queue: a key is queued once however
 often it changes, is handed to one worker at a time, and a key that failed waits its own backoff
-(doubling up to a cap) so that one failing resource never holds back the others."""
+(doubling up to a cap) so that one failing resource never holds back the others.
+
+A key whose delay is over goes before the keys added meanwhile: it has waited its turn already,
+and it is most often a rollout to finish (a new version whose settle window ended is judged
+before the next resource is deployed), so 500 resources applied at once become Ready one after
+the other instead of all at the end."""
 
 from __future__ import annotations
 
@@ -58,13 +63,17 @@ class WorkQueue:
         with self._cond:
             while True:
                 now = time.monotonic()
+                due = []
                 while self._later and self._later[0][0] <= now:
                     _, key = heapq.heappop(self._later)
                     if key in self._active:
                         self._dirty.add(key)
-                    elif key not in self._queued:
+                    elif key not in due:
+                        if key in self._queued:  # added again meanwhile: it goes first all the same
+                            self._ready.remove(key)
                         self._queued.add(key)
-                        self._ready.append(key)
+                        due.append(key)
+                self._ready[0:0] = due
                 if self._closed:
                     return None
                 if self._ready:

@@ -24,7 +24,7 @@ from agent.kube.looking import Looks
 from agent.kube.outages import Link, Outbox
 from agent.kube.statuses import Report
 from agent.registry.errors import AuthError, RegistryError
-from agent.runtime.engine import Engine, StartFailed
+from agent.runtime.engine import SETTLE, Engine, Settling, StartFailed
 from agent.runtime.errors import RuntimeFailure
 from agent.store.atomic import write_json
 from agent.store.deploying import PullUnavailable
@@ -40,10 +40,20 @@ FINALIZER_PREFIX = "berth.io/node-"
 ROLLBACK_ANNOTATION = "berth.io/rollback"
 STATUS_PERIOD = 10.0
 """Seconds between two looks at a running deployment's state (written only when it changed)."""
+SETTLE_RECHECK = 0.05
+"""The least wait before a settling version is looked at again."""
 
 
 class Retry(Exception):
     """Reconcile again after this key's backoff."""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A new version is settling (started, not judged yet): look again in ``left`` seconds; the
+    status written before the deploy (Progressing) stands meanwhile."""
+
+    left: float
 
 
 def finalizer(node: str) -> str:
@@ -67,6 +77,9 @@ class Memory:
     rollback: str | None = None
     """The berth.io/rollback annotation value already acted on."""
     restart_generation: int = 0
+    settling: dict[str, Any] | None = None
+    """A version started and not judged yet: its serial, the generation it deploys and whether the
+    version before it was running (to restart it if this one has to be rolled back)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -163,6 +176,8 @@ class Reconciler:
         if mine not in (meta.get("finalizers") or []):
             self._set_finalizer(obj, present=True)
         report = self._apply(obj, local)
+        if isinstance(report, Waiting):
+            return max(report.left, SETTLE_RECHECK)
         self._write_status(obj, report)
         now = self.reflector.get(key) or obj  # with the resourceVersion of our own status write
         deployed = self.local.get(key)
@@ -174,9 +189,15 @@ class Reconciler:
         )
         return STATUS_PERIOD
 
-    def _apply(self, obj: dict[str, Any], local: Deployment | None) -> Report:
+    def _apply(self, obj: dict[str, Any], local: Deployment | None) -> Report | Waiting:
         meta = obj.get("metadata") or {}
         generation = meta.get("generation")
+        if local is not None:  # a version started by an earlier reconcile is judged first
+            memory = self.memory(local.name)
+            if memory.settling is not None:
+                judged = self._judge(obj, local, memory, generation)
+                if judged is not None:
+                    return judged
         diag = Diagnostics(file=f"{models.KIND} {meta.get('namespace')}/{meta.get('name')}")
         targeted = convert.from_resource(obj, diag)
         if targeted is None:
@@ -242,7 +263,7 @@ class Reconciler:
         memory: Memory,
         *,
         secret_names: Sequence[str] = (),
-    ) -> Report | None:
+    ) -> Report | Waiting | None:
         name = spec.name
         self._write_status(
             obj,
@@ -259,16 +280,18 @@ class Reconciler:
         pull = pull_secrets.resolve(
             self.kube, owner.namespace or "default", secret_names, spec.image, spec.transport
         )
+        settling: dict[str, Any] | None = None
         try:
             for network in networking.ensure(self.engine, spec):
                 log.info("%s: created network %s", name, network)
+            start = (obj.get("spec") or {}).get("runState", "Running") == "Running"
+            was_running = (ctr := self.engine.container(name)) is not None and ctr.alive
             with self.engine.umask():
-                self.engine.deploy(
-                    spec,
-                    owner=owner,
-                    start=(obj.get("spec") or {}).get("runState", "Running") == "Running",
-                    credentials=pull.credentials,
+                deployment = self.engine.deploy(
+                    spec, owner=owner, start=start, credentials=pull.credentials, wait=False
                 )
+            if start and self.engine.settles(deployment):
+                settling = {"serial": deployment.serial, "generation": generation, "was_running": was_running}
         except SignatureRejected as exc:
             reason, message, retry = "SignatureRejected", str(exc), False
         except AuthError as exc:  # say which secrets were (not) used, never what they hold
@@ -285,10 +308,32 @@ class Reconciler:
         if not reason:
             memory.failed, memory.failure, memory.reason = None, "", ""
             memory.rollback = ((obj.get("metadata") or {}).get("annotations") or {}).get(ROLLBACK_ANNOTATION)
+            memory.settling = settling
+            if settling is not None:  # judged by a later reconcile: the worker is not held meanwhile
+                self.remember(name, memory)
+                return Waiting(SETTLE)
             memory.generation = generation
             self.remember(name, memory)
             self.events.record(obj, "Normal", "Deployed", f"generation {generation} runs on {self.node}")
             return None
+        return self._failed(
+            obj, name, generation, memory, reason=reason, message=message, retry=retry, has_local=has_local
+        )
+
+    def _failed(
+        self,
+        obj: dict[str, Any],
+        name: str,
+        generation: int | None,
+        memory: Memory,
+        *,
+        reason: str,
+        message: str,
+        retry: bool,
+        has_local: bool,
+    ) -> Report:
+        """A rollout that failed: the event, the report; given up on until the spec changes unless
+        ``retry`` (then Retry is raised after the status is written)."""
         log.warning("%s: %s", name, message)
         self.events.record(obj, "Warning", reason, message)
         report = Report(phase="Failed", reason=reason, message=message[:1000], degraded=True)
@@ -304,6 +349,43 @@ class Reconciler:
             self._write_status(obj, final)
             raise Retry(message)
         return final
+
+    def _judge(
+        self, obj: dict[str, Any], local: Deployment, memory: Memory, generation: int | None
+    ) -> Report | Waiting | None:
+        """The version started by an earlier reconcile (``memory.settling``): Waiting while its
+        settle window runs, the rolled-back report when it did not come up, None once it is up
+        (the reconcile goes on and reports it Ready)."""
+        settling = memory.settling or {}
+        name = local.name
+        if local.serial != settling.get("serial"):  # switched since (a rollback): nothing to judge
+            memory.settling = None
+            self.remember(name, memory)
+            return None
+        try:
+            judged = self.engine.coming_up(name)
+        except BerthError as exc:
+            judged = Settling(up=False, problem=str(exc))
+        if not judged.up and judged.problem is None:
+            return Waiting(judged.left)
+        memory.settling = None
+        deployed = settling.get("generation")
+        if judged.up:
+            memory.generation = deployed
+            self.remember(name, memory)
+            self.events.record(obj, "Normal", "Deployed", f"generation {deployed} runs on {self.node}")
+            return None
+        try:
+            self.engine.revert(
+                local, was_running=bool(settling.get("was_running")), problem=str(judged.problem)
+            )
+        except StartFailed as exc:
+            message = str(exc)
+        except BerthError as exc:
+            message = f"{name}: version {local.serial} did not come up ({judged.problem}); {exc}"
+        return self._failed(
+            obj, name, deployed, memory, reason="RolledBack", message=message, retry=False, has_local=True
+        )
 
     def _rollback(self, obj: dict[str, Any], name: str, memory: Memory) -> Report:
         generation = (obj.get("metadata") or {}).get("generation")

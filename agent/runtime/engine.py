@@ -28,8 +28,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent.network import netns
 from agent.network.attaching import Attached, Attacher
@@ -72,6 +73,16 @@ class StartFailed(RuntimeFailure):
     """A new version did not come up (and was rolled back, if a previous version was kept)."""
 
 
+@dataclass(frozen=True)
+class Settling:
+    """A started version being judged (:meth:`Engine.coming_up`): ``up``; or ``problem``, why it
+    did not come up; or neither, and ``left`` seconds of its settle window remain."""
+
+    up: bool
+    problem: str | None = None
+    left: float = 0.0
+
+
 class Engine:
     """Containers of one store."""
 
@@ -82,10 +93,16 @@ class Engine:
         self.containers = Containers(self.paths)
         self.attacher = Attacher(self.root, self.paths.run)
         self.observer = Observer(self.layout, self.paths, self.containers)
+        self._store: deploying.Store | None = None
 
     # -- reading ------------------------------------------------------------------------------
     def store(self) -> deploying.Store:
-        return deploying.Store.open(self.root, create=False)
+        """The store, opened once it exists (StoreNotFound until then): its caches of parsed image
+        configs and resolved merged trees then serve every read (opening it at each read cost a
+        millisecond and resolved each rootfs link again, several times per reconcile)."""
+        if self._store is None:
+            self._store = deploying.Store.open(self.root, create=False)
+        return self._store
 
     def _run_state_path(self, name: str) -> Path:
         return self.layout.containers / name / "run.json"
@@ -460,13 +477,15 @@ class Engine:
         gate: deploying.Gate | None = None,
         exit_ok: bool = False,
         credentials: Credentials | None = None,
+        wait: bool = True,
     ) -> Deployment:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
         go back to the previous version and start that again (StartFailed says why).
         ``exit_ok``: exiting 0 while coming up counts as up (a compose one-shot service).
         ``credentials``: for the image's registry, given to the default puller and trust gate for
         this deploy only (a Kubernetes pull secret); nothing keeps them. A caller bringing its own
-        puller or gate binds its credentials there instead."""
+        puller or gate binds its credentials there instead.
+        ``wait=False``: return once started (see :meth:`activate`)."""
         was_running = (c := self.container(spec.name)) is not None and c.alive
         deployment = deploying.deploy(
             self.root,
@@ -484,6 +503,7 @@ class Engine:
             rollback_on_failure=rollback_on_failure,
             environ=environ,
             exit_ok=exit_ok,
+            wait=wait,
         )
 
     def update(
@@ -526,9 +546,16 @@ class Engine:
         rollback_on_failure: bool = True,
         environ: Mapping[str, str] | None = None,
         exit_ok: bool = False,
+        wait: bool = True,
     ) -> Deployment:
         """Run ``deployment`` (just deployed) in place of the version before it; roll back if it
-        does not come up."""
+        does not come up.
+
+        ``wait=False``: a version that :meth:`settles` is returned once it started, without holding
+        the caller for the settle window; the caller asks :meth:`coming_up` after
+        :attr:`Settling.left` seconds and, when it did not come up, calls :meth:`revert`. A start
+        that fails at once is rolled back here as with waiting, and a version with a health or
+        startup check (or a job) is waited for as always."""
         name = deployment.name
         if self.container(name) is not None:
             old = (
@@ -539,12 +566,27 @@ class Engine:
             self._stop_version(name, old)
         try:
             self.start(name, environ=environ)
-            problem = self.wait_up(name, exit_ok=exit_ok)
+            problem = self.wait_up(name, exit_ok=exit_ok) if wait or not self.settles(deployment) else None
         except RuntimeFailure as exc:
             problem = str(exc)
         if problem is None:
             return deployment
-        if not rollback_on_failure or deployment.rollback is None:
+        if not rollback_on_failure:
+            raise StartFailed(f"{name}: version {deployment.serial} did not come up: {problem}")
+        self.revert(deployment, was_running=was_running, problem=problem, environ=environ)
+
+    def revert(
+        self,
+        deployment: Deployment,
+        *,
+        was_running: bool,
+        problem: str,
+        environ: Mapping[str, str] | None = None,
+    ) -> NoReturn:
+        """``deployment`` did not come up (``problem``): switch back to the version before it and
+        start that again if it was running; StartFailed says what happened."""
+        name = deployment.name
+        if deployment.rollback is None:
             raise StartFailed(f"{name}: version {deployment.serial} did not come up: {problem}")
         with contextlib.suppress(RuntimeFailure):
             self.stop(name, timeout=0)
@@ -561,6 +603,39 @@ class Engine:
             + (" and restarted it" if was_running and not note else "")
             + note
         )
+
+    def settles(self, deployment: Deployment) -> bool:
+        """Whether coming up is judged by the settle window alone (no health or startup check of
+        the spec or the image, not a job): what :meth:`coming_up` judges without running anything."""
+        config = deployment.spec.config
+        if config.role in ("job", "init"):
+            return False
+        plans = health.plans_from(
+            healthcheck=config.healthcheck,
+            readiness=config.readiness,
+            startup=config.startup,
+            image=deployment.image_config.healthcheck,
+        )
+        return not any(p.kind in ("startup", "liveness") for p in plans)
+
+    def coming_up(self, name: str, *, settle: float = SETTLE) -> Settling:
+        """How a version started with ``activate(wait=False)`` is doing: up once it kept running
+        ``settle`` seconds since its start (a one-shot service that exited 0 is done), failed
+        when it exited meanwhile (also when its restart policy started it again), else the
+        seconds still to wait. Judged from the runtime's files: nothing needs to have watched."""
+        deployment = self.store().get(name)
+        problem = self._exited(name)
+        if problem:
+            done = self._completed(deployment, name)
+            return Settling(up=done, problem=None if done else problem)
+        run = self.run_state(name)
+        if run.restarts:
+            return Settling(
+                up=False,
+                problem=f"exited with code {run.exit_code} (restarted {run.restarts} times by its policy)",
+            )
+        left = settle - (time.time() - (run.started_at or 0.0))
+        return Settling(up=left <= 0, left=max(0.0, left))
 
     def _stop_version(self, name: str, old: Deployment | None) -> None:
         ctr = self.container(name)

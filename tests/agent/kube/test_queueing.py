@@ -3,7 +3,8 @@
 We test these aspects:
 - a key added many times is handed out once; a key changed while a worker has it comes back after
   done(), never to two workers at once;
-- a failing key waits its own doubling backoff while other keys go on; forget() resets it.
+- a failing key waits its own doubling backoff while other keys go on; forget() resets it;
+- a key whose delay is over goes before keys added meanwhile.
 """
 
 from __future__ import annotations
@@ -50,3 +51,24 @@ def test_a_failing_key_backs_off_alone() -> None:
     queue.done("bad")
     queue.close()
     assert queue.get(1.0) is None
+
+
+def test_a_key_whose_delay_is_over_goes_first() -> None:
+    """A rollout waiting for its settle window is finished before new resources are started."""
+    queue = WorkQueue()
+    queue.add_after("settled", 0.05)
+    for key in ("new-1", "new-2"):
+        queue.add(key)
+    time.sleep(0.1)
+    assert queue.get(0.1) == "settled"
+    assert queue.get(0.1) == "new-1"
+
+
+def test_a_key_due_goes_first_even_when_added_again_meanwhile() -> None:
+    queue = WorkQueue()
+    queue.add_after("settled", 0.05)
+    queue.add("new-1")
+    queue.add("settled")  # a watch event of the status it wrote, while it waits
+    queue.add("new-2")
+    time.sleep(0.1)
+    assert [queue.get(0.1) for _ in range(3)] == ["settled", "new-1", "new-2"]

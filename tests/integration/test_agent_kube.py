@@ -6,6 +6,8 @@ We test these aspects:
   answers, the resource shows Ready (observedGeneration, readyNodes 1/1, a per-node entry) and
   the agent's finalizer;
 - editing the image rolls out a new version and keeps the old one for rollback;
+- a new version that exits at once, or soon after and is restarted by its policy, is rolled back
+  (Degraded/RolledBack) while the previous version keeps serving; a good spec rolls out again;
 - a missing image sets Degraded/ImagePullFailed while the previous version keeps serving;
 - delete: the container leaves the node, and the resource disappears only after that;
 - two agents (two node names), a nodeSelector matching one: only that node deploys; matching
@@ -375,6 +377,61 @@ def _other_busybox(tmp_path: Path) -> Path:
     with copy.open("ab") as f:
         f.write(b"berth-test-v2")
     return copy
+
+
+def test_a_version_that_does_not_come_up_is_rolled_back(
+    cluster: Api, agents: Callable[[str], Agent], layout: Path
+) -> None:
+    """The settle window is judged by a later reconcile (no worker waits it out): a new version
+    that exits at once, and one that exits after a moment and is started again by its restart
+    policy, are each rolled back (Degraded/RolledBack) while the previous version keeps serving;
+    the next good spec rolls out again."""
+    agent = agents("node-r")
+    name, port = f"back-{os.getpid()}", free_port()
+    resource = cdep(name, layout, port, nodeName="node-r")
+    try:
+        assert cluster.call("POST", CDEPS, resource).status_code == 201
+        until(cluster, name, "Ready", lambda o: condition(o, "Ready").get("status") == "True")
+        for generation, config in (
+            (2, {"cmd": ["sh", "-c", "exit 3"]}),
+            (3, {"cmd": ["sh", "-c", "sleep 0.2; exit 4"], "restart": "always"}),
+        ):
+            patch = {"spec": {"config": config}}
+            resp = cluster.call("PATCH", f"{CDEPS}/{name}", patch, "application/merge-patch+json")
+            assert resp.status_code == 200, resp.text
+
+            def rolled_back(o: dict[str, Any], g: int = generation) -> bool:
+                return bool(
+                    o["status"].get("observedGeneration") == g
+                    and condition(o, "Degraded").get("reason") == "RolledBack"
+                )
+
+            obj = until(cluster, name, f"generation {generation} rolled back", rolled_back)
+            assert condition(obj, "Degraded")["status"] == "True", obj["status"]
+            assert "did not come up" in condition(obj, "Degraded")["message"], obj["status"]
+            entry = obj["status"]["nodes"][0]
+            assert entry["state"] == "running" and entry["generation"] == 1, entry
+            assert answers(port), agent.tail()
+            assert len(agent.names()) == 1
+            assert agent.engine().store().get(agent.names()[0]).spec.config.cmd[0] == "httpd"
+        patch = {"spec": {"config": {"cmd": ["httpd", "-f", "-p", "80", "-h", "/srv", "-v"]}}}
+        assert (
+            cluster.call("PATCH", f"{CDEPS}/{name}", patch, "application/merge-patch+json").status_code == 200
+        )
+        obj = until(
+            cluster,
+            name,
+            "generation 4 Ready",
+            lambda o: (
+                o["status"]["nodes"][0].get("generation") == 4
+                and condition(o, "Ready").get("status") == "True"
+            ),
+        )
+        assert condition(obj, "Degraded")["status"] == "False"
+        assert answers(port), agent.tail()
+    finally:
+        cluster.call("DELETE", f"{CDEPS}/{name}")
+        wait_for("the resource gone", lambda: cluster.call("GET", f"{CDEPS}/{name}").status_code == 404)
 
 
 def test_two_nodes_and_a_node_selector(cluster: Api, agents: Callable[[str], Agent], layout: Path) -> None:

@@ -171,10 +171,15 @@ class Engine:
     # -- start ----------------------------------------------------------------------------------
     def start(self, name: str, *, environ: Mapping[str, str] | None = None) -> Status:
         """Start the current version of ``name``; a running container is left as it is."""
+        self._start_current(name, environ=environ)
+        return self.status(name)
+
+    def _start_current(self, name: str, *, environ: Mapping[str, str] | None = None) -> None:
+        """:meth:`start` without reading the status back (a deploy does not show it)."""
         deployment = self.store().get(name)
         current = self.container(name)
         if current is not None and current.alive:
-            return self.status(name)
+            return
         if current is not None:  # exited: a fresh start builds everything again
             self._teardown(name, deployment)
         self._update_run_state(name, desired="running", restarts=0, last_error=None)
@@ -186,7 +191,6 @@ class Engine:
             self._update_run_state(name, last_error=str(exc))
             raise
         self.event("start", name, deployment)
-        return self.status(name)
 
     def _start(self, deployment: Deployment, *, environ: Mapping[str, str] | None) -> None:
         name = deployment.name
@@ -565,7 +569,7 @@ class Engine:
             )
             self._stop_version(name, old)
         try:
-            self.start(name, environ=environ)
+            self._start_current(name, environ=environ)
             problem = self.wait_up(name, exit_ok=exit_ok) if wait or not self.settles(deployment) else None
         except RuntimeFailure as exc:
             problem = str(exc)

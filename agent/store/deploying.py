@@ -221,9 +221,10 @@ _recovered: set[str] = set()
 
 def _leftovers(layout: Layout) -> bool:
     """Work that a writer without the marker (``store check`` under the lock) may have left."""
-    if any(layout.tmp.iterdir()):
+    if os.listdir(layout.tmp):
         return True
-    return any(p.name.startswith(".") and p.name.endswith(".new") for p in layout.deployments.iterdir())
+    # names, not Path objects: checked at every write, in a directory of one link per deployment
+    return any(n.startswith(".") and n.endswith(".new") for n in os.listdir(layout.deployments))
 
 
 def recover_locked(store: Store) -> list[str]:

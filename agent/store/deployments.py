@@ -358,28 +358,27 @@ class Deployments:
 
         The files are written one after the other; a writer killed between them leaves its
         ``metadata/writing`` marker, so the next writer (or ``store recover``) rebuilds both."""
-        wanted: tuple[dict[str, Any], dict[str, Any]] | None = None
-        if names is not None:
-            wanted = self._updated_index(set(names))
+        before = tuple(_read_index(self.layout.metadata / fname) for fname in INDEX_FILES)
+        wanted = None
+        if names is not None and all(isinstance(value, dict) for value in before):
+            wanted = self._updated_index(before[0], before[1], set(names))
         if wanted is None:
             wanted = self.index()
         changed = False
-        for fname, value in zip(INDEX_FILES, wanted, strict=True):
-            path = self.layout.metadata / fname
-            if _read_index(path) != value:
-                atomic.write_bytes(path, _index_bytes(value))
+        for fname, old, value in zip(INDEX_FILES, before, wanted, strict=True):
+            if old != value:
+                atomic.write_bytes(self.layout.metadata / fname, _index_bytes(value))
                 changed = True
             if fname == INDEX_FILES[0]:
                 crashpoints.hit("metadata:deployments-written")
         crashpoints.hit("metadata:written")
         return changed
 
-    def _updated_index(self, names: set[str]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """The indexes on disk with the entries of ``names`` made again (None: not readable)."""
-        deployments = _read_index(self.layout.metadata / INDEX_FILES[0])
-        containers = _read_index(self.layout.metadata / INDEX_FILES[1])
-        if not isinstance(deployments, dict) or not isinstance(containers, dict):
-            return None
+    def _updated_index(
+        self, deployments: dict[str, Any], containers: dict[str, Any], names: set[str]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Copies of the indexes read from disk with the entries of ``names`` made again."""
+        deployments, containers = dict(deployments), dict(containers)
         for name in sorted(names):
             entries = self._index_entries(name)
             if entries is None:

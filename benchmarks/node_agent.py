@@ -158,6 +158,28 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
+def control_plane_cpu_s() -> float:
+    """CPU time of this process's etcd and kube-apiserver (the control plane it started)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = rest.split()
+        if int(fields[1]) == os.getpid() and head.split("(", 1)[1] in ("etcd", "kube-apiserver"):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine was busy (every process, other users' too), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def audit_counts(log: Path) -> collections.Counter[tuple[str, str]]:
     counts: collections.Counter[tuple[str, str]] = collections.Counter()
     for line in log.read_text().splitlines():
@@ -277,6 +299,7 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
         (base / "agent").mkdir(exist_ok=True)
         agent = AgentProcess(base / "agent", kubeconfig, args.workers, args.profile, args.profile_clock)
         try:
+            plane_cpu, busy = control_plane_cpu_s(), machine_busy_s()
             began = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
                 list(
@@ -300,6 +323,10 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
             out["ready"] = ready
             out["rss_mb"] = peak_rss_mb(agent.proc.pid)
             out["agent_cpu_s"], out["children_cpu_s"] = cpu_seconds(agent.proc.pid)
+            out["control_plane_cpu_s"] = control_plane_cpu_s() - plane_cpu
+            out["machine_busy_cpu_s"] = machine_busy_s() - busy
+            out["machine_cores"] = os.cpu_count()
+            out["load_average"] = os.getloadavg()
             counts = audit_counts(audit)
             out["requests"] = {f"{verb} {what}": n for (verb, what), n in sorted(counts.items())}
             cdep_writes = sum(
@@ -381,6 +408,11 @@ def main() -> None:
     if "podman_run_s" in result:
         print(f"  peer: podman run -d x{n}: {result['podman_run_s']:.1f} s")
     print(f"  agent peak RSS {result['rss_mb']:.0f} MB (target < 150 MB)")
+    print(
+        f"  CPU until all Ready: agent {result['agent_cpu_s']:.1f} s, control plane "
+        f"{result['control_plane_cpu_s']:.1f} s, whole machine {result['machine_busy_cpu_s']:.1f} s "
+        f"of {result['machine_cores']} cores (other users included; load {result['load_average'][0]:.1f})"
+    )
     print(
         f"  writes per resource: {result['cdep_writes_per_resource']:.2f} to the ContainerDeployment, "
         f"{result['writes_per_resource']:.2f} with Events (target <= 3)"

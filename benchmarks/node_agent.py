@@ -209,16 +209,33 @@ def profiled(self):
     finally:
         profile.disable()
 running.Agent._work = profiled
+import contextlib, json
+from agent.store import deploying
+locks, store_lock = [], deploying.store_lock
+@contextlib.contextmanager
+def timed_lock(layout):
+    asked = time.perf_counter()
+    with store_lock(layout):
+        got = time.perf_counter()
+        try:
+            yield
+        finally:
+            locks.append((asked, got - asked, time.perf_counter() - got))
+deploying.store_lock = timed_lock
 shutdown = running.Agent.shutdown
 def dump(self, *args, **kwargs):
     shutdown(self, *args, **kwargs)
     if profiles:
         pstats.Stats(*profiles).dump_stats(out)
+    with open(out + ".locks.json", "w") as fh:
+        json.dump(locks, fh)
 running.Agent.shutdown = dump
 from agent.cli.main import cli
 cli(sys.argv[2:], prog_name="berth", auto_envvar_prefix="BERTH")
 """
-"""``berth agent`` with every reconcile worker under cProfile, the stats written at exit; each
+"""``berth agent`` with every reconcile worker under cProfile, the stats written at exit (and
+``FILE.locks.json``: when each store writer lock was asked for, the wait and the hold, in
+seconds of the monotonic clock); each
 worker's wall time (waits included: the lock, the settle window, the API), or with
 ``BENCH_PROFILE_CLOCK=cpu`` its own CPU time."""
 
@@ -287,6 +304,7 @@ class AgentProcess:
 
 def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    ready_at = float("inf")
     policy = base / "audit-policy.yaml"
     policy.write_text(yaml.safe_dump(AUDIT_POLICY))
     audit = base / "audit.log"
@@ -318,7 +336,8 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
                 if ready == args.count:
                     break
                 time.sleep(0.5)
-            out["all_ready_s"] = time.monotonic() - began if ready == args.count else None
+            ready_at = time.monotonic()  # perf_counter in the agent: the same clock on Linux
+            out["all_ready_s"] = ready_at - began if ready == args.count else None
             out["half_ready_s"] = half
             out["ready"] = ready
             out["rss_mb"] = peak_rss_mb(agent.proc.pid)
@@ -351,6 +370,21 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
             if args.profile and not args.profile.exists():
                 print(f"no profile written; the agent's log ends:\n{agent.log.read_text()[-3000:]}")
     if args.profile:
+        with contextlib.suppress(OSError, ValueError):
+            # until all Ready: the deploys' writes (the deletion's come after)
+            held = [
+                (w, h)
+                for asked, w, h in json.loads(Path(f"{args.profile}.locks.json").read_text())
+                if asked < ready_at
+            ]
+            waits, holds = sorted(w for w, _ in held), sorted(h for _, h in held)
+            out["store_lock_until_ready"] = {
+                "uses": len(held),
+                "hold_median_ms": 1000 * holds[len(holds) // 2],
+                "hold_p90_ms": 1000 * holds[len(holds) * 9 // 10],
+                "hold_total_s": sum(holds),
+                "wait_median_ms": 1000 * waits[len(waits) // 2],
+            }
         stats = pstats.Stats(str(args.profile))
         stats.sort_stats("cumulative").print_stats(40)
         stats.sort_stats("tottime").print_stats(25)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,6 +34,11 @@ server, the store's writer lock), about 2 s of a worker per rollout here against
 agent's CPU: 4 workers left 500 resources queued for minutes, 16 made 7 rollouts a second
 (benchmarks/node_agent.py). The settle window a new version is watched for holds no worker (see
 agent.kube.reconciling)."""
+SWITCH_INTERVAL = 0.001
+"""The interpreter's thread switch interval while the agent runs (Python's default: 5 ms). A thread
+that holds the store's writer lock makes dozens of system calls, each releasing the GIL; with 32
+workers busy, getting it back took up to the whole interval each time, so a deploy that needs
+20 ms of CPU held the lock for 90 ms (p90 460 ms) and the lock became the agent's bottleneck."""
 NODE_POLL = 5.0
 RESYNC = 60.0
 
@@ -168,6 +174,7 @@ class Agent:
         return started
 
     def start(self) -> None:
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self.adopt()
         self.node_known = threading.Event()
         node_thread = threading.Thread(target=self._watch_node, name="node", daemon=True)

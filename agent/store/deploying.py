@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agent.oci import imageconfig, references
 from agent.store import atomic
 from agent.store.blobs import BlobStore
-from agent.store.deployments import DeploymentError, Deployments, Version
+from agent.store.deployments import DeploymentError, Deployments, Version, spec_bytes
 from agent.store.errors import StoreNotFound
 from agent.store.images import ImageNotFound, ImageRecord, ImageStore, InvalidImageRecord
 from agent.store.layout import Layout
@@ -376,20 +376,32 @@ def _image_config(store: Store, image: ImageRecord) -> bytes:
 def deploy_locked(
     store: Store, spec: DeploymentSpec, image: ImageRecord, *, owner: Owner, keep_previous: bool = True
 ) -> Deployment:
+    return store.record(_deploy_version(store, spec, image, owner=owner, keep_previous=keep_previous))
+
+
+def _deploy_version(
+    store: Store,
+    spec: DeploymentSpec,
+    image: ImageRecord,
+    *,
+    owner: Owner,
+    keep_previous: bool = True,
+    encoded: bytes | None = None,
+) -> Version:
+    """``encoded``: the spec as :func:`agent.store.deployments.spec_bytes` made it (before the lock)."""
     from agent.store import layers
 
     merged = layers.ensure_merged(store.layout, store.blobs, image)
     manifest = (image.path / "manifest.json").read_bytes()
-    version = store.deployments.deploy(
+    return store.deployments.deploy(
         spec.name,
         merged_rootfs=merged,
-        spec=spec.model_dump(mode="json"),
+        spec=encoded if encoded is not None else spec.model_dump(mode="json"),
         manifest=manifest,
         image_config=_image_config(store, image),
         state={**_state(image, spec.image), "owner": owner.to_json()},
         keep_previous=keep_previous,
     )
-    return store.record(version)
 
 
 def deploy(
@@ -408,9 +420,13 @@ def deploy(
     ``puller`` fetches an image the store lacks; ``gate`` is the trust policy's verdict (see Gate).
     """
     store = Store.open(root)
+    encoded = spec_bytes(spec.model_dump(mode="json"))  # before the lock: other writers wait for less
     with store.writing():
         image = resolve_image(store, spec, puller, gate)
-        return deploy_locked(store, spec, image, owner=owner, keep_previous=keep_previous)
+        version = _deploy_version(
+            store, spec, image, owner=owner, keep_previous=keep_previous, encoded=encoded
+        )
+    return store.record(version)  # read back after the lock: other writers wait for less
 
 
 def update(

@@ -18,7 +18,13 @@ Targets (issue 9): all Ready within 60 s (goal 30), RSS < 150 MB, <= 3 writes pe
 Afterwards every resource is deleted through the API (the agent removes its deployments, then
 the finalizers go: timed too), the agent stopped, leftovers removed, the control plane stopped.
 
+The machine is often shared: the agent's CPU, the control plane's and the whole machine's until
+all Ready are printed with the load average, so a slow run can be told from a slow agent.
+``--profile FILE`` profiles the reconcile workers (``--profile-clock cpu``: their CPU time, not
+wall time) and reports how long the store's writer lock was waited for and held until all Ready.
+
 Run: PYTHONPATH=. .venv/bin/python benchmarks/node_agent.py [--count 50] [--no-peer] [--workers N]
+     [--profile FILE [--profile-clock wall|cpu]]
 """
 
 from __future__ import annotations

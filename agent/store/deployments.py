@@ -125,10 +125,11 @@ class Deployments:
         return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit())
 
     def kept(self, name: str) -> list[Version]:
-        """The current version of ``name`` and its rollback target, if any."""
+        """The current version of ``name`` and its rollback target, if any (the current version
+        read once: garbage collection asks this of every deployment at each removal)."""
         current = self.current(name)
-        previous = self.previous(name)
-        return [current] if previous is None else [current, previous]
+        rollback = current.rollback
+        return [current] if rollback is None else [current, self.version(name, rollback)]
 
     def current_serial(self, name: str) -> int | None:
         try:

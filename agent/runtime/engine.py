@@ -51,8 +51,10 @@ from translators.spec import DeploymentSpec
 if TYPE_CHECKING:
     from agent.registry.credentials import Credentials
 
-_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-network")
-"""Runs netavark's setup while a container is being created (see ``_start``)."""
+_BACKGROUND = ThreadPoolExecutor(max_workers=32, thread_name_prefix="berth-network")
+"""Runs netavark's setup while a container is being created (see ``_start``): as many as compose
+starts at once (``upping.PARALLEL``), so that every waiting setup joins the next batch of the
+network attacher (with 4, ten containers' setups came in four batches, one after another)."""
 SETTLE = float(os.environ.get("BERTH_SETTLE", "1.0"))
 """Seconds a service without a health check must keep running after start to count as up."""
 SETTLE_POLL = 0.2
@@ -460,10 +462,12 @@ class Engine:
         gate: deploying.Gate | None = None,
         exit_ok: bool = False,
         credentials: Credentials | None = None,
+        watch: bool = True,
     ) -> Deployment:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
         go back to the previous version and start that again (StartFailed says why).
         ``exit_ok``: exiting 0 while coming up counts as up (a compose one-shot service).
+        ``watch=False``: return once started, without waiting for it to come up (see activate).
         ``credentials``: for the image's registry, given to the default puller and trust gate for
         this deploy only (a Kubernetes pull secret); nothing keeps them. A caller bringing its own
         puller or gate binds its credentials there instead."""
@@ -484,6 +488,7 @@ class Engine:
             rollback_on_failure=rollback_on_failure,
             environ=environ,
             exit_ok=exit_ok,
+            watch=watch,
         )
 
     def update(
@@ -526,9 +531,13 @@ class Engine:
         rollback_on_failure: bool = True,
         environ: Mapping[str, str] | None = None,
         exit_ok: bool = False,
+        watch: bool = True,
     ) -> Deployment:
         """Run ``deployment`` (just deployed) in place of the version before it; roll back if it
-        does not come up."""
+        does not come up. ``watch=False`` returns once the container started (a start that fails
+        is still rolled back): for a first version, which has nothing to roll back to, as docker
+        compose's ``up -d`` and ``podman kube play`` return once their containers started rather
+        than spend the settle window on each (the caller checks readiness when it needs it)."""
         name = deployment.name
         if self.container(name) is not None:
             old = (
@@ -539,7 +548,7 @@ class Engine:
             self._stop_version(name, old)
         try:
             self.start(name, environ=environ)
-            problem = self.wait_up(name, exit_ok=exit_ok)
+            problem = self.wait_up(name, exit_ok=exit_ok) if watch else None
         except RuntimeFailure as exc:
             problem = str(exc)
         if problem is None:

@@ -14,6 +14,7 @@ import errno
 import fcntl
 import hashlib
 import ipaddress
+import itertools
 import os
 import socket
 import subprocess
@@ -531,14 +532,32 @@ def _lease(leases: dict[str, Any], network: Network, name: str, fixed: str | Non
             raise NetworkError(f"ipv4_address {fixed} on network {network.name} is already in use")
         table["by_container"][name] = fixed
         return fixed
-    hosts = [str(h) for h in subnet.hosts() if str(h) != network.gateway]
-    start = hosts.index(table["last"]) + 1 if table.get("last") in hosts else 0
-    for candidate in hosts[start:] + hosts[:start]:
-        if candidate not in used:
+    for candidate in _after(subnet, table.get("last")):  # the next free one after the last handed out
+        if candidate not in used and candidate != network.gateway:
             table["by_container"][name] = candidate
             table["last"] = candidate
             return candidate
     raise NetworkError(f"network {network.name} has no free address left in {subnet}")
+
+
+def _after(subnet: ipaddress.IPv4Network | ipaddress.IPv6Network, last: str | None) -> Iterator[str]:
+    """The subnet's host addresses, starting after ``last`` (when it is one) and wrapping round,
+    made one at a time: listing a /24's 254 as strings for every lease was a tenth of a second of
+    ``compose up`` for ten services."""
+    if subnet.num_addresses <= 2:  # /31, /32: every address is a host
+        hosts = [str(h) for h in subnet.hosts()]
+        start = hosts.index(last) + 1 if last in hosts else 0
+        yield from hosts[start:] + hosts[:start]
+        return
+    first, final = int(subnet.network_address) + 1, int(subnet.broadcast_address) - 1
+    try:
+        begin = int(ipaddress.ip_address(last)) + 1 if last else first
+    except ValueError:
+        begin = first
+    if not first <= begin <= final:
+        begin = first
+    for value in itertools.chain(range(begin, final + 1), range(first, begin)):
+        yield str(ipaddress.ip_address(value))
 
 
 def _lease6(leases: dict[str, Any], network: Network, name: str, fixed: str | None) -> str:

@@ -2,8 +2,11 @@
 
 A replica whose configuration hash is unchanged is left as it is (started if it is not running);
 a changed one is deployed as a new version through :meth:`Engine.deploy`, which keeps the previous
-version for rollback and switches back to it when the new one does not come up. A service that
-fails stops the services that depend on it from starting, and ``up`` reports it by name.
+version for rollback and switches back to it when the new one does not come up. A service seen
+for the first time is created and started without that watch, as docker compose's ``up -d`` returns
+once its containers started: there is no previous version to roll back to (``--wait`` and
+dependents that wait for a service still check it). A service that fails stops the services that
+depend on it from starting, and ``up`` reports it by name.
 """
 
 from __future__ import annotations
@@ -204,7 +207,7 @@ def up(engine: Engine, project: ComposeProject, options: UpOptions, say: Say = q
             service, number, recreate = task
             name = container_name(project.name, service.name, number)
             try:
-                _converge(
+                checked = _converge(
                     engine,
                     project=project,
                     service=service,
@@ -223,7 +226,8 @@ def up(engine: Engine, project: ComposeProject, options: UpOptions, say: Say = q
                 result.failed.setdefault(service.name, f"{name}: {exc}")
                 say("Container", name, "Error")
                 return
-            touched.add(name)
+            if checked:
+                touched.add(name)
 
         parallel(converge, tasks)
         for service in ready:
@@ -369,7 +373,10 @@ def _converge(
     options: UpOptions,
     result: UpResult,
     say: Say,
-) -> None:
+) -> bool:
+    """Create, recreate, start or leave ``name`` as the project says; False when it was started
+    without waiting for its checks (a fresh container, see below), so that a dependent waiting
+    for it to be healthy checks it then."""
     current = _current(engine, name)
     same = current is not None and current.state.owner.labels.get(HASH) == service.config_hash
     if current is not None and (options.no_recreate or (same and not recreate)):
@@ -385,14 +392,23 @@ def _converge(
         else:
             say("Container", name, "Running")
             result.untouched.append(name)
-        return
+        return True
     spec = service.replica(project.name, number, as_job=service.name in project.completions)
     owner = project.owner(service.name, number)
     say("Container", name, "Recreate" if current is not None else "Creating")
+    # A recreate is watched until it is up (settle window or health check) and rolled back if it
+    # does not come up. A fresh container has no previous version to go back to: as docker
+    # compose's `up -d`, it is done once started (one that exits later shows as exited in `ps`),
+    # unless --wait asks for it to be up, or it is a one-shot a dependent waits for.
+    watch = current is not None or options.wait or spec.config.role in ("job", "init")
     # a one-shot service (it exits 0 and is not restarted) is up when it has done its work
     try:
         engine.deploy(
-            spec, owner=owner, start=options.start, exit_ok=spec.config.restart.policy in ("no", "on-failure")
+            spec,
+            owner=owner,
+            start=options.start,
+            exit_ok=spec.config.restart.policy in ("no", "on-failure"),
+            wait="up" if watch else "started",
         )
     except StartFailed:
         # attached, a new container that ran and exited is shown exiting, as docker compose shows it
@@ -403,6 +419,7 @@ def _converge(
     say("Container", name, "Recreated" if current is not None else "Created")
     if options.start:
         say("Container", name, "Started")
+    return watch
 
 
 def _wait_all(

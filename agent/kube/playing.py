@@ -113,7 +113,7 @@ def play(
         result.volumes.append(vol.name)
     ensure_volumes(engine, translation.project, say)
     specs = expand(translation)
-    staged: list[tuple[Deployment, bool]] = []
+    staged: list[tuple[Deployment, bool, bool]] = []
     for spec in specs:
         result.pods.setdefault(spec.config.group or spec.name, []).append(spec.name)
         owner = _owner(name, spec)
@@ -129,8 +129,12 @@ def play(
             result.failed[spec.name] = str(exc)
             continue
         (result.recreated if current is not None else result.created).append(spec.name)
-        staged.append((deployment, was_running))
-    staged_names = {d.name for d, _ in staged}
+        # a recreate is watched until it is up and rolled back if it does not come up; a first
+        # version has nothing to roll back to and is done once started, as podman kube play's
+        # (init containers and Jobs are still waited for: what comes after them needs them done)
+        watch = current is not None or spec.config.role in ("job", "init")
+        staged.append((deployment, was_running, watch))
+    staged_names = {d.name for d, _, _ in staged}
     for spec in specs:
         if spec.name in result.failed:
             continue
@@ -140,8 +144,8 @@ def play(
             continue
         try:
             if spec.name in staged_names:
-                deployment, was_running = next((d, w) for d, w in staged if d.name == spec.name)
-                engine.activate(deployment, was_running=was_running)
+                deployment, was_running, watch = next(t for t in staged if t[0].name == spec.name)
+                engine.activate(deployment, was_running=was_running, wait="up" if watch else "started")
             elif spec.config.role == "service":
                 ctr = engine.container(spec.name)
                 if ctr is None or not ctr.alive:

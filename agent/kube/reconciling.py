@@ -288,7 +288,7 @@ class Reconciler:
             was_running = (ctr := self.engine.container(name)) is not None and ctr.alive
             with self.engine.umask():
                 deployment = self.engine.deploy(
-                    spec, owner=owner, start=start, credentials=pull.credentials, wait=False
+                    spec, owner=owner, start=start, credentials=pull.credentials, wait="deferred"
                 )
             if start and self.engine.settles(deployment):
                 settling = {"serial": deployment.serial, "generation": generation, "was_running": was_running}

@@ -39,7 +39,9 @@ def aardvark() -> str:
     return _binary(AARDVARK)
 
 
-def _run(command: str, config: Path, netns: Path, options: dict[str, Any]) -> dict[str, Any]:
+def _run(
+    command: str, config: Path, netns: Path, options: dict[str, Any], *, shared: bool = False
+) -> dict[str, Any]:
     config.mkdir(parents=True, exist_ok=True)
     argv = [
         _binary(NETAVARK),
@@ -51,8 +53,9 @@ def _run(command: str, config: Path, netns: Path, options: dict[str, Any]) -> di
         str(netns),
     ]
     fd = os.open(config / "netavark.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:  # one netavark at a time per store: concurrent setups race on the bridge and firewall
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:  # one netavark at a time per store (concurrent setups race on the bridge and firewall),
+        # except setups on networks whose bridge and firewall exist already (``shared``)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         proc = subprocess.run(argv, input=json.dumps(options), capture_output=True, text=True, check=False)
     finally:
         os.close(fd)
@@ -68,9 +71,16 @@ def _run(command: str, config: Path, netns: Path, options: dict[str, Any]) -> di
     return result
 
 
-def setup(config: Path, netns: Path, options: dict[str, Any]) -> dict[str, Any]:
-    """Create interfaces, addresses, routes, firewall rules and DNS entries; netavark's status."""
-    return _run("setup", config, netns, options)
+def setup(config: Path, netns: Path, options: dict[str, Any], *, shared: bool = False) -> dict[str, Any]:
+    """Create interfaces, addresses, routes, firewall rules and DNS entries; netavark's status.
+
+    ``shared``: the caller knows that every network of ``options`` has its bridge, firewall
+    chains and rules and a running aardvark-dns already (a setup on it completed and nothing tore
+    it down since), so this setup creates none of them and may run beside other such setups.
+    netavark 1.4 makes the shared state "if missing" (list, then create), which races when two
+    setups both find it missing; what each setup adds on its own (a veth pair, the container's
+    port rules, its DNS entry under aardvark-dns's own lock) does not."""
+    return _run("setup", config, netns, options, shared=shared)
 
 
 def teardown(config: Path, netns: Path, options: dict[str, Any]) -> None:

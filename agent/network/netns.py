@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import socket
-import subprocess
+import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,23 +47,56 @@ def _setns(fd: int, nstype: int) -> None:
 _MNT_DETACH = 2
 
 
+_MS_BIND = 4096
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+_IFREQ = "16sH22x"
+"""struct ifreq with its flags member (40 bytes on Linux)."""
+
+
 def create(path: Path) -> Path:
-    """A new, empty network namespace bound at ``path`` (loopback up, as runc would leave it)."""
+    """A new, empty network namespace bound at ``path`` (loopback up, as runc would leave it).
+
+    Made as ``unshare --net=PATH ip link set lo up`` makes it, in this process: a short-lived
+    thread unshares its network namespace, binds it to ``path`` and sets ``lo`` up through a
+    socket of its own (an ioctl), then ends. The two programs cost two process starts per
+    container, a tenth of a second of ``compose up``'s CPU for ten services."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_bound(path):
         return path
     path.touch()
-    proc = subprocess.run(
-        ["unshare", f"--net={path}", "ip", "link", "set", "lo", "up"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        raise NetworkError(f"cannot create network namespace {path}: {proc.stderr.strip()}")
+    failed: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            if _lib().unshare(CLONE_NEWNET) != 0:
+                raise _errno("unshare")
+            source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
+            if _lib().mount(source, str(path).encode(), None, _MS_BIND, None) != 0:
+                raise _errno("bind mount")
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                asked = fcntl.ioctl(sock, _SIOCGIFFLAGS, struct.pack(_IFREQ, b"lo", 0))
+                flags = struct.unpack(_IFREQ, asked)[1]
+                fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP))
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=make, name="berth-netns-create", daemon=True)
+    thread.start()
+    thread.join()
+    if failed:
+        with contextlib.suppress(OSError, NetworkError):
+            remove(path)
+        exc = failed[0]
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise NetworkError(f"cannot create network namespace {path}: {reason}") from exc
     return path
+
+
+def _errno(what: str) -> OSError:
+    err = ctypes.get_errno()
+    return OSError(err, f"{what}: {os.strerror(err)}")
 
 
 def is_bound(path: Path) -> bool:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from agent.network import netns
 from agent.network.attaching import Attached, Attacher
@@ -51,10 +51,15 @@ from translators.spec import DeploymentSpec
 
 if TYPE_CHECKING:
     from agent.registry.credentials import Credentials
+    from agent.store.images import ImageRecord
 
-_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-network")
-"""Runs netavark's setup while a container is being created (see ``_start``)."""
+_BACKGROUND = ThreadPoolExecutor(max_workers=32, thread_name_prefix="berth-network")
+"""Runs netavark's setup while a container is being created (see ``_start``): as many as compose
+starts at once (``upping.PARALLEL``), so that every waiting setup joins the next batch of the
+network attacher (with 4, ten containers' setups came in four batches, one after another)."""
 SETTLE = float(os.environ.get("BERTH_SETTLE", "1.0"))
+Waiting = Literal["up", "started", "deferred"]
+"""How long :meth:`Engine.activate` watches a start: see its docstring."""
 """Seconds a service without a health check must keep running after start to count as up."""
 SETTLE_POLL = 0.2
 """How often a settling container is looked at: an exit is seen at the end of the window anyway,
@@ -481,15 +486,15 @@ class Engine:
         gate: deploying.Gate | None = None,
         exit_ok: bool = False,
         credentials: Credentials | None = None,
-        wait: bool = True,
+        wait: Waiting = "up",
     ) -> Deployment:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
         go back to the previous version and start that again (StartFailed says why).
         ``exit_ok``: exiting 0 while coming up counts as up (a compose one-shot service).
+        ``wait``: how long the start is watched here (see :meth:`activate`).
         ``credentials``: for the image's registry, given to the default puller and trust gate for
         this deploy only (a Kubernetes pull secret); nothing keeps them. A caller bringing its own
-        puller or gate binds its credentials there instead.
-        ``wait=False``: return once started (see :meth:`activate`)."""
+        puller or gate binds its credentials there instead."""
         was_running = (c := self.container(spec.name)) is not None and c.alive
         deployment = deploying.deploy(
             self.root,
@@ -550,16 +555,22 @@ class Engine:
         rollback_on_failure: bool = True,
         environ: Mapping[str, str] | None = None,
         exit_ok: bool = False,
-        wait: bool = True,
+        wait: Waiting = "up",
     ) -> Deployment:
         """Run ``deployment`` (just deployed) in place of the version before it; roll back if it
-        does not come up.
+        does not come up. A start that fails at once is rolled back whatever ``wait`` says:
 
-        ``wait=False``: a version that :meth:`settles` is returned once it started, without holding
-        the caller for the settle window; the caller asks :meth:`coming_up` after
-        :attr:`Settling.left` seconds and, when it did not come up, calls :meth:`revert`. A start
-        that fails at once is rolled back here as with waiting, and a version with a health or
-        startup check (or a job) is waited for as always."""
+        - ``"up"``: wait here until it is up (health check, startup check, job done, or running
+          for the settle window);
+        - ``"started"``: return once the container started. For a first version, which has
+          nothing to roll back to: docker compose's ``up -d`` and ``podman kube play`` return
+          once their containers started rather than spend the settle window on each (the caller
+          checks readiness when it needs it);
+        - ``"deferred"``: a version that :meth:`settles` is returned once it started, without
+          holding the caller for the settle window; the caller asks :meth:`coming_up` after
+          :attr:`Settling.left` seconds and, when it did not come up, calls :meth:`revert` (the
+          node agent's workers). A version with a health or startup check, or a job, is waited
+          for as with ``"up"``."""
         name = deployment.name
         if self.container(name) is not None:
             old = (
@@ -570,7 +581,8 @@ class Engine:
             self._stop_version(name, old)
         try:
             self._start_current(name, environ=environ)
-            problem = self.wait_up(name, exit_ok=exit_ok) if wait or not self.settles(deployment) else None
+            watched = wait == "up" or (wait == "deferred" and not self.settles(deployment))
+            problem = self.wait_up(name, exit_ok=exit_ok) if watched else None
         except RuntimeFailure as exc:
             problem = str(exc)
         if problem is None:
@@ -623,7 +635,7 @@ class Engine:
         return not any(p.kind in ("startup", "liveness") for p in plans)
 
     def coming_up(self, name: str, *, settle: float = SETTLE) -> Settling:
-        """How a version started with ``activate(wait=False)`` is doing: up once it kept running
+        """How a version started with ``activate(wait="deferred")`` is doing: up once it kept running
         ``settle`` seconds since its start (a one-shot service that exited 0 is done), failed
         when it exited meanwhile (also when its restart policy started it again), else the
         seconds still to wait. Judged from the runtime's files: nothing needs to have watched."""
@@ -770,12 +782,17 @@ class Engine:
 
 def _puller(credentials: Credentials | None = None) -> deploying.Puller:
     """The registry client, for callers that bring none (it reports no progress); with
-    ``credentials`` bound when the caller has some (else the host's auth files apply)."""
-    from agent.registry.pulling import pull_image
+    ``credentials`` bound when the caller has some (else the host's auth files apply). Imported
+    when an image has to be pulled: a deploy from the store never needs it (requests and the
+    client were a tenth of a second of each ``compose up``)."""
 
-    if credentials is None:
-        return pull_image
-    return functools.partial(pull_image, creds=credentials)
+    def pull(reference: str, root: Path, /, *, transport: str, digest: str | None = None) -> ImageRecord:
+        from agent.registry.pulling import pull_image
+
+        bound = pull_image if credentials is None else functools.partial(pull_image, creds=credentials)
+        return bound(reference, root, transport=transport, digest=digest)
+
+    return pull
 
 
 def _gate(credentials: Credentials | None = None) -> deploying.Gate:

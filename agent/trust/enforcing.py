@@ -12,13 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.oci import references
-from agent.registry import credentials, errors, layouts, manifests, pulling, retrying
-from agent.trust import lookasides, policies, verifying
+from agent.trust import policies
 from agent.trust.errors import SignatureRejected, TrustError
 from agent.trust.policies import Identity, Requirement
+
+if TYPE_CHECKING:  # the registry client and the verifiers are imported when a check needs them
+    from agent.registry import credentials, pulling, retrying
+    from agent.trust import verifying
+
+_TRANSPORT_PREFIXES = ("docker://", "oci-archive:", "docker-archive:", "oci:")
 
 KEY_TYPES = ("gpg", "cosign")
 
@@ -75,6 +80,12 @@ def check(
     ``use_policy=False`` checks only ``require`` (``container verify --key``).
     """
     loaded = policies.load(policies.policy_path(policy)) if use_policy else None
+    accepted_anyway = _accepted_without_looking(reference, transport, loaded, require)
+    if accepted_anyway is not None:
+        return Verdict(accepted_anyway[0], digest or "", accepted_anyway[1], ())
+    from agent.registry import layouts, pulling
+    from agent.trust import lookasides, verifying
+
     transport, text = pulling.split_transport(reference, transport)
     source, target = pulling.open_source(
         transport, text, creds=creds, insecure=insecure, ca_file=ca_file, retry=retry
@@ -108,9 +119,29 @@ def check(
         source.close()
 
 
+def _accepted_without_looking(
+    reference: str, transport: str, loaded: policies.Policy | None, require: Sequence[Requirement]
+) -> tuple[str, str] | None:
+    """(image, scope) when a registry image is accepted whatever its manifest and signatures
+    are: its policy scope requires nothing but ``insecureAcceptAnything`` and the caller adds no
+    requirement. Such a check needs no registry client, no credentials and no verifier, whose
+    imports (requests, cryptography) and setup were a fifth of a second before the first
+    container of ``compose up`` could start; None otherwise (the full check decides)."""
+    if loaded is None or require or transport != "docker" or reference.startswith(_TRANSPORT_PREFIXES):
+        return None
+    image = references.parse(reference)
+    scopes = policies.docker_scopes(image.registry, image.repository, image.tag, image.digest)
+    scope, scoped = loaded.for_scope("docker", scopes)
+    if not scoped or any(r.kind != "insecureAcceptAnything" for r in scoped):
+        return None
+    return str(image), f"{loaded.path} {scope}"
+
+
 def _manifest_digest(source: pulling.Source, image: references.Reference) -> str:
     """The digest of the reference's own manifest (an index's, for multi-platform images: that is
     what skopeo and cosign sign)."""
+    from agent.registry import errors, manifests
+
     raw, media_type, announced = source.get_manifest(None)
     parsed = manifests.parse(raw, media_type, source.name)
     if announced is not None and announced != parsed.digest:

@@ -45,13 +45,14 @@ class Host:
         self.engine = Engine(self.root, self.run_root)
 
     def berth(
-        self, *args: str, timeout: float = 240, check: bool = False
+        self, *args: str, timeout: float = 240, check: bool = False, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
             "BERTH_ROOT": str(self.root),
             "BERTH_RUN_ROOT": str(self.run_root),
+            **(env or {}),
         }
         proc = subprocess.run(
             [sys.executable, "-m", "agent", *args],

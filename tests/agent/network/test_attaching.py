@@ -207,3 +207,80 @@ def test_a_detach_does_not_ask_for_a_member_whose_setup_has_not_run(lab: Lab) ->
     assert done.endpoints[0].ipv4 == planned.endpoints[0].ipv4
     for name, address in (("keeper", keeper.endpoints[0].ipv4), ("a-pending", planned.endpoints[0].ipv4)):
         assert dns.query(gateway, name, 1.0, netns=keeper_ns) == [address]
+
+
+def test_setups_after_the_first_on_a_network_run_side_by_side_and_all_work(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first setup on a network makes its bridge, firewall and aardvark-dns alone; the setups
+    queued behind it then run at once (attaching._Batch._setups). Every container still gets its
+    address, its published port, its name from every member, and netavark's rules are not doubled
+    by two setups that both found one missing."""
+    from agent.network import dns, netavark
+
+    spans: list[tuple[float, float, bool]] = []
+    real_setup = netavark.setup
+
+    def timed(
+        config: Path, ns: Path, options: dict[str, object], *, shared: bool = False
+    ) -> dict[str, object]:
+        began = time.monotonic()
+        try:
+            return real_setup(config, ns, options, shared=shared)
+        finally:
+            spans.append((began, time.monotonic(), shared))
+
+    monkeypatch.setattr(netavark, "setup", timed)
+    lab.networks.create("side_default")
+    network = lab.networks.get("side_default")
+    cfg = _config(network={"networks": ["side_default"]})
+    names = [f"s{i}" for i in range(6)]
+    ports = {name: free_port() for name in names[:3]}
+    spaces = {name: lab.netns(name) for name in names}
+    finishes = []
+    for name in names:  # all planned before any setup runs, as compose's threads queue them
+        config = (
+            _config(network={"networks": ["side_default"]}, ports=[f"127.0.0.1:{ports[name]}:80"])
+            if name in ports
+            else cfg
+        )
+        finishes.append(lab.attacher.attach_deferred(name, config, spaces[name])[1])
+    results = {}
+
+    def finish(index: int) -> None:
+        results[names[index]] = finishes[index]()
+
+    threads = [threading.Thread(target=finish, args=(i,)) for i in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == names
+    assert lab.attacher.made(network)
+    first = min(spans)
+    assert not first[2]  # the first setup on the fresh network went alone
+    shared = [s for s in spans if s[2]]
+    assert shared and all(s[0] >= first[1] for s in shared)
+    assert any(a[0] < b[1] and b[0] < a[1] for a in shared for b in shared if a is not b), spans
+
+    for name in names:
+        lab.serve(spaces[name])
+    for name, port in ports.items():
+        assert _fetch(f"http://127.0.0.1:{port}/") == "hello from the namespace\n", name
+    for asker in names:
+        for name in names:
+            assert dns.query(network.gateway, name, 1.0, netns=spaces[asker]) == [
+                results[name].endpoints[0].ipv4
+            ]
+    assert (
+        _wget_in(lab, spaces["s5"], f"http://{results['s0'].endpoints[0].ipv4}/")
+        == "hello from the namespace\n"
+    )
+    rules = [line for line in _iptables().splitlines() if line.startswith("-A")]
+    doubled = {line for line in rules if rules.count(line) > 1 and network.subnet in line}
+    assert not doubled
+
+    for name in names:
+        lab.attacher.detach(name)
+    assert not lab.attacher.made(network)  # the bridge went with the last container
+    assert network.subnet not in _iptables()

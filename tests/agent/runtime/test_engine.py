@@ -175,6 +175,33 @@ def test_a_new_version_that_exits_is_rolled_back_and_the_old_one_serves_again(la
     assert fetch(f"http://127.0.0.1:{port}/") == demo_image.PAGE.decode()
 
 
+def test_an_unwatched_first_version_returns_once_started(lab: Lab) -> None:
+    """``wait="started"`` (compose up and kube play for a service's first version): deploy returns as
+    soon as the container started, while it still runs before exiting; watched, a first version
+    that exits is reported as not coming up (there is nothing to roll back to)."""
+
+    def spec(cmd: str) -> Any:
+        return build_spec(
+            {
+                "name": "brief",
+                "image": lab.image,
+                "config": {"cmd": ["sh", "-c", cmd], "network": {"mode": "none"}},
+            }
+        )
+
+    lab.made.append("brief")
+    deployed = lab.engine.deploy(spec("sleep 4; exit 3"), wait="started")
+    assert deployed.serial == 1 and lab.engine.status("brief").state == "running"
+    deadline = time.monotonic() + 30
+    while (status := lab.engine.status("brief")).state == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert status.exit_code == 3
+    lab.engine.remove("brief")
+    with pytest.raises(StartFailed, match=r"brief: version 1 did not come up: exited with code 3"):
+        lab.engine.deploy(spec("exit 3"))
+
+
 def test_a_new_version_that_fails_its_health_check_is_rolled_back(lab: Lab) -> None:
     lab.deploy("checked", cmd=["sleep", "600"], network={"mode": "none"})
     with pytest.raises(StartFailed, match="unhealthy"):

@@ -188,3 +188,46 @@ def test_layout_transport_scopes(env: Signed, store_root: Path) -> None:
     accept = env.policy("layouts-accept", {"default": [{"type": "reject"}], "transports": {"oci": {
         str(env.images.layout.parent): [{"type": "insecureAcceptAnything"}]}}})  # fmt: skip
     run(store_root, "pull", f"oci:{layout}:simple", "--policy", str(accept))
+
+
+def test_accept_anything_scope_needs_no_registry_and_reject_still_refuses(tmp_path: Path) -> None:
+    """A scope that accepts anything is decided from the policy alone: a registry that does not
+    answer (nothing listens on port 1) is never asked and its client never loaded; a scope that
+    rejects, or a spec's own key on top, still goes through the full check."""
+    import os
+    import subprocess
+    import sys
+
+    from agent.trust import enforcing
+    from agent.trust.errors import SignatureRejected
+    from tests.support.paths import ROOT
+
+    policy = tmp_path / "policy.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "default": [{"type": "insecureAcceptAnything"}],
+                "transports": {"docker": {"127.0.0.1:1/refused": [{"type": "reject"}]}},
+            }
+        )
+    )
+    verdict = enforcing.check("127.0.0.1:1/team/app:1", policy=policy)
+    assert (verdict.reference, verdict.digest, verdict.accepted) == ("127.0.0.1:1/team/app:1", "", ())
+    assert verdict.scope == f"{policy} default"
+    pinned = enforcing.check("127.0.0.1:1/team/app:1", digest="sha256:" + "ab" * 32, policy=policy)
+    assert pinned.digest == "sha256:" + "ab" * 32
+    with pytest.raises(SignatureRejected, match="rejects every image"):
+        enforcing.check("127.0.0.1:1/refused:1", policy=policy)
+    probe = (
+        "import sys; from agent.trust import enforcing; "
+        f"enforcing.check('127.0.0.1:1/team/app:1', policy={str(policy)!r}); "
+        "print(sorted(m for m in ('requests', 'cryptography', 'agent.registry.client') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stderr

@@ -9,7 +9,8 @@ Each repetition pulls into a fresh directory and nothing is deleted between repe
 many files slows later file creation on this machine's disk; see shared/peers-here.md).
 
 Timed per repetition, each into its own fresh directory:
-- ``berth pull+deploy``: in process, ``pull_image`` then ``deploying.deploy`` (unpack every layer,
+- ``berth pull+deploy``: in process, ``deploying.deploy`` with ``pull_image`` as its puller, as the
+  CLI and the agent deploy an image the store lacks (pull, unpacking each layer while it downloads;
   stack them, switch the deployment), the issue's "pull + unpack";
 - ``berth CLI``: the same as one process, ``berth container deploy --no-start`` (interpreter start
   included; without --no-start it also started the container and left its rootfs mounted);
@@ -161,8 +162,7 @@ def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str,
     spec = DeploymentSpec(name="bench", image=source)
 
     def berth_pull_deploy() -> None:
-        pulling.pull_image(source, run_dir / "berth")
-        deploying.deploy(run_dir / "berth", spec)
+        deploying.deploy(run_dir / "berth", spec, puller=pulling.pull_image)
 
     times = {"berth pull+deploy": timed(berth_pull_deploy)}
     cli = [sys.executable, "-c", PEAK_RSS, "container", "deploy", "--no-start"]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.oci import imageconfig, references
 from agent.store import atomic
-from agent.store.blobs import BlobStore
+from agent.store.blobs import BlobStore, Watching
 from agent.store.deployments import DeploymentError, Deployments, Version
 from agent.store.errors import StoreNotFound
 from agent.store.images import ImageNotFound, ImageRecord, ImageStore, InvalidImageRecord
@@ -37,6 +37,7 @@ from translators.errors import Diagnostics, LineIndex
 from translators.paths import ROOT
 
 if TYPE_CHECKING:
+    from agent.store.following import Following
     from translators.spec import DeploymentSpec
 
 
@@ -55,10 +56,18 @@ class Gate(Protocol):
 
 class Puller(Protocol):
     """Fetches ``reference`` into the store at ``root`` and returns its record (the registry
-    client's ``pull_image``, with the caller's progress display and credentials bound)."""
+    client's ``pull_image``, with the caller's progress display and credentials bound).
+    ``watching`` is told of each layer download (a deploy unpacks layers while they arrive)."""
 
     def __call__(
-        self, reference: str, root: Path, /, *, transport: str, digest: str | None = None
+        self,
+        reference: str,
+        root: Path,
+        /,
+        *,
+        transport: str,
+        digest: str | None = None,
+        watching: Watching | None = None,
     ) -> ImageRecord: ...
 
 
@@ -285,10 +294,13 @@ def pull(
     *,
     verify: Any = None,
     gate: Gate | None = None,
+    watching: Watching | None = None,
 ) -> ImageRecord:
     """Pull through the caller's ``puller``, which records the image in the store.
 
     The caller's trust gate is asked first and the pull pinned to the digest it verified.
+    ``watching``: a deploy's :class:`agent.store.following.Following`, unpacking the layers as
+    they download.
     """
     if puller is None:
         raise PullUnavailable(
@@ -296,11 +308,17 @@ def pull(
             "client; pull it first with berth pull"
         )
     digest = trusted(reference, transport, verify, gate=gate)
-    return puller(reference, store.layout.root, transport=transport, digest=digest or None)
+    if watching is None:  # a puller that predates watching need not know the keyword
+        return puller(reference, store.layout.root, transport=transport, digest=digest or None)
+    return puller(reference, store.layout.root, transport=transport, digest=digest or None, watching=watching)
 
 
 def resolve_image(
-    store: Store, spec: DeploymentSpec, puller: Puller | None = None, gate: Gate | None = None
+    store: Store,
+    spec: DeploymentSpec,
+    puller: Puller | None = None,
+    gate: Gate | None = None,
+    watching: Watching | None = None,
 ) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
@@ -310,13 +328,13 @@ def resolve_image(
     """
     verify = spec.config.security.verify
     if spec.config.pull_policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate, watching=watching)
     try:
         record = find_image(store, spec.image)
     except ImageNotFound:
         if spec.config.pull_policy == "never":
             raise
-        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate, watching=watching)
     trusted(spec.image, spec.transport, verify, record.digest, gate)  # a stored image obeys it too
     return record
 
@@ -368,11 +386,19 @@ def _image_config(store: Store, image: ImageRecord) -> bytes:
 
 
 def deploy_locked(
-    store: Store, spec: DeploymentSpec, image: ImageRecord, *, owner: Owner, keep_previous: bool = True
+    store: Store,
+    spec: DeploymentSpec,
+    image: ImageRecord,
+    *,
+    owner: Owner,
+    keep_previous: bool = True,
+    early: Following | None = None,
 ) -> Deployment:
+    """Stack ``image`` (``early``: the layers its pull unpacked already) and switch ``spec.name``
+    to a new version of it (lock held)."""
     from agent.store import layers
 
-    merged = layers.ensure_merged(store.layout, store.blobs, image)
+    merged = layers.ensure_merged(store.layout, store.blobs, image, early)
     manifest = (image.path / "manifest.json").read_bytes()
     version = store.deployments.deploy(
         spec.name,
@@ -401,10 +427,14 @@ def deploy(
     rollback deployment (``keep_previous=False`` drops it, for callers that must not keep one).
     ``puller`` fetches an image the store lacks; ``gate`` is the trust policy's verdict (see Gate).
     """
+    from agent.store.following import Following  # writers only, as the unpacker
+
     store = Store.open(root)
-    with store.writing():
-        image = resolve_image(store, spec, puller, gate)
-        return deploy_locked(store, spec, image, owner=owner, keep_previous=keep_previous)
+    # the layers are unpacked while the pull downloads them; leaving joins those threads, so the
+    # lock (and recovery, on a failure) never runs beside them
+    with store.writing(), Following(store.layout, store.blobs) as early:
+        image = resolve_image(store, spec, puller, gate, early)
+        return deploy_locked(store, spec, image, owner=owner, keep_previous=keep_previous, early=early)
 
 
 def update(
@@ -413,19 +443,21 @@ def update(
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged.
 
     The new version keeps the spec and the owner of the current one."""
+    from agent.store.following import Following
+
     store = Store.open(root, create=False)
-    with store.writing():
+    with store.writing(), Following(store.layout, store.blobs) as early:
         current = store.get(name)
         spec = current.spec
         verify = spec.config.security.verify
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+            image = pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate, watching=early)
         else:
             image = find_image(store, spec.image)
             trusted(spec.image, spec.transport, verify, image.digest, gate)
         if image.digest == current.state.image_digest:
             return False, current
-        return True, deploy_locked(store, spec, image, owner=current.state.owner)
+        return True, deploy_locked(store, spec, image, owner=current.state.owner, early=early)
 
 
 def rollback(root: Path, name: str) -> Deployment:

@@ -32,8 +32,12 @@ from agent.store import layers
 from agent.store.blobs import BlobStore, Watcher
 from agent.store.layout import Layout
 from agent.store.tarreading import CHUNK, Reader
-from agent.store.unpacking import LayerDescription
+from agent.store.unpacking import CREATE_FLAGS, LayerDescription
 
+CREATORS = 2
+"""Threads creating a follower's small files: the two cores."""
+BATCH_FILES = 32
+BATCHES = 8
 AHEAD = 4
 """Uncompressed chunks (of :data:`agent.store.tarreading.CHUNK`, 1 MiB) a follower's
 decompression runs ahead of its unpacker: memory stays bounded whatever the layer's size."""
@@ -120,13 +124,20 @@ class Follower:
             ahead.append(_ReadAhead(stream, self.digest))
             return ahead[0]
 
+        creator = _Creating(self.digest)
         try:
             self.result = layers.unpack_blob(
-                self._layout, self.digest, lambda: cast(BinaryIO, _Growing(self)), diff_id=None, wrap=wrap
+                self._layout,
+                self.digest,
+                lambda: cast(BinaryIO, _Growing(self)),
+                diff_id=None,
+                wrap=wrap,
+                creator=creator,
             )
         except Exception:  # unpacked again from the verified blob, which reports the problem
             self.result = None
         finally:
+            creator.close()  # the unpacker closed it already, unless it never started
             with self._cond:  # a decompression still waiting for the download gives up
                 self._done = True
                 self._cond.notify_all()
@@ -230,6 +241,77 @@ class _ReadAhead:
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class _Creating:
+    """Creates a follower's small plain files on :data:`CREATORS` threads, in batches.
+
+    Creating a file is four system calls (open, write, futimens, close) that release the GIL,
+    and the kernel's part of them is most of an unpack's time: two threads use both cores while
+    the unpacker's thread reads the next entries. Memory stays bounded: at most :data:`BATCHES`
+    batches of at most :data:`BATCH_FILES` files (each at most :attr:`max_size`) wait."""
+
+    max_size = 64 << 10
+
+    def __init__(self, digest: str) -> None:
+        self._queue: queue.Queue[list[tuple[str, int, bytes, int]] | None] = queue.Queue(BATCHES)
+        self._batch: list[tuple[str, int, bytes, int]] = []
+        self._error: BaseException | None = None
+        self._threads = [
+            threading.Thread(target=self._work, name=f"berth-create-{digest[7:19]}", daemon=True)
+            for _ in range(CREATORS)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def create(self, path: str, mode: int, data: bytes, mtime_ns: int) -> None:
+        self._batch.append((path, mode, data, mtime_ns))
+        if len(self._batch) >= BATCH_FILES:
+            self._send()
+
+    def _send(self) -> None:
+        if self._error is not None:
+            raise self._error
+        batch, self._batch = self._batch, []
+        self._queue.put(batch)
+
+    def flush(self) -> None:
+        if self._batch:
+            self._send()
+        self._queue.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        self._batch = []
+        if self._error is None:
+            self._error = _Abandoned("closed")  # what still waits is dropped
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self) -> None:
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is None:
+                    return
+                for path, mode, data, mtime_ns in batch:
+                    if self._error is not None:
+                        break
+                    fd = os.open(path, CREATE_FLAGS, mode)
+                    try:
+                        view = memoryview(data)
+                        while view:
+                            view = view[os.write(fd, view) :]
+                        os.utime(fd, ns=(mtime_ns, mtime_ns))
+                    finally:
+                        os.close(fd)
+            except BaseException as exc:  # the unpacker's thread raises it at its next flush
+                self._error = self._error or exc
+            finally:
+                self._queue.task_done()
 
 
 class Following:

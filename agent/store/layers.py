@@ -139,10 +139,12 @@ def unpack_blob(
     limit: int | None = None,
     limits: Limits | None = None,
     wrap: Callable[[Reader], Reader] | None = None,
+    creator: unpacking.Creator | None = None,
 ) -> tuple[Path, LayerDescription]:
     """Unpack the compressed tar that ``opener`` opens (blob ``digest``, seekable to its end for
     its size) into a new directory under ``tmp/``, as :func:`_unpack` does. ``wrap`` may wrap
-    the uncompressed stream (a follower decompresses on a thread of its own)."""
+    the uncompressed stream (a follower decompresses on a thread of its own) and ``creator``
+    create its small files (on threads of their own)."""
     limits = limits or Limits.from_env()
     work = _scratch(layout, "layer")
     diff = work / "diff"
@@ -152,7 +154,7 @@ def unpack_blob(
         with opener() as raw:
             stream, kind = streams.open_tar_stream(raw, limit, limits)
             tee = _Hashing(wrap(stream) if wrap is not None else stream, hasher)
-            desc = unpacking.unpack_stream(tee, diff, limits=limits)
+            desc = unpacking.unpack_stream(tee, diff, limits=limits, creator=creator)
             try:  # the diff_id covers the whole stream, padding after the end blocks included
                 while tee.read(1 << 20):
                     pass

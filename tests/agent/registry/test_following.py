@@ -3,8 +3,9 @@
 We test these aspects:
 - the layers a deploy's pull unpacks as they arrive are taken by the deploy, and the layers,
   their descriptions and the stacked rootfs are those of a pull followed by an unpack of the
-  stored blobs (kinds, modes, owners, contents, mtimes), through gzip and zstd, symlinks and
-  whiteouts;
+  stored blobs (kinds, modes, owners, contents, mtimes), through gzip and zstd, symlinks,
+  whiteouts, hard links to files just created, set-id bits, other owners, xattrs, empty and
+  large files (small plain files are created on other threads, the rest on the unpacker's);
 - a deploy through the registry client leaves nothing in ``tmp/``, and no layer in ``trash/``;
 - a hostile layer, and a layer whose content is not the config's diff_id, are refused with the
   message a deploy of the same image from the store gives, nothing is committed, and nothing
@@ -54,6 +55,12 @@ GOOD = [
         Entry("etc/motd", data=b"one\n"),
         Entry("lib", "symlink", linkname="usr/lib"),
         *MANY,
+        Entry("data/00/hard", "link", linkname="data/05/f0599"),  # to a file created just before
+        Entry("bin/su", data=b"su", mode=0o4755),  # not plain: created on the unpacker's thread
+        Entry("bin/theirs", data=b"t", uid=1000, gid=1000),
+        Entry("bin/xattr", data=b"x", xattrs={"user.berth": b"1"}),
+        Entry("bin/big", data=_RANDOM.randbytes(200_000), mode=0o600),
+        Entry("bin/empty", mode=0o640),
     ],
     [Entry("usr/lib/libc.so", data=b"libc" * 1000), whiteout("etc/motd"), opaque("data/01")],
     [Entry("lib/extra.so", data=b"x" * 70_000, mode=0o755), Entry("data/01/new", data=b"n")],
@@ -169,6 +176,9 @@ def test_layers_unpacked_while_downloading_are_those_of_the_stored_blobs(
     expected = _stored_way(shm / "stored", reference)
     assert describe(rootfs, mtimes=True) == describe(expected, mtimes=True)
     assert (rootfs / "usr/lib/extra.so").read_bytes() == b"x" * 70_000
+    hard = (rootfs / "data/00/hard").stat()
+    assert hard.st_nlink > 1 and hard.st_ino == (rootfs / "data/05/f0599").stat().st_ino
+    assert (rootfs / "bin/theirs").stat().st_uid == 1000 and (rootfs / "bin/su").stat().st_mode & 0o4000
     assert not (rootfs / "etc/motd").exists() and sorted(p.name for p in (rootfs / "data/01").iterdir()) == [
         "new"
     ]

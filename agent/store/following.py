@@ -34,11 +34,14 @@ from agent.store.layout import Layout
 from agent.store.tarreading import CHUNK, Reader
 from agent.store.unpacking import CREATE_FLAGS, LayerDescription
 
+FOLLOWERS = 2
+"""Layers unpacked while they download, at most, at once (as many as layers.UNPACK_WORKERS): a
+layer whose download starts while two are unpacking is unpacked after the pull, as before."""
 CREATORS = 2
 """Threads creating a follower's small files: the two cores."""
 BATCH_FILES = 32
 BATCHES = 8
-AHEAD = 4
+AHEAD = 2
 """Uncompressed chunks (of :data:`agent.store.tarreading.CHUNK`, 1 MiB) a follower's
 decompression runs ahead of its unpacker: memory stays bounded whatever the layer's size."""
 
@@ -88,6 +91,9 @@ class Follower:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
+
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def join(self) -> tuple[Path, LayerDescription] | None:
         """Wait for the unpack; its result if the blob was verified, else None (nothing kept)."""
@@ -332,6 +338,8 @@ class Following:
         with self._lock:
             if digest in self._followers:
                 return None  # one try per deploy: a retried download is unpacked afterwards
+            if sum(1 for f in self._followers.values() if f.running()) >= FOLLOWERS:
+                return None  # memory and threads stay those of FOLLOWERS unpacks, whatever the image
             follower = self._followers[digest] = Follower(
                 self._layout, self._blobs.partial_path(digest), digest, size
             )

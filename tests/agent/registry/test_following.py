@@ -6,6 +6,8 @@ We test these aspects:
   stored blobs (kinds, modes, owners, contents, mtimes), through gzip and zstd, symlinks,
   whiteouts, hard links to files just created, set-id bits, other owners, xattrs, empty and
   large files (small plain files are created on other threads, the rest on the unpacker's);
+- at most FOLLOWERS layers are followed at once (memory and threads stay bounded whatever the
+  image): a further download is not followed, and ``close`` stops followers still waiting;
 - a deploy through the registry client leaves nothing in ``tmp/``, and no layer in ``trash/``;
 - a hostile layer, and a layer whose content is not the config's diff_id, are refused with the
   message a deploy of the same image from the store gives, nothing is committed, and nothing
@@ -31,6 +33,7 @@ import pytest
 
 from agent.registry import errors, pulling, retrying
 from agent.store import deploying, layers, streams
+from agent.store import following as following_mod
 from agent.store.blobs import BlobStore
 from agent.store.following import Following
 from agent.store.images import ImageStore
@@ -169,7 +172,8 @@ def test_layers_unpacked_while_downloading_are_those_of_the_stored_blobs(
     with Following(Layout(root), BlobStore(root)) as following:
         record = pulling.pull_image(reference, root, watching=following)
         taken = {d.digest: following.take(d.digest) for d in record.layers}
-        assert all(t is not None for t in taken.values()), "every layer was unpacked while it downloaded"
+        # the first FOLLOWERS downloads are always followed; a later one when a follower is done
+        assert sum(t is not None for t in taken.values()) >= following_mod.FOLLOWERS
         rootfs = layers.ensure_merged(
             Layout(root), BlobStore(root), record, _Taken({d: t for d, t in taken.items() if t})
         )
@@ -184,6 +188,17 @@ def test_layers_unpacked_while_downloading_are_those_of_the_stored_blobs(
     ]
     assert _layer_files(root) == _layer_files(shm / "stored")
     _assert_clean(root)
+
+
+def test_followers_at_once_are_bounded(shm: Path) -> None:
+    layout, blobs = Layout(shm / "store"), BlobStore(shm / "store")
+    digests = [f"sha256:{i:064x}" for i in range(following_mod.FOLLOWERS + 1)]
+    with Following(layout, blobs) as following:
+        watchers = [following.watch(d, 1000) for d in digests]
+        assert all(w is not None for w in watchers[:-1]) and watchers[-1] is None
+        assert following.watch(digests[0], 1000) is None, "one follower per blob"
+    # leaving stopped the followers waiting for data that never came, and kept nothing
+    assert list(layout.tmp.iterdir()) == []
 
 
 def test_a_deploy_through_the_registry_client(good: tuple[str, list[bytes]], shm: Path) -> None:

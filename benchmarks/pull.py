@@ -9,10 +9,12 @@ Each repetition pulls into a fresh directory and nothing is deleted between repe
 many files slows later file creation on this machine's disk; see shared/peers-here.md).
 
 Timed per repetition, each into its own fresh directory:
-- ``berth pull+deploy``: in process, ``pull_image`` then ``deploying.deploy`` (unpack every layer,
+- ``berth pull+deploy``: in process, ``deploying.deploy`` with ``pull_image`` as its puller, as the
+  CLI and the agent deploy an image the store lacks (pull, unpacking each layer while it downloads;
   stack them, switch the deployment), the issue's "pull + unpack";
 - ``berth CLI``: the same as one process, ``berth container deploy --no-start`` (interpreter start
-  included; without --no-start it also started the container and left its rootfs mounted);
+  included; without --no-start it also started the container and left its rootfs mounted), from
+  byte-compiled modules as an installed package has them;
 - ``berth pull``: the pull alone, in process;
 - ``skopeo+umoci``: ``skopeo copy docker:// oci:`` then ``umoci unpack`` (the peer pair);
 - ``skopeo copy``: its pull alone;
@@ -28,6 +30,7 @@ Run: PYTHONPATH=. .venv/bin/python benchmarks/pull.py [--reps 5] [--debian] [--s
 from __future__ import annotations
 
 import argparse
+import compileall
 import io
 import os
 import random
@@ -46,6 +49,7 @@ from agent.store import deploying
 from tests.support import images, registry
 from translators.spec import DeploymentSpec
 
+REPO = Path(__file__).resolve().parents[1]
 CONTAINERS_CONF = """[containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
@@ -161,8 +165,7 @@ def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str,
     spec = DeploymentSpec(name="bench", image=source)
 
     def berth_pull_deploy() -> None:
-        pulling.pull_image(source, run_dir / "berth")
-        deploying.deploy(run_dir / "berth", spec)
+        deploying.deploy(run_dir / "berth", spec, puller=pulling.pull_image)
 
     times = {"berth pull+deploy": timed(berth_pull_deploy)}
     cli = [sys.executable, "-c", PEAK_RSS, "container", "deploy", "--no-start"]
@@ -188,6 +191,11 @@ def one_repetition(source: str, run_dir: Path, env: dict[str, str]) -> dict[str,
 
 
 def run(args: argparse.Namespace) -> None:
+    # the CLI runs from byte-compiled modules, as an installed package does (with
+    # PYTHONDONTWRITEBYTECODE set, as here, each run compiled every module it imported)
+    compileall.compile_dir(REPO / "agent", quiet=1)
+    compileall.compile_dir(REPO / "translators", quiet=1)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="berth-bench-pull-", dir="/var/tmp"))
     tags = build(scratch, args.debian)
     conf = scratch / "containers.conf"

@@ -100,14 +100,18 @@ class DockerArchiveSource:
         return self.manifest, manifests.OCI_MANIFEST, None
 
     def fetch_blob(
-        self, desc: manifests.Descriptor, store: blobs.BlobStore, sink: progress.ProgressSink
+        self,
+        desc: manifests.Descriptor,
+        store: blobs.BlobStore,
+        sink: progress.ProgressSink,
+        watching: blobs.Watching | None = None,
     ) -> Path:
         if desc.digest == manifests.sha256(self.config):
             if not store.has(desc.digest):
                 store.write_bytes(self.config, desc.digest)
             sink.blob_finished(desc.digest, skipped=False)
             return store.path(desc.digest)
-        return layouts.copy_blob(self.reader, self.members[desc.digest], desc, store, sink)
+        return layouts.copy_blob(self.reader, self.members[desc.digest], desc, store, sink, watching=watching)
 
     def close(self) -> None:
         self.reader.close()

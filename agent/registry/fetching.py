@@ -48,8 +48,13 @@ def fetch_blob(
     desc: manifests.Descriptor,
     store: blobs.BlobStore,
     sink: progress.ProgressSink,
+    *,
+    watching: blobs.Watching | None = None,
 ) -> Path:
-    """Make ``desc`` present and verified in ``store``; raise a BlobError otherwise."""
+    """Make ``desc`` present and verified in ``store``; raise a BlobError otherwise.
+
+    ``watching`` may follow a download that starts at the blob's first byte (a layer unpacked
+    while it arrives, see :mod:`agent.store.following`)."""
     if store.has(desc.digest):
         sink.blob_finished(desc.digest, skipped=True)
         return store.path(desc.digest)
@@ -62,7 +67,9 @@ def fetch_blob(
         if store.has(desc.digest):  # another process finished it while we waited
             sink.blob_finished(desc.digest, skipped=True)
             return store.path(desc.digest)
-        return _download(registry, repository, desc=desc, store=store, sink=sink, partial=partial)
+        return _download(
+            registry, repository, desc=desc, store=store, sink=sink, partial=partial, watching=watching
+        )
 
 
 def _download(
@@ -73,6 +80,7 @@ def _download(
     store: blobs.BlobStore,
     sink: progress.ProgressSink,
     partial: Path,
+    watching: blobs.Watching | None,
 ) -> Path:
     source = registry.host
     path = f"/v2/{repository}/blobs/{desc.digest}"
@@ -104,7 +112,13 @@ def _download(
                 sink.note(f"{desc.digest[:19]}: resuming at byte {start}")
             sink.blob_started(desc.digest, desc.size, start)
             try:
-                final = store.resume_stream(desc.digest, _counted(resp, desc.digest, sink), desc.size, start)
+                final = store.resume_stream(
+                    desc.digest,
+                    _counted(resp, desc.digest, sink),
+                    desc.size,
+                    start,
+                    watcher=watching.watch(desc.digest, desc.size) if watching and not start else None,
+                )
             except _BODY_ERRORS as exc:
                 last = f"connection closed mid-body: {exc}"
                 sink.note(f"{desc.digest[:19]}: {last}; retrying")

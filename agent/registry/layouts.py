@@ -92,15 +92,23 @@ def copy_blob(
     desc: manifests.Descriptor,
     store: blobs.BlobStore,
     sink: progress.ProgressSink,
+    *,
+    watching: blobs.Watching | None = None,
 ) -> Path:
-    """Copy one blob into the store, verifying digest and size on the way."""
+    """Copy one blob into the store, verifying digest and size on the way (``watching``: as
+    :func:`agent.registry.fetching.fetch_blob`)."""
     if store.has(desc.digest):
         sink.blob_finished(desc.digest, skipped=True)
         return store.path(desc.digest)
     sink.blob_started(desc.digest, desc.size, 0)
     try:
         with reader.open(member) as fh:
-            path = store.write_stream(desc.digest, iter(lambda: fh.read(blobs.CHUNK), b""), desc.size)
+            path = store.write_stream(
+                desc.digest,
+                iter(lambda: fh.read(blobs.CHUNK), b""),
+                desc.size,
+                watcher=watching.watch(desc.digest, desc.size) if watching else None,
+            )
     except blobs.DigestMismatch as exc:
         raise errors.BlobDigestMismatch(reader.name, desc.digest, f"{member} hashes to {exc.actual}") from exc
     except blobs.SizeMismatch as exc:
@@ -155,9 +163,13 @@ class LayoutSource:
         return self.reader.read(blob_member(digest)), media_type, digest
 
     def fetch_blob(
-        self, desc: manifests.Descriptor, store: blobs.BlobStore, sink: progress.ProgressSink
+        self,
+        desc: manifests.Descriptor,
+        store: blobs.BlobStore,
+        sink: progress.ProgressSink,
+        watching: blobs.Watching | None = None,
     ) -> Path:
-        return copy_blob(self.reader, blob_member(desc.digest), desc, store, sink)
+        return copy_blob(self.reader, blob_member(desc.digest), desc, store, sink, watching=watching)
 
     def close(self) -> None:
         if isinstance(self.reader, TarReader):

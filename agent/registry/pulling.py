@@ -57,9 +57,14 @@ class Source(Protocol):
         """The reference's own manifest (None) or a child by digest: bytes, media type, digest."""
 
     def fetch_blob(
-        self, desc: manifests.Descriptor, store: blobs.BlobStore, sink: progress.ProgressSink
+        self,
+        desc: manifests.Descriptor,
+        store: blobs.BlobStore,
+        sink: progress.ProgressSink,
+        watching: blobs.Watching | None = None,
     ) -> Path:
-        """Make the blob present and verified in ``store``."""
+        """Make the blob present and verified in ``store`` (``watching`` may follow a layer's
+        download: see :func:`fetching.fetch_blob`)."""
 
     def close(self) -> None: ...
 
@@ -100,9 +105,13 @@ class RegistrySource:
             return raw, resp.headers.get("Content-Type"), digest
 
     def fetch_blob(
-        self, desc: manifests.Descriptor, store: blobs.BlobStore, sink: progress.ProgressSink
+        self,
+        desc: manifests.Descriptor,
+        store: blobs.BlobStore,
+        sink: progress.ProgressSink,
+        watching: blobs.Watching | None = None,
     ) -> Path:
-        return fetching.fetch_blob(self.client, self.ref.repository, desc, store, sink)
+        return fetching.fetch_blob(self.client, self.ref.repository, desc, store, sink, watching=watching)
 
     def close(self) -> None:
         self.client.close()
@@ -148,16 +157,22 @@ def resolve(
 
 
 def fetch_all(
-    source: Source, image: manifests.Manifest, store: blobs.BlobStore, sink: progress.ProgressSink
+    source: Source,
+    image: manifests.Manifest,
+    store: blobs.BlobStore,
+    sink: progress.ProgressSink,
+    watching: blobs.Watching | None = None,
 ) -> bytes:
-    """Fetch config and layers; return the config bytes. Raises on the first failure."""
+    """Fetch config and layers; return the config bytes. Raises on the first failure.
+
+    ``watching`` follows the layers' downloads (a deploy unpacking them as they arrive)."""
     if image.config is None:
         raise errors.ManifestError(source.name, "manifest has no config")
     config_path = source.fetch_blob(image.config, store, sink)
     unique = list({layer.digest: layer for layer in image.layers}.values())
     if source.parallel and len(unique) > 1:
         with concurrent.futures.ThreadPoolExecutor(LAYER_WORKERS, thread_name_prefix="berth-pull") as pool:
-            futures = [pool.submit(source.fetch_blob, layer, store, sink) for layer in unique]
+            futures = [pool.submit(source.fetch_blob, layer, store, sink, watching) for layer in unique]
             try:
                 for future in concurrent.futures.as_completed(futures):
                     future.result()
@@ -166,7 +181,7 @@ def fetch_all(
                     future.cancel()
     else:
         for layer in unique:
-            source.fetch_blob(layer, store, sink)
+            source.fetch_blob(layer, store, sink, watching)
     with _store_errors(store.root, f"cannot read config blob {image.config.digest}"):
         return config_path.read_bytes()
 
@@ -217,11 +232,14 @@ def pull_image(
     progress: ProgressSink | None = None,
     retry: retrying.RetryPolicy | None = None,
     digest: str | None = None,
+    watching: blobs.Watching | None = None,
 ) -> images.ImageRecord:
     """Pull ``reference`` into the store at ``store_root`` and return its record.
 
     ``digest``: the manifest digest the trust policy verified (``agent.trust.enforcing.check``);
     a reference whose manifest no longer has it is refused before any blob is fetched.
+    ``watching``: told of each layer download (a deploy unpacks layers while they arrive,
+    :mod:`agent.store.following`); it trusts nothing before the blob is verified.
 
     Raises a ``errors.RegistryError`` subclass naming the registry (or file), the blob and the
     problem; in that case nothing is recorded.
@@ -238,7 +256,7 @@ def pull_image(
         with locking.pulling(store_root):  # garbage collection waits for us
             pinned = digest or (target.digest if transport == "docker" else None)
             image = resolve(source, wanted, pinned, sink)
-            config = fetch_all(source, image, blob_store, sink)
+            config = fetch_all(source, image, blob_store, sink, watching)
             missing = [d.digest for d in image.layers if not blob_store.has(d.digest)]
             if missing:  # fetch_all raises first; this guards the invariant against future edits
                 raise errors.BlobError(source.name, missing[0], "missing after fetch")

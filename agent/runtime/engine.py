@@ -51,6 +51,7 @@ from translators.spec import DeploymentSpec
 
 if TYPE_CHECKING:
     from agent.registry.credentials import Credentials
+    from agent.store.blobs import Watching
     from agent.store.images import ImageRecord
 
 _BACKGROUND = ThreadPoolExecutor(max_workers=32, thread_name_prefix="berth-network")
@@ -58,9 +59,9 @@ _BACKGROUND = ThreadPoolExecutor(max_workers=32, thread_name_prefix="berth-netwo
 starts at once (``upping.PARALLEL``), so that every waiting setup joins the next batch of the
 network attacher (with 4, ten containers' setups came in four batches, one after another)."""
 SETTLE = float(os.environ.get("BERTH_SETTLE", "1.0"))
+"""Seconds a service without a health check must keep running after start to count as up."""
 Waiting = Literal["up", "started", "deferred"]
 """How long :meth:`Engine.activate` watches a start: see its docstring."""
-"""Seconds a service without a health check must keep running after start to count as up."""
 SETTLE_POLL = 0.2
 """How often a settling container is looked at: an exit is seen at the end of the window anyway,
 so polling only fails faster; ten containers settling at once polled every 50 ms took a share
@@ -786,11 +787,19 @@ def _puller(credentials: Credentials | None = None) -> deploying.Puller:
     when an image has to be pulled: a deploy from the store never needs it (requests and the
     client were a tenth of a second of each ``compose up``)."""
 
-    def pull(reference: str, root: Path, /, *, transport: str, digest: str | None = None) -> ImageRecord:
+    def pull(
+        reference: str,
+        root: Path,
+        /,
+        *,
+        transport: str,
+        digest: str | None = None,
+        watching: Watching | None = None,
+    ) -> ImageRecord:
         from agent.registry.pulling import pull_image
 
         bound = pull_image if credentials is None else functools.partial(pull_image, creds=credentials)
-        return bound(reference, root, transport=transport, digest=digest)
+        return bound(reference, root, transport=transport, digest=digest, watching=watching)
 
     return pull
 

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from agent.store import atomic
 from translators.errors import BerthError
@@ -41,6 +41,25 @@ class SizeMismatch(BerthError):
 
 class InvalidDigest(BerthError, ValueError):
     """A digest that is not ``sha256:<64 hex>``: it would become a file name."""
+
+
+class Watcher(Protocol):
+    """Follows one download as it is written: a layer can be unpacked while its blob arrives
+    (:mod:`agent.store.following`). Nothing it reads is trusted until ``ended(True)``."""
+
+    def written(self, total: int) -> None:
+        """The partial file's first ``total`` bytes are written (and stay, unless the attempt fails)."""
+
+    def ended(self, committed: bool) -> None:
+        """The attempt is over: True when the blob was verified and moved into place, False when
+        it failed (the partial file may be cut, rewritten or deleted)."""
+
+
+class Watching(Protocol):
+    """Hands out a :class:`Watcher` for a layer blob about to be downloaded from its first byte."""
+
+    def watch(self, digest: str, size: int) -> Watcher | None:
+        """A watcher for the download of ``digest`` (``size`` bytes announced), or None."""
 
 
 def check_digest(digest: str) -> str:
@@ -84,17 +103,41 @@ class BlobStore:
             os.fsync(fh.fileno())
         return self._finish(partial, digest, "sha256:" + hasher.hexdigest(), total, size)
 
-    def write_stream(self, digest: str, chunks: Iterable[bytes], size: int | None = None) -> Path:
+    def write_stream(
+        self, digest: str, chunks: Iterable[bytes], size: int | None = None, *, watcher: Watcher | None = None
+    ) -> Path:
         """Stream ``chunks`` into the store, hashing as they arrive."""
-        return self.resume_stream(digest, chunks, size, 0)
+        return self.resume_stream(digest, chunks, size, 0, watcher=watcher)
 
-    def resume_stream(self, digest: str, chunks: Iterable[bytes], size: int | None, offset: int) -> Path:
+    def resume_stream(
+        self,
+        digest: str,
+        chunks: Iterable[bytes],
+        size: int | None,
+        offset: int,
+        *,
+        watcher: Watcher | None = None,
+    ) -> Path:
         """Continue the partial file of ``digest`` at ``offset`` (0 restarts it), hashing throughout.
 
         The ``offset`` bytes already there are hashed again first, so the final check covers the
         whole blob however many attempts wrote it. Data received before a failure stays in the
-        partial file for the next attempt; a size or digest mismatch removes it.
+        partial file for the next attempt; a size or digest mismatch removes it. ``watcher`` is
+        told after each chunk how far the file is written, and always how the attempt ended.
         """
+        if watcher is None:
+            return self._resume(digest, chunks, size, offset, None)
+        committed = False
+        try:
+            final = self._resume(digest, chunks, size, offset, watcher)
+            committed = True
+            return final
+        finally:
+            watcher.ended(committed)
+
+    def _resume(
+        self, digest: str, chunks: Iterable[bytes], size: int | None, offset: int, watcher: Watcher | None
+    ) -> Path:
         partial = self.partial_path(digest)
         hasher = hashlib.sha256()
         total = 0
@@ -106,12 +149,17 @@ class BlobStore:
                 raise SizeMismatch(offset, total, f"{digest} (partial file shrank)")
             fh.seek(offset)
             fh.truncate()
+            if watcher is not None and offset:
+                watcher.written(offset)
             for chunk in chunks:
                 hasher.update(chunk)
                 fh.write(chunk)
                 total += len(chunk)
                 if size is not None and total > size:
                     break
+                if watcher is not None:
+                    fh.flush()  # the watcher reads the file through its own descriptor
+                    watcher.written(total)
             fh.flush()
             os.fsync(fh.fileno())
         return self._finish(partial, digest, "sha256:" + hasher.hexdigest(), total, size)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.oci import imageconfig, references
 from agent.store import atomic
-from agent.store.blobs import BlobStore
+from agent.store.blobs import BlobStore, Watching
 from agent.store.deployments import DeploymentError, Deployments, Version, spec_bytes
 from agent.store.errors import StoreNotFound
 from agent.store.images import ImageNotFound, ImageRecord, ImageStore, InvalidImageRecord
@@ -37,6 +37,7 @@ from translators.errors import Diagnostics, LineIndex
 from translators.paths import ROOT
 
 if TYPE_CHECKING:
+    from agent.store.following import Following
     from translators.spec import DeploymentSpec
 
 
@@ -55,10 +56,18 @@ class Gate(Protocol):
 
 class Puller(Protocol):
     """Fetches ``reference`` into the store at ``root`` and returns its record (the registry
-    client's ``pull_image``, with the caller's progress display and credentials bound)."""
+    client's ``pull_image``, with the caller's progress display and credentials bound).
+    ``watching`` is told of each layer download (a deploy unpacks layers while they arrive)."""
 
     def __call__(
-        self, reference: str, root: Path, /, *, transport: str, digest: str | None = None
+        self,
+        reference: str,
+        root: Path,
+        /,
+        *,
+        transport: str,
+        digest: str | None = None,
+        watching: Watching | None = None,
     ) -> ImageRecord: ...
 
 
@@ -291,10 +300,13 @@ def pull(
     *,
     verify: Any = None,
     gate: Gate | None = None,
+    watching: Watching | None = None,
 ) -> ImageRecord:
     """Pull through the caller's ``puller``, which records the image in the store.
 
     The caller's trust gate is asked first and the pull pinned to the digest it verified.
+    ``watching``: a deploy's :class:`agent.store.following.Following`, unpacking the layers as
+    they download.
     """
     if puller is None:
         raise PullUnavailable(
@@ -302,11 +314,17 @@ def pull(
             "client; pull it first with berth pull"
         )
     digest = trusted(reference, transport, verify, gate=gate)
-    return puller(reference, store.layout.root, transport=transport, digest=digest or None)
+    if watching is None:  # a puller that predates watching need not know the keyword
+        return puller(reference, store.layout.root, transport=transport, digest=digest or None)
+    return puller(reference, store.layout.root, transport=transport, digest=digest or None, watching=watching)
 
 
 def resolve_image(
-    store: Store, spec: DeploymentSpec, puller: Puller | None = None, gate: Gate | None = None
+    store: Store,
+    spec: DeploymentSpec,
+    puller: Puller | None = None,
+    gate: Gate | None = None,
+    watching: Watching | None = None,
 ) -> ImageRecord:
     """The spec's image from the store, pulled first as its pull policy says.
 
@@ -316,13 +334,13 @@ def resolve_image(
     """
     verify = spec.config.security.verify
     if spec.config.pull_policy == "always" or spec.transport != "docker":
-        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate, watching=watching)
     try:
         record = find_image(store, spec.image)
     except ImageNotFound:
         if spec.config.pull_policy == "never":
             raise
-        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+        return pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate, watching=watching)
     trusted(spec.image, spec.transport, verify, record.digest, gate)  # a stored image obeys it too
     return record
 
@@ -374,9 +392,19 @@ def _image_config(store: Store, image: ImageRecord) -> bytes:
 
 
 def deploy_locked(
-    store: Store, spec: DeploymentSpec, image: ImageRecord, *, owner: Owner, keep_previous: bool = True
+    store: Store,
+    spec: DeploymentSpec,
+    image: ImageRecord,
+    *,
+    owner: Owner,
+    keep_previous: bool = True,
+    early: Following | None = None,
 ) -> Deployment:
-    return store.record(_deploy_version(store, spec, image, owner=owner, keep_previous=keep_previous))
+    """Stack ``image`` (``early``: the layers its pull unpacked already) and switch ``spec.name``
+    to a new version of it (lock held)."""
+    return store.record(
+        _deploy_version(store, spec, image, owner=owner, keep_previous=keep_previous, early=early)
+    )
 
 
 def _deploy_version(
@@ -387,11 +415,12 @@ def _deploy_version(
     owner: Owner,
     keep_previous: bool = True,
     encoded: bytes | None = None,
+    early: Following | None = None,
 ) -> Version:
     """``encoded``: the spec as :func:`agent.store.deployments.spec_bytes` made it (before the lock)."""
     from agent.store import layers
 
-    merged = layers.ensure_merged(store.layout, store.blobs, image)
+    merged = layers.ensure_merged(store.layout, store.blobs, image, early)
     manifest = (image.path / "manifest.json").read_bytes()
     return store.deployments.deploy(
         spec.name,
@@ -419,12 +448,16 @@ def deploy(
     rollback deployment (``keep_previous=False`` drops it, for callers that must not keep one).
     ``puller`` fetches an image the store lacks; ``gate`` is the trust policy's verdict (see Gate).
     """
+    from agent.store.following import Following  # writers only, as the unpacker
+
     store = Store.open(root)
     encoded = spec_bytes(spec.model_dump(mode="json"))  # before the lock: other writers wait for less
-    with store.writing():
-        image = resolve_image(store, spec, puller, gate)
+    # the layers are unpacked while the pull downloads them; leaving joins those threads, so the
+    # lock (and recovery, on a failure) never runs beside them
+    with store.writing(), Following(store.layout, store.blobs) as early:
+        image = resolve_image(store, spec, puller, gate, early)
         version = _deploy_version(
-            store, spec, image, owner=owner, keep_previous=keep_previous, encoded=encoded
+            store, spec, image, owner=owner, keep_previous=keep_previous, encoded=encoded, early=early
         )
     return store.record(version)  # read back after the lock: other writers wait for less
 
@@ -435,19 +468,21 @@ def update(
     """Redeploy ``name`` from the newest image of its tag; (False, current) when unchanged.
 
     The new version keeps the spec and the owner of the current one."""
+    from agent.store.following import Following
+
     store = Store.open(root, create=False)
-    with store.writing():
+    with store.writing(), Following(store.layout, store.blobs) as early:
         current = store.get(name)
         spec = current.spec
         verify = spec.config.security.verify
         if pull_image or spec.transport != "docker":
-            image = pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate)
+            image = pull(store, spec.image, spec.transport, puller, verify=verify, gate=gate, watching=early)
         else:
             image = find_image(store, spec.image)
             trusted(spec.image, spec.transport, verify, image.digest, gate)
         if image.digest == current.state.image_digest:
             return False, current
-        return True, deploy_locked(store, spec, image, owner=current.state.owner)
+        return True, deploy_locked(store, spec, image, owner=current.state.owner, early=early)
 
 
 def rollback(root: Path, name: str) -> Deployment:

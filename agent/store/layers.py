@@ -15,11 +15,14 @@ content is not what the image's config promised is never used.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import os
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 from agent.store import atomic, crashpoints, merging, streams, syncing, trees, unpacking
 from agent.store.blobs import BlobStore
@@ -47,7 +50,7 @@ def _scratch(layout: Layout, what: str) -> Path:
     return path
 
 
-def _discard(layout: Layout, work: Path) -> None:
+def discard(layout: Layout, work: Path) -> None:
     """A failed build goes to the trash and is deleted now: the store is left as it was."""
     trashed = layout.trash / work.name
     os.rename(work, trashed)
@@ -124,16 +127,36 @@ def _unpack(
 ) -> tuple[Path, LayerDescription]:
     """Unpack blob ``digest`` into a new directory under ``tmp/`` and describe it there
     (``layer.json`` written, nothing flushed or renamed); a failure leaves nothing."""
+    return unpack_blob(
+        layout, digest, lambda: open(blobs.path(digest), "rb"), diff_id=diff_id, limit=limit, limits=limits
+    )
+
+
+def unpack_blob(
+    layout: Layout,
+    digest: str,
+    opener: Callable[[], BinaryIO],
+    *,
+    diff_id: str | None,
+    limit: int | None = None,
+    limits: Limits | None = None,
+    wrap: Callable[[Reader], Reader] | None = None,
+    creator: unpacking.Creator | None = None,
+) -> tuple[Path, LayerDescription]:
+    """Unpack the compressed tar that ``opener`` opens (blob ``digest``, seekable to its end for
+    its size) into a new directory under ``tmp/``, as :func:`_unpack` does. ``wrap`` may wrap
+    the uncompressed stream (a follower decompresses on a thread of its own) and ``creator``
+    create its small files (on threads of their own)."""
     limits = limits or Limits.from_env()
     work = _scratch(layout, "layer")
     diff = work / "diff"
     diff.mkdir(mode=0o755)
     hasher = hashlib.sha256()
     try:
-        with open(blobs.path(digest), "rb") as raw:
+        with opener() as raw:
             stream, kind = streams.open_tar_stream(raw, limit, limits)
-            tee = _Hashing(stream, hasher)
-            desc = unpacking.unpack_stream(tee, diff, limits=limits)
+            tee = _Hashing(wrap(stream) if wrap is not None else stream, hasher)
+            desc = unpacking.unpack_stream(tee, diff, limits=limits, creator=creator)
             try:  # the diff_id covers the whole stream, padding after the end blocks included
                 while tee.read(1 << 20):
                     pass
@@ -145,7 +168,7 @@ def _unpack(
     except BaseException as exc:
         if isinstance(exc, LayerError) and not exc.layer:
             exc.layer = digest
-        _discard(layout, work)
+        discard(layout, work)
         raise
     desc.compression = kind
     desc.tar_bytes = tee.total
@@ -173,6 +196,15 @@ class _Hashing:
         return self.total
 
 
+class Unpacked(Protocol):
+    """Layers unpacked while their blobs downloaded (:class:`agent.store.following.Following`)."""
+
+    def take(self, digest: str) -> tuple[Path, LayerDescription] | None:
+        """The work directory and description of blob ``digest`` unpacked under ``tmp/`` from the
+        blob now verified in the store, once that unpack is over; None when there is none (not
+        followed, or the download or the unpack failed: the blob is unpacked again here)."""
+
+
 UNPACK_WORKERS = 2
 """Layers unpacked at once. Most of unpacking is system calls, decompression and hashing, which
 release the GIL, so two layers on two threads use both cores (debian:3layer's two large layers:
@@ -180,15 +212,31 @@ about 1.4x faster, see benchmarks/ISSUE-14.md)."""
 
 
 def _unpack_missing(
-    layout: Layout, blobs: BlobStore, wanted: dict[str, str], fresh: dict[str, tuple[Path, LayerSource]]
+    layout: Layout,
+    blobs: BlobStore,
+    wanted: dict[str, str],
+    fresh: dict[str, tuple[Path, LayerSource]],
+    early: Unpacked | None = None,
 ) -> None:
     """Unpack every layer of ``wanted`` (digest -> diff_id) not in the store yet into ``fresh``.
 
     All of them are tried even when one fails, so that each is either in ``fresh`` (for the
     caller to commit or delete) or deleted already; then the error of the first failed layer, in
-    the image's order, is raised: the one a layer-by-layer unpack would have met first.
+    the image's order, is raised: the one a layer-by-layer unpack would have met first. A layer
+    ``early`` unpacked already is taken from there when its diff_id is the expected one; any other
+    (a mismatch included) is unpacked here, which reports it as it always did.
     """
-    missing = [d for d in wanted if not (layout.layer_dir(d) / "layer.json").is_file()]
+    missing = []
+    for digest, diff_id in wanted.items():
+        if (layout.layer_dir(digest) / "layer.json").is_file():
+            continue
+        taken = early.take(digest) if early is not None else None
+        if taken is not None and taken[1].diff_id == diff_id:
+            fresh[digest] = (taken[0], LayerSource(digest, taken[0] / "diff", taken[1]))
+            continue
+        if taken is not None:
+            discard(layout, taken[0])
+        missing.append(digest)
     if not missing:
         return
     if len(missing) == 1:
@@ -210,7 +258,33 @@ def _unpack_missing(
         raise error
 
 
-def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
+@contextlib.contextmanager
+def _flushing(path: Path | None) -> Iterator[None]:
+    """Write the new layers back while they are stacked: a ``syncfs`` on a thread of its own
+    (the kernel's writeback, not Python) starts now, so the one that must come before the renames
+    has mostly the merged tree left to write. Only timing changes: that one still runs."""
+    if path is None:
+        yield
+        return
+    errors: list[OSError] = []
+
+    def flush() -> None:
+        try:
+            syncing.syncfs(path)
+        except OSError as exc:  # reported by the syncfs that counts, if it fails there too
+            errors.append(exc)
+
+    thread = threading.Thread(target=flush, name="berth-writeback", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+def ensure_merged(
+    layout: Layout, blobs: BlobStore, image: ImageRecord, early: Unpacked | None = None
+) -> Path:
     """The flattened root filesystem of ``image`` (``merged/sha256/<chain>/rootfs``).
 
     The layers not unpacked yet are unpacked under ``tmp/`` and stacked from there, then one
@@ -228,7 +302,7 @@ def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
     sources = []
     work: Path | None = None
     try:
-        _unpack_missing(layout, blobs, dict(zip(digests, expected, strict=True)), fresh)
+        _unpack_missing(layout, blobs, dict(zip(digests, expected, strict=True)), fresh, early)
         for digest, diff_id in zip(digests, expected, strict=True):
             if digest in fresh:
                 source = fresh[digest][1]
@@ -240,12 +314,13 @@ def ensure_merged(layout: Layout, blobs: BlobStore, image: ImageRecord) -> Path:
         work = _scratch(layout, "merged")
         rootfs = work / "rootfs"
         rootfs.mkdir(mode=0o755)
-        merging.merge_layers(sources, rootfs, work / "removed")
+        with _flushing(layout.tmp if fresh else None):
+            merging.merge_layers(sources, rootfs, work / "removed")
     except BaseException:
         if work is not None:
-            _discard(layout, work)
+            discard(layout, work)
         for layer_work, _ in fresh.values():
-            _discard(layout, layer_work)
+            discard(layout, layer_work)
         raise
     if (work / "removed").exists():
         os.rename(work / "removed", layout.trash / f"{work.name}.removed")  # gc deletes it

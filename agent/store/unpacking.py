@@ -28,7 +28,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agent.store import crashpoints
 from agent.store.limits import NAME_MAX, Limits
@@ -39,6 +39,23 @@ WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
 _DEVICES = {0x33: "char", 0x34: "block", 0x36: "fifo"}
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+CREATE_FLAGS = _FLAGS
+"""How every regular file is created: new, never through a final symlink."""
+
+
+class Creator(Protocol):
+    """Creates small plain files on other threads (a follower's unpack,
+    :mod:`agent.store.following`): ``create`` may return before the file exists, and ``flush``
+    returns once every file handed over exists, or raises the first failure."""
+
+    max_size: int
+
+    def create(self, path: str, mode: int, data: bytes, mtime_ns: int) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None:
+        """Stop: drop what is not created yet, and return once no thread writes any more."""
 
 
 _XATTR_NAMESPACES = ("user.", "trusted.", "security.", "system.")
@@ -126,8 +143,17 @@ def clean_path(name: str, entry: str) -> str:
 class LayerUnpacker:
     """Unpacks one tar stream into ``root`` (an empty directory) and describes it."""
 
-    def __init__(self, root: Path, *, as_root: bool | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        as_root: bool | None = None,
+        limits: Limits | None = None,
+        creator: Creator | None = None,
+    ) -> None:
         self.root = str(root)
+        self.creator = creator
+        """Where plain files up to its ``max_size`` are created, when given (see :class:`Creator`)."""
         self.limits = limits or Limits.from_env()
         self.max_path = self.limits.path_limit(self.root)
         self.kinds: dict[str, str] = {"": "dir"}
@@ -163,6 +189,8 @@ class LayerUnpacker:
                 if count == 2:
                     crashpoints.hit("unpack:mid-layer")
             entry = "<end of archive>"
+            if self.creator is not None:
+                self.creator.flush()
             self._finish_dirs()
         except LayerError:
             raise
@@ -170,6 +198,9 @@ class LayerUnpacker:
             raise LayerError(getattr(exc, "entry", entry), str(exc)) from exc
         except Exception as exc:  # hostile input reaching the decompressor or the kernel
             raise LayerError(entry, describe(exc)) from exc
+        finally:
+            if self.creator is not None:
+                self.creator.close()  # nothing writes into the tree once this returns
         return self.desc
 
     # -- paths -----------------------------------------------------------------------------
@@ -308,11 +339,16 @@ class LayerUnpacker:
         """
         perm = info.mode & 0o7777
         plain = not perm & self._no_chmod and not info.xattrs
+        owned = not self.as_root or self._owner == (info.uid, info.gid)
+        if plain and owned and self.creator is not None and info.size <= self.creator.max_size:
+            data = tar.read_data(info.size)
+            self.creator.create(full, perm, data, int(info.mtime * 1_000_000_000))
+            return
         fd = os.open(full, _FLAGS, perm if plain else 0o600)
         try:
             if info.size:
                 tar.copy_data(fd)
-            if plain and (not self.as_root or self._owner == (info.uid, info.gid)):
+            if plain and owned:
                 ns = int(info.mtime * 1_000_000_000)
                 os.utime(fd, ns=(ns, ns))
             else:
@@ -332,6 +368,8 @@ class LayerUnpacker:
             self.desc.external_links.append([path, target])
             return
         # the target's parents were checked when it was created, and it is not itself followed
+        if self.creator is not None:
+            self.creator.flush()  # the target may be a file still being created
         os.link(self._abs(target), full, follow_symlinks=False)
         self.kinds[path] = kind
         self.desc.entries.append([path, kind, True])
@@ -401,7 +439,12 @@ def _new_owner(root: str) -> tuple[int, int] | None:
 
 
 def unpack_stream(
-    stream: Reader, root: Path, *, as_root: bool | None = None, limits: Limits | None = None
+    stream: Reader,
+    root: Path,
+    *,
+    as_root: bool | None = None,
+    limits: Limits | None = None,
+    creator: Creator | None = None,
 ) -> LayerDescription:
     """Unpack a plain tar stream into ``root``, which must exist and be empty."""
-    return LayerUnpacker(root, as_root=as_root, limits=limits).unpack(stream)
+    return LayerUnpacker(root, as_root=as_root, limits=limits, creator=creator).unpack(stream)

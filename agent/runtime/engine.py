@@ -482,6 +482,7 @@ class Engine:
         exit_ok: bool = False,
         credentials: Credentials | None = None,
         wait: bool = True,
+        on_started: Callable[[Deployment], None] | None = None,
     ) -> Deployment:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
         go back to the previous version and start that again (StartFailed says why).
@@ -489,7 +490,7 @@ class Engine:
         ``credentials``: for the image's registry, given to the default puller and trust gate for
         this deploy only (a Kubernetes pull secret); nothing keeps them. A caller bringing its own
         puller or gate binds its credentials there instead.
-        ``wait=False``: return once started (see :meth:`activate`)."""
+        ``wait=False``: return once started (see :meth:`activate`); ``on_started`` as there."""
         was_running = (c := self.container(spec.name)) is not None and c.alive
         deployment = deploying.deploy(
             self.root,
@@ -508,6 +509,7 @@ class Engine:
             environ=environ,
             exit_ok=exit_ok,
             wait=wait,
+            on_started=on_started,
         )
 
     def update(
@@ -551,6 +553,7 @@ class Engine:
         environ: Mapping[str, str] | None = None,
         exit_ok: bool = False,
         wait: bool = True,
+        on_started: Callable[[Deployment], None] | None = None,
     ) -> Deployment:
         """Run ``deployment`` (just deployed) in place of the version before it; roll back if it
         does not come up.
@@ -559,7 +562,9 @@ class Engine:
         the caller for the settle window; the caller asks :meth:`coming_up` after
         :attr:`Settling.left` seconds and, when it did not come up, calls :meth:`revert`. A start
         that fails at once is rolled back here as with waiting, and a version with a health or
-        startup check (or a job) is waited for as always."""
+        startup check (or a job) is waited for as always.
+        ``on_started(deployment)`` is called once the new version started, before it is waited
+        for (the node agent reports then what it waits for); it must not raise."""
         name = deployment.name
         if self.container(name) is not None:
             old = (
@@ -570,6 +575,8 @@ class Engine:
             self._stop_version(name, old)
         try:
             self._start_current(name, environ=environ)
+            if on_started is not None:
+                on_started(deployment)
             problem = self.wait_up(name, exit_ok=exit_ok) if wait or not self.settles(deployment) else None
         except RuntimeFailure as exc:
             problem = str(exc)

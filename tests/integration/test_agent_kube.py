@@ -5,6 +5,9 @@ We test these aspects:
   only): a ContainerDeployment applied runs on the node within seconds, its published port
   answers, the resource shows Ready (observedGeneration, readyNodes 1/1, a per-node entry) and
   the agent's finalizer;
+- while a new version settles, Progressing says it was started and what the node waits for
+  (reason Started), and a clean rollout changes the resource three times (finalizer,
+  Progressing, Ready: seen through a watch);
 - editing the image rolls out a new version and keeps the old one for rollback;
 - a new version that exits at once, or soon after and is restarted by its policy, is rolled back
   (Degraded/RolledBack) while the previous version keeps serving; a good spec rolls out again;

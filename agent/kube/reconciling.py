@@ -15,16 +15,17 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.kube import events, networking, pull_secrets, statuses
 from agent.kube.client import APPLY, JSON_PATCH, Kube, KubeError, resource_path
 from agent.kube.local_deployments import LocalDeployments
 from agent.kube.looking import Looks
 from agent.kube.outages import Link, Outbox
+from agent.kube.pull_watching import PullWatch
 from agent.kube.statuses import Report
 from agent.registry.errors import AuthError, RegistryError
-from agent.runtime.engine import SETTLE, Engine, Settling, StartFailed
+from agent.runtime.engine import SETTLE, Engine, Settling, StartFailed, registry_puller
 from agent.runtime.errors import RuntimeFailure
 from agent.store.atomic import write_json
 from agent.store.deploying import PullUnavailable
@@ -34,7 +35,11 @@ from agent.trust.errors import SignatureRejected
 from translators.crd import convert, models
 from translators.errors import BerthError, Diagnostics
 
+if TYPE_CHECKING:
+    pass
+
 log = logging.getLogger("berth.agent")
+
 
 FINALIZER_PREFIX = "berth.io/node-"
 ROLLBACK_ANNOTATION = "berth.io/rollback"
@@ -51,7 +56,7 @@ class Retry(Exception):
 @dataclass(frozen=True)
 class Waiting:
     """A new version is settling (started, not judged yet): look again in ``left`` seconds; the
-    status written before the deploy (Progressing) stands meanwhile."""
+    status written once it started (Progressing, reason Started) stands meanwhile."""
 
     left: float
 
@@ -265,20 +270,14 @@ class Reconciler:
         secret_names: Sequence[str] = (),
     ) -> Report | Waiting | None:
         name = spec.name
-        self._write_status(
-            obj,
-            Report(
-                phase="Pulling",
-                reason="Pulling",
-                progressing=True,
-                message=f"pulling {spec.image}",
-                generation=generation,
-            ),
-        )
-        self.events.record(obj, "Normal", "Pulling", f"deploying {spec.image} (generation {generation})")
         reason = ""
         pull = pull_secrets.resolve(
             self.kube, owner.namespace or "default", secret_names, spec.image, spec.transport
+        )
+        # Progressing is written once the new version started (what it waits for), not before the
+        # pull: a pull is reported only when it runs long (see agent.kube.pull_watching)
+        watch = PullWatch(
+            registry_puller(pull.credentials), lambda: self._pulling(obj, spec.image, generation)
         )
         settling: dict[str, Any] | None = None
         try:
@@ -288,7 +287,13 @@ class Reconciler:
             was_running = (ctr := self.engine.container(name)) is not None and ctr.alive
             with self.engine.umask():
                 deployment = self.engine.deploy(
-                    spec, owner=owner, start=start, credentials=pull.credentials, wait="deferred"
+                    spec,
+                    owner=owner,
+                    start=start,
+                    puller=watch,
+                    credentials=pull.credentials,  # for the trust policy's look-up
+                    wait="deferred",
+                    on_started=lambda deployment: self._started(obj, deployment, generation, watch),
                 )
             if start and self.engine.settles(deployment):
                 settling = {"serial": deployment.serial, "generation": generation, "was_running": was_running}
@@ -302,6 +307,9 @@ class Reconciler:
             reason, message, retry = "RolledBack", str(exc), False
         except BerthError as exc:
             reason, message, retry = "DeployFailed", str(exc), True
+        watch.settle()  # a slow pull's report is written before anything after it
+        if watch.pulls and not reason:
+            self.events.record(obj, "Normal", "Pulled", f"pulled {spec.image} in {watch.seconds:.1f} s")
         has_local = self.local.by_name(name) is not None  # also after a failed start, kept in the store
         if has_local:
             self.local.added(f"{owner.namespace}/{owner.resource}", name)
@@ -319,6 +327,51 @@ class Reconciler:
         return self._failed(
             obj, name, generation, memory, reason=reason, message=message, retry=retry, has_local=has_local
         )
+
+    def _pulling(self, obj: dict[str, Any], image: str, generation: int | None) -> None:
+        """A pull that runs long (from the pull watch's timer thread): say so while it runs."""
+        message = f"pulling {image} (generation {generation})"
+        try:
+            self._write_status(
+                obj,
+                Report(
+                    phase="Pulling",
+                    reason="Pulling",
+                    progressing=True,
+                    message=message,
+                    generation=generation,
+                ),
+            )
+            self.events.record(obj, "Normal", "Pulling", message)
+        except BerthError as exc:  # the later writes say how it went
+            log.warning(
+                "%s: the Pulling status was not written: %s", (obj.get("metadata") or {}).get("name"), exc
+            )
+
+    def _started(
+        self, obj: dict[str, Any], deployment: Deployment, generation: int | None, watch: PullWatch
+    ) -> None:
+        """The new version runs (called by the Engine before it waits for it): Progressing says
+        what the node waits for. With Ready afterwards, the second of a clean rollout's status
+        writes; nothing raised here may break the rollout."""
+        watch.settle()
+        config = deployment.spec.config
+        if config.role in ("job", "init"):
+            waiting = "waiting for it to complete"
+        elif self.engine.settles(deployment):
+            waiting = f"waiting {SETTLE:g} s for it to stay up"
+        else:
+            waiting = "waiting for its health check to pass"
+        report = Report(
+            phase="Deploying",
+            reason="Started",
+            progressing=True,
+            message=f"generation {generation} started on node {self.node}, {waiting}",
+        )
+        try:
+            self._write_status(obj, self._report(deployment.name, generation, report))
+        except BerthError as exc:
+            log.warning("%s: the Started status was not written: %s", deployment.name, exc)
 
     def _failed(
         self,

@@ -488,6 +488,7 @@ class Engine:
         exit_ok: bool = False,
         credentials: Credentials | None = None,
         wait: Waiting = "up",
+        on_started: Callable[[Deployment], None] | None = None,
     ) -> Deployment:
         """Deploy ``spec`` as a new version, start it and wait for it to come up; if it does not,
         go back to the previous version and start that again (StartFailed says why).
@@ -495,13 +496,13 @@ class Engine:
         ``wait``: how long the start is watched here (see :meth:`activate`).
         ``credentials``: for the image's registry, given to the default puller and trust gate for
         this deploy only (a Kubernetes pull secret); nothing keeps them. A caller bringing its own
-        puller or gate binds its credentials there instead."""
+        puller or gate binds its credentials there instead. ``on_started``: see :meth:`activate`."""
         was_running = (c := self.container(spec.name)) is not None and c.alive
         deployment = deploying.deploy(
             self.root,
             spec,
             owner=owner or Owner(),
-            puller=puller or _puller(credentials),
+            puller=puller or registry_puller(credentials),
             gate=gate or _gate(credentials),
         )
         self.event("create", spec.name, deployment)
@@ -514,6 +515,7 @@ class Engine:
             environ=environ,
             exit_ok=exit_ok,
             wait=wait,
+            on_started=on_started,
         )
 
     def update(
@@ -530,7 +532,7 @@ class Engine:
         version (rolled back when it does not come up). (False, current) when nothing changed."""
         was_running = (c := self.container(name)) is not None and c.alive
         changed, deployment = deploying.update(
-            self.root, name, pull_image=pull_image, puller=puller or _puller(), gate=gate or _gate()
+            self.root, name, pull_image=pull_image, puller=puller or registry_puller(), gate=gate or _gate()
         )
         if not changed or not (was_running or self.run_state(name).desired == "running"):
             return changed, deployment
@@ -557,6 +559,7 @@ class Engine:
         environ: Mapping[str, str] | None = None,
         exit_ok: bool = False,
         wait: Waiting = "up",
+        on_started: Callable[[Deployment], None] | None = None,
     ) -> Deployment:
         """Run ``deployment`` (just deployed) in place of the version before it; roll back if it
         does not come up. A start that fails at once is rolled back whatever ``wait`` says:
@@ -571,7 +574,10 @@ class Engine:
           holding the caller for the settle window; the caller asks :meth:`coming_up` after
           :attr:`Settling.left` seconds and, when it did not come up, calls :meth:`revert` (the
           node agent's workers). A version with a health or startup check, or a job, is waited
-          for as with ``"up"``."""
+          for as with ``"up"``.
+
+        ``on_started(deployment)`` is called once the new version started, before it is waited
+        for (the node agent reports then what it waits for); it must not raise."""
         name = deployment.name
         if self.container(name) is not None:
             old = (
@@ -582,6 +588,8 @@ class Engine:
             self._stop_version(name, old)
         try:
             self._start_current(name, environ=environ)
+            if on_started is not None:
+                on_started(deployment)
             watched = wait == "up" or (wait == "deferred" and not self.settles(deployment))
             problem = self.wait_up(name, exit_ok=exit_ok) if watched else None
         except RuntimeFailure as exc:
@@ -781,7 +789,7 @@ class Engine:
             os.umask(previous)
 
 
-def _puller(credentials: Credentials | None = None) -> deploying.Puller:
+def registry_puller(credentials: Credentials | None = None) -> deploying.Puller:
     """The registry client, for callers that bring none (it reports no progress); with
     ``credentials`` bound when the caller has some (else the host's auth files apply). Imported
     when an image has to be pulled: a deploy from the store never needs it (requests and the

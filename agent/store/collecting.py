@@ -35,13 +35,12 @@ def referenced(store: Store) -> tuple[set[str], set[str], set[str]]:
         blobs.add(image.config_digest)
         layer_set.update(digests)
         chains.add(layers.chain_key(digests))
-    deployments = store.deployments
-    for name in deployments.names():
-        for version in deployments.kept(name):
-            layer_set.update(version.state.get("layers", []))
-            chains.add(str(version.state.get("chain")))
+    for kept in store.deployments.references().values():
+        for version in kept:
+            layer_set.update(version.get("layers") or [])
+            chains.add(str(version.get("chain")))
             # versions deployed before image-config.json was kept still read the blob
-            blobs.add(str(version.state.get("config_digest")))
+            blobs.add(str(version.get("config_digest")))
     return blobs, layer_set, chains
 
 

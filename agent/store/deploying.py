@@ -202,6 +202,7 @@ class Store:
             # deployment. Otherwise they matched when the last writer removed its marker, and only
             # the entries of what this transaction touches are made again.
             self.deployments.touched = set()
+            self.deployments.index_trusted = not recovered
             fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 os.fsync(fd)
@@ -211,6 +212,7 @@ class Store:
             try:
                 yield
             except BaseException:
+                self.deployments.index_trusted = False
                 # A refused layer, a full disk, Ctrl-C: the operation has undone its own work; settle
                 # what it may have left now, so the store checks clean. If this fails too, the marker
                 # stays and the next writer (or `store recover`) does it.
@@ -219,6 +221,7 @@ class Store:
                     self.deployments.write_index()
                     marker.unlink()
                 raise
+            self.deployments.index_trusted = False
             self.deployments.write_index(None if recovered else self.deployments.touched)
             marker.unlink()  # not synced: if this is lost, the next writer recovers once more
 
@@ -514,9 +517,7 @@ def remove(root: Path, name: str, *, cleanup: bool = False) -> list[str]:
 
 def _images_in_use(store: Store) -> set[str]:
     """Manifest digests of the images any kept version (current or rollback) was deployed from."""
-    return {
-        str(v.state.get("image_digest")) for n in store.deployments.names() for v in store.deployments.kept(n)
-    }
+    return {str(v.get("image_digest")) for kept in store.deployments.references().values() for v in kept}
 
 
 def remove_images(root: Path, refs: list[str]) -> tuple[dict[str, str], list[str]]:

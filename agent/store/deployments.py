@@ -108,6 +108,10 @@ class Deployments:
         self.layout = layout
         self.touched: set[str] = set()
         """Deployments a transaction of this object changed (their index entries are redone)."""
+        self.index_trusted = False
+        """The index files matched the deployments when this transaction began (``Store.writing``
+        sets it; recovery and readers outside a transaction leave it False): what the versions
+        refer to may then be read from them (:meth:`references`) and not from every version."""
 
     # -- reading (no lock needed) -------------------------------------------------------
     def names(self) -> list[str]:
@@ -334,6 +338,7 @@ class Deployments:
             return None
         version = self.current(name)
         st = version.state
+        kept = [version] if version.rollback is None else [version, self.version(name, version.rollback)]
         return (
             {
                 "serial": version.serial,
@@ -342,6 +347,8 @@ class Deployments:
                 "image_digest": st.get("image_digest"),
                 "chain": st.get("chain"),
                 "layers": st.get("layers", []),
+                # what the current version and its rollback target keep from garbage collection
+                "kept": [_references(v.state) for v in kept],
             },
             {
                 "bundle": f"deployments/{name}",
@@ -364,19 +371,39 @@ class Deployments:
         ``metadata/writing`` marker, so the next writer (or ``store recover``) rebuilds both."""
         before = tuple(_read_index(self.layout.metadata / fname) for fname in INDEX_FILES)
         wanted = None
-        if names is not None and all(isinstance(value, dict) for value in before):
+        if names is not None and _current_format(before[0]) and isinstance(before[1], dict):
             wanted = self._updated_index(before[0], before[1], set(names))
         if wanted is None:
             wanted = self.index()
         changed = False
         for fname, old, value in zip(INDEX_FILES, before, wanted, strict=True):
             if old != value:
-                atomic.write_bytes(self.layout.metadata / fname, _index_bytes(value))
+                encoded = _index_bytes(value)
+                atomic.write_bytes(self.layout.metadata / fname, encoded)
+                _parsed[str(self.layout.metadata / fname)] = (encoded, value)  # the next read's parse
                 changed = True
             if fname == INDEX_FILES[0]:
                 crashpoints.hit("metadata:deployments-written")
         crashpoints.hit("metadata:written")
         return changed
+
+    def references(self) -> dict[str, list[dict[str, Any]]]:
+        """Per deployment, what its kept versions (current and rollback) refer to: image digest,
+        config digest, layers and merged chain (see :func:`_references`).
+
+        In a transaction that began with matching indexes (``index_trusted``) this is the index
+        file with the entries of the deployments the transaction touched made again: a removal
+        reads one file and not every deployment's versions (at 500 deployments, reading them at
+        each removal's garbage collection made a delete of all of them quadratic). Otherwise
+        (recovery, ``store gc``, an index of an older Berth) every deployment is read."""
+        entries = None
+        if self.index_trusted:
+            before = _read_index(self.layout.metadata / INDEX_FILES[0])
+            if _current_format(before):
+                entries = self._updated_index(before, {}, set(self.touched))[0]
+        if entries is None:
+            entries = self.index()[0]
+        return {name: list(entry["kept"]) for name, entry in entries.items()}
 
     def _updated_index(
         self, deployments: dict[str, Any], containers: dict[str, Any], names: set[str]
@@ -394,6 +421,22 @@ class Deployments:
 
 
 INDEX_FILES = ("deployments.json", "containers.json")
+
+
+def _references(state: dict[str, Any]) -> dict[str, Any]:
+    """What one version needs kept: its image (by manifest digest), its image config blob (versions
+    deployed before image-config.json was kept still read it), its layers and merged tree."""
+    return {
+        "image_digest": state.get("image_digest"),
+        "config_digest": state.get("config_digest"),
+        "layers": state.get("layers", []),
+        "chain": state.get("chain"),
+    }
+
+
+def _current_format(index: Any) -> bool:
+    """A deployments index this Berth can update entry by entry (an older one lacks ``kept``)."""
+    return isinstance(index, dict) and all(isinstance(e, dict) and "kept" in e for e in index.values())
 
 
 def _write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -419,11 +462,29 @@ def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
+_parsed: dict[str, tuple[bytes, Any]] = {}
+"""The last parse of each index file this process read, with the bytes it parsed."""
+
+
 def _read_index(path: Path) -> Any:
+    """An index file, parsed (None: missing or not JSON). Read at each write and at each removal's
+    garbage collection; at 500 deployments parsing it was a millisecond under the writer lock, so
+    the parse of the very same bytes is reused (compared whole: no time stamp or inode number is
+    trusted to say the file is unchanged). The value is shared: callers never change it."""
     try:
-        return atomic.read_json(path)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    key = str(path)
+    hit = _parsed.get(key)
+    if hit is not None and hit[0] == data:
+        return hit[1]
+    try:
+        value = json.loads(data)
     except ValueError:
         return None
+    _parsed[key] = (data, value)
+    return value
 
 
 def _index_bytes(value: dict[str, Any]) -> bytes:

@@ -5,6 +5,9 @@ We test these aspects:
   only): a ContainerDeployment applied runs on the node within seconds, its published port
   answers, the resource shows Ready (observedGeneration, readyNodes 1/1, a per-node entry) and
   the agent's finalizer;
+- while a new version settles, Progressing says it was started and what the node waits for
+  (reason Started), and a clean rollout changes the resource three times (finalizer,
+  Progressing, Ready: seen through a watch);
 - editing the image rolls out a new version and keeps the old one for rollback;
 - a new version that exits at once, or soon after and is restarted by its policy, is rolled back
   (Degraded/RolledBack) while the previous version keeps serving; a good spec rolls out again;
@@ -283,6 +286,67 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == kind), {})
 
 
+def watched(
+    api: Api, name: str, version: str, stop: Callable[[dict[str, Any]], bool], timeout: float = 90
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every change of resource ``name`` after ``version`` (a watch), until ``stop`` holds."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    with requests.get(
+        f"{api.plane.url}{CDEPS}?watch=1&resourceVersion={version}&fieldSelector=metadata.name%3D{name}"
+        f"&timeoutSeconds={int(timeout)}",
+        verify=str(api.plane.ca),
+        cert=(str(api.plane.cert), str(api.plane.key)),
+        stream=True,
+        timeout=timeout + 10,
+    ) as resp:
+        assert resp.status_code == 200, resp.text
+        for line in resp.iter_lines():
+            if line:
+                event = json.loads(line)
+                seen.append((event["type"], event["object"]))
+                if stop(event["object"]):
+                    return seen
+    pytest.fail(f"{name}: the watch ended before the expected state; seen: {seen}")
+
+
+def test_progressing_says_the_started_version_is_watched_in_three_writes(
+    cluster: Api, agents: Callable[[str], Agent], layout: Path
+) -> None:
+    """While a new version settles, Progressing says it started and what the node waits for
+    (not "pulling": the pull of a local layout is quick, and is reported only when slow); a clean
+    rollout changes the resource three times: finalizer, Progressing (Started), Ready."""
+    agents("node-a")
+    name, port = f"settle-{os.getpid()}", free_port()
+    created = cluster.call("POST", CDEPS, cdep(name, layout, port))
+    assert created.status_code == 201, created.text
+    try:
+        seen = watched(
+            cluster,
+            name,
+            created.json()["metadata"]["resourceVersion"],
+            lambda o: condition(o, "Ready").get("status") == "True",
+        )
+        changes = [obj for kind, obj in seen if kind == "MODIFIED"]
+        assert len(changes) == 3, [
+            (o.get("metadata", {}).get("finalizers"), o.get("status")) for o in changes
+        ]
+        finalized, started, ready = changes
+        assert "berth.io/node-node-a" in finalized["metadata"]["finalizers"] and not finalized.get("status")
+        progressing = condition(started, "Progressing")
+        message = "generation 1 started on node node-a, waiting 0.5 s for it to stay up"
+        assert progressing["status"] == "True" and progressing["reason"] == "Started", progressing
+        assert progressing["message"] == f"node-a: {message}", progressing
+        assert condition(started, "Ready")["status"] == "False"
+        (entry,) = started["status"]["nodes"]
+        assert entry["message"] == message and entry["phase"] == "Deploying" and entry["state"] == "running"
+        assert condition(ready, "Progressing")["status"] == "False"
+        assert condition(ready, "Ready")["reason"] == "Running"
+        assert not any(condition(o, "Progressing").get("reason") == "Pulling" for o in changes)
+    finally:
+        cluster.call("DELETE", f"{CDEPS}/{name}")
+        wait_for(f"{name} deleted", lambda: cluster.call("GET", f"{CDEPS}/{name}").status_code == 404)
+
+
 def test_apply_runs_rolls_out_degrades_and_deletes(
     cluster: Api, agents: Callable[[str], Agent], layout: Path, tmp_path: Path
 ) -> None:
@@ -306,7 +370,7 @@ def test_apply_runs_rolls_out_degrades_and_deletes(
             "GET", f"/api/v1/namespaces/default/events?fieldSelector=involvedObject.name={name}"
         )
         reasons = {e["reason"] for e in events.json()["items"]}
-        assert {"Pulling", "Deployed"} <= reasons, reasons
+        assert {"Pulled", "Deployed"} <= reasons, reasons  # a layout is always read: a pull
 
         # berth kube status reads the same from the API
         out = subprocess.run(

@@ -451,6 +451,15 @@ class Engine:
             return decision
         time.sleep(decision.delay)
         restarts = 0 if time.time() - started >= restarting.RESET_AFTER else run.restarts
+        # counted before the new container starts, as docker counts a restart when it begins: a
+        # status read between the start and a later count showed the new pid with the old count
+        self._update_run_state(
+            name,
+            restarts=restarts + 1,
+            total_restarts=run.total_restarts + 1,
+            started_at=time.time() if restarts == 0 and run.restarts else started,
+            finished_at=None,  # running again: its next exit is a new die event
+        )
         try:
             self.containers.create(
                 name,
@@ -464,13 +473,6 @@ class Engine:
             self.containers.start(name)
         except (ContainerStateError, ContainerNotFound) as exc:
             return restarting.Decision(False, reason=str(exc))
-        self._update_run_state(
-            name,
-            restarts=restarts + 1,
-            total_restarts=run.total_restarts + 1,
-            started_at=time.time() if restarts == 0 and run.restarts else started,
-            finished_at=None,  # running again: its next exit is a new die event
-        )
         self.event("start", name, deployment)
         return decision
 

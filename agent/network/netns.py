@@ -21,6 +21,7 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,32 +67,45 @@ def create(path: Path) -> Path:
     if is_bound(path):
         return path
     path.touch()
-    failed: list[BaseException] = []
 
     def make() -> None:
+        if _lib().unshare(CLONE_NEWNET) != 0:
+            raise _errno("unshare")
+        source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
+        if _lib().mount(source, str(path).encode(), None, _MS_BIND, None) != 0:
+            raise _errno("bind mount")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            asked = fcntl.ioctl(sock, _SIOCGIFFLAGS, struct.pack(_IFREQ, b"lo", 0))
+            flags = struct.unpack(_IFREQ, asked)[1]
+            fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP))
+
+    problem = _on_own_thread(make, "berth-netns-create")
+    if problem is not None:
+        with contextlib.suppress(OSError, NetworkError):
+            remove(path)
+        raise NetworkError(f"cannot create network namespace {path}: {_reason(problem)}") from problem
+    return path
+
+
+def _on_own_thread(work: Callable[[], None], name: str) -> BaseException | None:
+    """Run ``work`` on a short-lived thread and return what it raised. A thread that unshares or
+    enters a network namespace changes only its own, so the caller's threads stay on the host."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
         try:
-            if _lib().unshare(CLONE_NEWNET) != 0:
-                raise _errno("unshare")
-            source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
-            if _lib().mount(source, str(path).encode(), None, _MS_BIND, None) != 0:
-                raise _errno("bind mount")
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                asked = fcntl.ioctl(sock, _SIOCGIFFLAGS, struct.pack(_IFREQ, b"lo", 0))
-                flags = struct.unpack(_IFREQ, asked)[1]
-                fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP))
+            work()
         except BaseException as exc:
             failed.append(exc)
 
-    thread = threading.Thread(target=make, name="berth-netns-create", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     thread.join()
-    if failed:
-        with contextlib.suppress(OSError, NetworkError):
-            remove(path)
-        exc = failed[0]
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise NetworkError(f"cannot create network namespace {path}: {reason}") from exc
-    return path
+    return failed[0] if failed else None
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def _errno(what: str) -> OSError:
@@ -139,26 +153,18 @@ class NetworkNamespace:
         if self.is_host():
             return socket.socket(family, kind)
         made: list[socket.socket] = []
-        failed: list[BaseException] = []
 
         def enter_and_open() -> None:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    _setns(fd, CLONE_NEWNET)
-                finally:
-                    os.close(fd)
-                made.append(socket.socket(family, kind))
-            except BaseException as exc:
-                failed.append(exc)
+                _setns(fd, CLONE_NEWNET)
+            finally:
+                os.close(fd)
+            made.append(socket.socket(family, kind))
 
-        thread = threading.Thread(target=enter_and_open, name="berth-netns", daemon=True)
-        thread.start()
-        thread.join()
-        if failed:
-            exc = failed[0]
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        problem = _on_own_thread(enter_and_open, "berth-netns")
+        if problem is not None:
             raise NetworkError(
-                f"cannot enter network namespace {self.path}: {reason} (has the container exited?)"
-            ) from exc
+                f"cannot enter network namespace {self.path}: {_reason(problem)} (has the container exited?)"
+            ) from problem
         return made[0]

@@ -283,9 +283,12 @@ def test_a_cut_body_is_resumed_and_unpacked_from_the_verified_blob(
         record = pulling.pull_image(local, root, watching=following, retry=FAST)
         assert following.take(digest) is None, "the follower of the cut download gave up"
         others = [following.take(d.digest) for d in record.layers[1:]]
+    # the others are followed when a follower slot was free as their download began: the cut
+    # layer's follower may still hold one then (FOLLOWERS at once), and a layer not followed is
+    # unpacked from its blob afterwards, so which of them were is a matter of timing
     for taken in others:
-        assert taken is not None, "the other layers were unpacked while they downloaded"
-        layers.discard(Layout(root), taken[0])  # whoever takes a layer commits or deletes it
+        if taken is not None:
+            layers.discard(Layout(root), taken[0])  # whoever takes a layer commits or deletes it
     assert [entry.status for entry in proxy.requests_for(digest)] == [200, 206]
     _assert_clean(root)
     proxy.faults.append(faults.Fault(digest, "truncate", after=len(blobs[0]) // 3))

@@ -145,9 +145,9 @@ class Reconciler:
     def reconcile(self, key: str) -> float | None:
         """Make the node match resource ``key``; returns seconds until the next look (None: none)."""
         obj = self.reflector.get(key)
-        local = self.local.get(key)
         if obj is None:
             self.written.pop(key, None)
+            local = self.local.get(key)
             if local is not None and self.reflector.synced.is_set():
                 log.info("%s: resource %s deleted: removing it", local.name, key)
                 self._remove(local.name)
@@ -158,8 +158,9 @@ class Reconciler:
             and key not in self.outbox  # a held status is written on reconnection, never skipped
             and self.looks.unchanged(key, obj, self.labels)
         ):
-            return STATUS_PERIOD
+            return STATUS_PERIOD  # the look needs no store read: most reconciles end here
         self.looks.forget(key)
+        local = self.local.get(key)
         mine = finalizer(self.node)
         if meta.get("deletionTimestamp"):
             if local is not None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.network.errors import NetworkError
+from agent.store import mountpoints
 
 CLONE_NEWNET = 0x40000000
 _libc: ctypes.CDLL | None = None
@@ -115,9 +116,7 @@ def _errno(what: str) -> OSError:
 
 def is_bound(path: Path) -> bool:
     """Whether ``path`` is a mount point (a bound namespace)."""
-    target = str(path)
-    with open("/proc/self/mountinfo", encoding="utf-8") as info:
-        return any(line.split()[4] == target for line in info)
+    return mountpoints.is_mount_point(path)
 
 
 def remove(path: Path) -> None:

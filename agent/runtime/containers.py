@@ -56,29 +56,32 @@ def signal_number(signal: int | str) -> int:
         raise RuntimeFailure(f"unknown signal {signal!r}: expected a name like SIGTERM or a number") from None
 
 
-def _pid_start(pid: int) -> int | None:
-    """Start time of ``pid`` (clock ticks since boot), None when it is gone."""
+def _pid_stat(pid: int) -> tuple[int, str] | None:
+    """Start time (clock ticks since boot) and state letter of ``pid``, None when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[19])  # field 22 of stat(5); fields[0] is field 3
+    return int(fields[19]), fields[0]  # fields 22 and 3 of stat(5)
+
+
+def _pid_start(pid: int) -> int | None:
+    """Start time of ``pid`` (clock ticks since boot), None when it is gone."""
+    stat = _pid_stat(pid)
+    return stat[0] if stat is not None else None
 
 
 def _alive(pid: int | None, start: int | None) -> bool:
     if not pid:
         return False
-    now = _pid_start(pid)
-    if now is None:
+    stat = _pid_stat(pid)  # one read: every container's status is asked for often
+    if stat is None:
         return False
+    now, state = stat
     if start is not None and now != start:
         return False
-    try:  # a zombie is not alive: conmon has not reaped it yet, but it will not run again
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    return state != "Z"  # a zombie is not alive: conmon has not reaped it yet, but it will not run again
 
 
 def _children(pid: int) -> list[int]:

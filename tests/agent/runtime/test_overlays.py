@@ -78,3 +78,29 @@ def test_errors_name_the_path(scratch: Path) -> None:
     with pytest.raises(RuntimeFailure, match="a path with ',' or ':' cannot be an overlay layer"):
         overlays.mount(odd, c / "upper", c / "work", c / "merged")
     assert not overlays.is_mounted(c / "merged")
+
+
+def test_options_are_relative_to_the_container_directory(scratch: Path) -> None:
+    """The mount table shows short options (every reader of mountinfo formats them), the
+    overlay still takes the right layers, and no thread's working directory moved."""
+    lower = scratch / "images" / "tree"
+    lower.mkdir(parents=True)
+    (lower / "f").write_text("lower\n")
+    c = scratch / "containers" / "web" / "1"
+    before = Path.cwd()
+    overlays.mount(lower, c / "upper", c / "work", c / "merged")
+    assert Path.cwd() == before
+    line = next(
+        line
+        for line in Path("/proc/self/mountinfo").read_text().splitlines()
+        if line.split(" ")[4] == str(c / "merged")
+    )
+    options = line.rsplit(" ", 1)[1]
+    assert "lowerdir=../../../images/tree" in options
+    assert "upperdir=upper" in options and "workdir=work" in options
+    assert str(scratch) not in options
+    assert (c / "merged" / "f").read_text() == "lower\n"
+    (c / "merged" / "g").write_text("mine\n")
+    assert (c / "upper" / "g").read_text() == "mine\n"
+    overlays.unmount(c / "merged")
+    assert not overlays.is_mounted(c / "merged")

@@ -72,13 +72,13 @@ def agent(
 
     from agent.runtime.engine import Engine
     from agent.supervisor import running
-    from agent.supervisor.engine_targets import targets_of
+    from agent.supervisor.engine_targets import EngineTargets
 
     if not (kubeconfig or in_cluster):
         engine = Engine(root_of(root), run_root)
         _boot(engine)
         raise SystemExit(
-            running.run(lambda: targets_of(engine), host=metrics_host, port=metrics_port, on_ready=ready)
+            running.run(EngineTargets(engine), host=metrics_host, port=metrics_port, on_ready=ready)
         )
     try:
         from agent.kube.client import Kube
@@ -102,7 +102,7 @@ def agent(
     try:
         # the supervisor owns the main thread and SIGTERM/SIGINT; the Kubernetes side stops after it
         code = running.run(
-            lambda: targets_of(node_agent.engine), host=metrics_host, port=metrics_port, on_ready=ready
+            EngineTargets(node_agent.engine), host=metrics_host, port=metrics_port, on_ready=ready
         )
     finally:
         node_agent.shutdown()

@@ -102,6 +102,21 @@ class Store:
         """The current version of deployment ``name`` (DeploymentError if there is none)."""
         return self.record(self.deployments.current(name))
 
+    def current_versions(self) -> dict[str, tuple[int, int]]:
+        """Deployment name -> (serial, inode) of its current version: which version is current,
+        without reading it (a readlink and a stat each; the supervisor asks every refresh). The
+        inode tells a version from one of the same serial made after a remove and a deploy."""
+        found = {}
+        for name in self.deployments.names():
+            serial = self.deployments.current_serial(name)
+            if serial is None:
+                continue
+            try:
+                found[name] = (serial, os.stat(self.layout.version_dir(name, serial)).st_ino)
+            except FileNotFoundError:
+                continue  # removed or switched while we looked
+        return found
+
     def get_version(self, name: str, serial: int) -> Deployment:
         """Version ``serial`` of ``name``, current or kept for rollback."""
         if self.deployments.current_serial(name) is None:

@@ -308,3 +308,37 @@ def test_boot_starts_what_was_running_with_always_or_unless_stopped(lab: Lab) ->
     assert lab.engine.status("keep").state == "running"
     assert lab.engine.status("once").state != "running"
     assert lab.engine.status("held").state != "running"
+
+
+def test_the_supervisor_sees_each_versions_probes(lab: Lab) -> None:
+    """The supervisor's view of the store (asked every 2 s) keeps a version's probes between
+    refreshes, and takes new ones from an update, a rollback and a remove-and-deploy of the name."""
+    from agent.supervisor.engine_targets import EngineTargets
+
+    targets = EngineTargets(lab.engine)
+
+    def check(name: str) -> tuple[str, int]:
+        (target,) = [t for t in targets() if t.name == name]
+        assert target.healthcheck is not None and target.healthcheck.exec is not None
+        return " ".join(target.healthcheck.exec), target.pid
+
+    def probe(word: str) -> dict[str, Any]:
+        return {"test": ["CMD", "echo", word], "interval": "30s"}
+
+    sleep = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+    lab.deploy("probed", cmd=sleep, healthcheck=probe("one"))
+    first = check("probed")
+    assert first == ("echo one", lab.engine.status("probed").pid)
+    assert check("probed") == first
+    lab.deploy("probed", cmd=sleep, healthcheck=probe("two"))
+    second = check("probed")
+    assert second[0] == "echo two" and second[1] != first[1]
+    lab.engine.rollback("probed")
+    assert check("probed")[0] == "echo one"
+    lab.engine.remove("probed")  # and made again between two refreshes: maybe the same serial
+    lab.deploy("probed", cmd=sleep, healthcheck=probe("three"))
+    assert check("probed")[0] == "echo three"
+    lab.engine.stop("probed", timeout=5)
+    assert [t for t in targets() if t.name == "probed"] == []
+    lab.engine.remove("probed")
+    assert [t for t in targets() if t.name == "probed"] == []

@@ -17,6 +17,7 @@ We test these aspects:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -120,6 +121,12 @@ def test_index_updated_per_deployment_equals_a_full_rebuild(
         if i > 0:  # the first write of this process rebuilt everything; the others touch one name
             assert len(set(read)) == 1, f"step {i} read the entries of {sorted(set(read))}"
         assert _files(store) == store.deployments.index(), f"step {i}"
+        for fname, value in zip(
+            ("deployments.json", "containers.json"), store.deployments.index(), strict=True
+        ):
+            # byte for byte what one dump writes, though the entries' encodings are reused
+            dumped = json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n"
+            assert (store.layout.metadata / fname).read_text() == dumped, f"step {i}: {fname}"
         assert checking.examine(root).interrupted == [] and checking.check(root) == []
     assert sorted(store.deployments.index()[0]) == ["a", "b"]
     assert store.deployments.index()[0]["b"]["image"] == IMG1  # rolled back

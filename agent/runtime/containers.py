@@ -120,6 +120,8 @@ class Containers:
 
     def __init__(self, paths: RunPaths) -> None:
         self.paths = paths
+        self._records: dict[str, tuple[tuple[int, int, int], Record]] = {}
+        """name -> (the record file's inode, mtime and size, the record): see :meth:`live_pid`."""
 
     # -- places ---------------------------------------------------------------------------------
 
@@ -293,6 +295,33 @@ class Containers:
 
     def state(self, name: str) -> ContainerStatus:
         return self._status(self._load(name))
+
+    def live_pid(self, name: str) -> int | None:
+        """The pid of ``name``'s process while it lives (created, running or paused), else None.
+
+        What the supervisor asks of every container at each refresh (every 2 s): with 500
+        containers, parsing each record and building its whole status there was a tenth of the
+        node agent's CPU (py-spy). The record is parsed again only when its file changed (it is
+        replaced on every write, so a new inode), and liveness is one read of /proc/PID/stat."""
+        path = self._record_path(name)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            self._records.pop(name, None)
+            return None
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        known = self._records.get(name)
+        if known is not None and known[0] == key:
+            record = known[1]
+        else:
+            try:
+                record = self._load(name)
+            except (ContainerNotFound, RuntimeFailure):
+                return None
+            self._records[name] = (key, record)
+        if record.pid is None or record.exit_code is not None:
+            return None
+        return record.pid if _alive(record.pid, record.pid_start) else None
 
     def list(self) -> list[ContainerStatus]:
         found: list[ContainerStatus] = []

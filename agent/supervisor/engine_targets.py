@@ -35,8 +35,8 @@ class EngineTargets:
     Reading every deployment's record and validating its spec at each refresh cost 1-1.5 s of
     CPU per refresh at 500 deployments (a third of the node agent's CPU while it rolled them out,
     py-spy). A version's probes never change, so they are kept per version; a refresh reads only
-    which version is current (a readlink and a stat per deployment), the container's status and
-    its restart count."""
+    which version is current (a readlink and a stat per deployment), whether the container lives
+    (:meth:`Engine.live_pid`) and its restart count."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -52,8 +52,8 @@ class EngineTargets:
             del self._probed[gone]
         found: list[Target] = []
         for name, version in versions.items():
-            ctr = engine.container(name)
-            if ctr is None or not ctr.alive or not ctr.pid:
+            pid = engine.live_pid(name)
+            if not pid:
                 continue
             probed = self._probed_of(name, version)
             if probed is None:
@@ -61,7 +61,7 @@ class EngineTargets:
             found.append(
                 StaticTarget(
                     name=name,
-                    pid=ctr.pid,
+                    pid=pid,
                     health_file=engine.health_path(name),
                     healthcheck=probed.healthcheck,
                     readiness=probed.readiness,

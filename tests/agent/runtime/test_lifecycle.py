@@ -53,6 +53,31 @@ def test_create_start_logs_and_state(rig: Rig) -> None:
         rig.containers.create("web", log_path=rig.log_path("web"))
 
 
+def test_live_pid_follows_the_state(rig: Rig) -> None:
+    """The supervisor's cheap question agrees with the full status through a container's life:
+    created, running, paused, exited, created again (a new record and pid), deleted."""
+    rig.bundle("lively", ["sh", "-c", "trap 'exit 0' TERM; sleep 100 & wait"])
+    assert rig.containers.live_pid("lively") is None
+    first = rig.containers.create("lively", log_path=rig.log_path("lively"))
+    assert rig.containers.live_pid("lively") == first
+    rig.containers.start("lively")
+    assert rig.containers.live_pid("lively") == first
+    rig.containers.pause("lively")
+    assert rig.containers.live_pid("lively") == first
+    rig.containers.resume("lively")
+    rig.containers.stop("lively", "TERM", grace=5)
+    assert not rig.containers.state("lively").alive
+    assert rig.containers.live_pid("lively") is None
+    second = rig.containers.create("lively", log_path=rig.log_path("lively"))
+    assert second != first and rig.containers.live_pid("lively") == second
+    rig.containers.start("lively")
+    os.kill(second, signal.SIGKILL)  # from outside: the record still names the pid
+    _wait_for(lambda: not rig.containers.state("lively").alive)
+    assert rig.containers.live_pid("lively") is None
+    rig.containers.delete("lively")
+    assert rig.containers.live_pid("lively") is None
+
+
 @pytest.mark.parametrize(("script", "code"), [("exit 0", 0), ("exit 1", 1)])
 def test_exit_codes(rig: Rig, script: str, code: int) -> None:
     rig.bundle("job", ["sh", "-c", script])

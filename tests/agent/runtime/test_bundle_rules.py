@@ -429,3 +429,28 @@ def test_volume_subpath_stays_in_the_volume(make_inputs: MakeInputs, shm: Path) 
         preparing.prepare(escape)
     source = next(m for m in bundles.build(escape).config["mounts"] if m["destination"] == "/srv")["source"]
     assert source == str(layout.volume_dir("shared") / "etc")
+
+
+def test_a_profile_is_made_once_and_again_when_its_file_changes(tmp_path: Path) -> None:
+    """Profiles are kept per file as it is on disk and per capability set: an edited profile is
+    read again, another capability set gets its own rules."""
+    path = tmp_path / "profile.json"
+
+    def write(action: str) -> None:
+        rules = [
+            {"names": ["ptrace"], "action": action, "includes": {"caps": ["CAP_SYS_PTRACE"]}},
+            {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+        ]
+        path.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": rules}))
+
+    write("SCMP_ACT_ALLOW")
+    plain = seccomp.for_container(str(path), [], privileged=False)
+    assert plain is not None and plain == seccomp.to_oci(seccomp.load(path), [])
+    assert [r["names"] for r in plain["syscalls"]] == [["read"]]
+    tracing = seccomp.for_container(str(path), ["CAP_SYS_PTRACE"], privileged=False)
+    assert tracing is not None
+    assert [r["names"] for r in tracing["syscalls"]] == [["ptrace"], ["read"]]
+    assert seccomp.for_container(str(path), [], privileged=False) == plain
+    write("SCMP_ACT_LOG")  # edited in place: the next container gets the new rules
+    edited = seccomp.for_container(str(path), ["CAP_SYS_PTRACE"], privileged=False)
+    assert edited is not None and edited["syscalls"][0]["action"] == "SCMP_ACT_LOG"

@@ -150,34 +150,57 @@ def is_ready(item: dict[str, Any]) -> bool:
 
 class ReadyWatch:
     """The resources' Ready conditions as a watch streams them (started before the creates). Its
-    daemon thread ends with the control plane: closing a stream another thread reads can hang."""
+    daemon thread ends with the control plane: closing a stream another thread reads can hang.
+
+    A watch the server ends (its timeout, or a watcher it finds too slow under load: seen once,
+    the count then stayed where it was until the benchmark's timeout) is listed and watched
+    again, as a reflector does."""
 
     def __init__(self, api: Api) -> None:
+        self.api = api
         self.ready: dict[str, bool] = {}
         self.changed = threading.Condition()
-        listing = api.call("GET", CDEPS.format(ns=NAMESPACE))
-        self.resp = api.session.get(
-            api.plane.url + CDEPS.format(ns=NAMESPACE),
-            params={"watch": "1", "resourceVersion": listing["metadata"]["resourceVersion"]},
-            stream=True,
-            timeout=(10, None),
-            verify=str(api.plane.ca),
-        )
+        self.rewatched = 0
+        self.resp = self._watch()
         self.thread = threading.Thread(target=self._follow, daemon=True)
         self.thread.start()
 
+    def _watch(self) -> requests.Response:
+        """A fresh list (its Ready conditions replace what was seen) and a watch from it."""
+        listing = self.api.call("GET", CDEPS.format(ns=NAMESPACE))
+        with self.changed:
+            self.ready = {
+                str((item.get("metadata") or {}).get("name")): is_ready(item) for item in listing["items"]
+            }
+            self.changed.notify_all()
+        return self.api.session.get(
+            self.api.plane.url + CDEPS.format(ns=NAMESPACE),
+            params={"watch": "1", "resourceVersion": listing["metadata"]["resourceVersion"]},
+            stream=True,
+            timeout=(10, None),
+            verify=str(self.api.plane.ca),
+        )
+
     def _follow(self) -> None:
-        with contextlib.suppress(requests.RequestException, ValueError):
-            for line in self.resp.iter_lines():
-                event = json.loads(line)
-                item = event["object"]
-                name = str((item.get("metadata") or {}).get("name"))
-                with self.changed:
-                    if event["type"] == "DELETED":
-                        self.ready.pop(name, None)
-                    elif event["type"] in ("ADDED", "MODIFIED"):
-                        self.ready[name] = is_ready(item)
-                    self.changed.notify_all()
+        while True:
+            with contextlib.suppress(requests.RequestException, ValueError):
+                for line in self.resp.iter_lines():
+                    event = json.loads(line)
+                    item = event["object"]
+                    if event["type"] == "ERROR":  # 410 Gone and the like: list again
+                        break
+                    name = str((item.get("metadata") or {}).get("name"))
+                    with self.changed:
+                        if event["type"] == "DELETED":
+                            self.ready.pop(name, None)
+                        elif event["type"] in ("ADDED", "MODIFIED"):
+                            self.ready[name] = is_ready(item)
+                        self.changed.notify_all()
+            try:
+                self.resp = self._watch()
+                self.rewatched += 1
+            except (requests.RequestException, RuntimeError, ValueError):
+                return  # the control plane is gone: the benchmark is over
 
     def count(self) -> int:
         with self.changed:
@@ -386,6 +409,7 @@ def run_berth(args: argparse.Namespace, base: Path, layout: Path) -> dict[str, A
             out["all_ready_s"] = ready_at - began if ready == args.count else None
             out["half_ready_s"] = half
             out["ready"] = ready
+            out["watch_restarts"] = watch.rewatched
             out["rss_mb"] = peak_rss_mb(agent.proc.pid)
             out["agent_cpu_s"], out["children_cpu_s"] = cpu_seconds(agent.proc.pid)
             out["control_plane_cpu_s"] = control_plane_cpu_s() - plane_cpu

@@ -58,12 +58,18 @@ def signal_number(signal: int | str) -> int:
 
 def _pid_stat(pid: int) -> tuple[int, str] | None:
     """Start time (clock ticks since boot) and state letter of ``pid``, None when it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+    try:  # os-level calls: asked for every container at every supervisor refresh
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[19]), fields[0]  # fields 22 and 3 of stat(5)
+    try:
+        stat = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    fields = stat.rsplit(b")", 1)[1].split()
+    return int(fields[19]), fields[0].decode()  # fields 22 and 3 of stat(5)
 
 
 def _pid_start(pid: int) -> int | None:

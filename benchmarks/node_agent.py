@@ -113,23 +113,7 @@ def install(api: Api, base: Path) -> Path:
             "spec": {"expirationSeconds": 7200},
         },
     )["status"]["token"]
-    path = base / "agent.kubeconfig"
-    plane = api.plane
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {"name": "b", "cluster": {"server": plane.url, "certificate-authority": str(plane.ca)}}
-                ],
-                "users": [{"name": "agent", "user": {"token": token}}],
-                "contexts": [{"name": "b", "context": {"cluster": "b", "user": "agent"}}],
-                "current-context": "b",
-            }
-        )
-    )
-    return path
+    return api.plane.token_kubeconfig(token, base / "agent.kubeconfig")
 
 
 def resource(index: int, image: str) -> dict[str, Any]:

@@ -130,23 +130,7 @@ def agent_kubeconfig(cluster: Api, tmp_path_factory: pytest.TempPathFactory) -> 
     )
     assert resp.status_code == 201, resp.text
     token = resp.json()["status"]["token"]
-    path = tmp_path_factory.mktemp("agent") / "kubeconfig"
-    plane = cluster.plane
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {"name": "t", "cluster": {"server": plane.url, "certificate-authority": str(plane.ca)}}
-                ],
-                "users": [{"name": "agent", "user": {"token": token}}],
-                "contexts": [{"name": "t", "context": {"cluster": "t", "user": "agent"}}],
-                "current-context": "t",
-            }
-        )
-    )
-    return path
+    return cluster.plane.token_kubeconfig(token, tmp_path_factory.mktemp("agent") / "kubeconfig")
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from tests.support.paths import ROOT
 
 BIN = ROOT / ".work" / "bin"
@@ -46,6 +48,25 @@ class ControlPlane:
     """Start a stopped kube-apiserver on the same port and etcd; a no-op when it runs."""
     etcd_url: str = ""
     """etcd's client URL (plain HTTP on loopback), to read what the API server stored."""
+
+    def token_kubeconfig(self, token: str, path: Path) -> Path:
+        """A kubeconfig at ``path`` for this API server with a bearer token (a service account's,
+        from the TokenRequest API: then only RBAC applies, as for the agent in a cluster)."""
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {"name": "t", "cluster": {"server": self.url, "certificate-authority": str(self.ca)}}
+                    ],
+                    "users": [{"name": "token", "user": {"token": token}}],
+                    "contexts": [{"name": "t", "context": {"cluster": "t", "user": "token"}}],
+                    "current-context": "t",
+                }
+            )
+        )
+        return path
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel, also_accepts, mutually_exclusive, short_forms
+from translators.spec.base import SpecModel, also_accepts, empty_list, mutually_exclusive, short_forms
 from translators.spec.units import parse_memory
 
 VOLUME_FORMS = '"/host/path:/ctr/path[:ro]", "volume-name:/ctr/path[:ro]" or "/ctr/path"'
@@ -179,7 +179,7 @@ class TmpfsMount(SpecModel):
     """Permission bits of the mount's root, e.g. 1777 written as the integer 1023 or "1777"."""
     readonly: bool = False
     """Mount read-only."""
-    flags: list[MountFlag] = Field(default_factory=list)
+    flags: list[MountFlag] = Field(default_factory=empty_list)
     """Mount flags: noexec, nosuid, nodev (and their opposites exec, suid, dev)."""
     uid: int | None = Field(default=None, ge=0)
     """Owner of the mount's root; null: root."""

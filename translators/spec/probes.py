@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from translators.spec.base import SpecModel
+from translators.spec.base import SpecModel, empty_dict
 from translators.spec.units import parse_duration
 
 Seconds = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=float | str)]
@@ -28,7 +28,7 @@ class HttpGetAction(SpecModel):
     """Host to connect to; null: the container's own address."""
     scheme: Literal["http", "https"] = "http"
     """http or https (certificates are not verified, as Kubernetes does)."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=empty_dict)
     """Extra request headers."""
 
 

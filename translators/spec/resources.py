@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from translators.spec.base import SpecModel, also_accepts
+from translators.spec.base import SpecModel, also_accepts, empty_dict, empty_list
 from translators.spec.mounts import Devices
 from translators.spec.units import parse_cpu, parse_memory
 
@@ -55,9 +55,9 @@ class Resources(SpecModel):
     """Maximum number of processes; -1: unlimited."""
     shm_size: Bytes | None = None
     """Size of /dev/shm in bytes."""
-    devices: Devices = Field(default_factory=list)
+    devices: Devices = Field(default_factory=empty_list)
     """Host devices; short form "/dev/fuse" or "/dev/a:/dev/b:rwm"."""
-    ulimits: dict[str, Annotated[Ulimit, also_accepts(Ulimit | int)]] = Field(default_factory=dict)
+    ulimits: dict[str, Annotated[Ulimit, also_accepts(Ulimit | int)]] = Field(default_factory=empty_dict)
     """Resource limits by name (nofile, nproc, core, ...)."""
 
     @model_validator(mode="before")

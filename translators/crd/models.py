@@ -5,8 +5,6 @@ Kubernetes API conventions (conditions with observedGeneration) and has one entr
 agent runs on, since the agent is a DaemonSet and each node reports for itself.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -47,7 +45,7 @@ class ContainerDeploymentSpec(DeploymentSpec):
     """Pull secrets of this namespace (dockerconfigjson or dockercfg): used for the image pull only."""
 
     @model_validator(mode="after")
-    def _no_origin(self) -> ContainerDeploymentSpec:
+    def _no_origin(self) -> "ContainerDeploymentSpec":
         if self.origin is not None:
             raise ValueError("origin is set from the resource's metadata: remove spec.origin")
         return self

@@ -4,8 +4,6 @@ This module is the single source of truth for the spec's shape: the JSON Schema 
 and the ``ContainerDeployment`` CRD in ``crds/`` are generated from these models.
 """
 
-from __future__ import annotations
-
 import re
 import shlex
 from typing import Annotated, Any, Literal
@@ -232,7 +230,7 @@ class ContainerConfig(SpecModel):
         return [*(image_entrypoint or []), *cmd]
 
     @model_validator(mode="after")
-    def _rules(self) -> ContainerConfig:
+    def _rules(self) -> "ContainerConfig":
         if self.network.ports:
             self.ports = [*self.ports, *(p for p in self.network.ports if p not in self.ports)]
             self.network.ports = []
@@ -316,7 +314,7 @@ class DeploymentSpec(SpecModel):
         return value
 
     @model_validator(mode="after")
-    def _reference(self) -> DeploymentSpec:
+    def _reference(self) -> "DeploymentSpec":
         if self.transport == "docker" and not _REFERENCE.match(self.image):
             raise ValueError(
                 f"invalid image reference {self.image!r}: expected "

@@ -4,8 +4,6 @@ Short forms (``"/srv/data:/data:ro"``, ``"cache:/var/cache"``, ``"/run:size=64m"
 ``"/dev/fuse"``) are parsed here, once, into the long form.
 """
 
-from __future__ import annotations
-
 import posixpath
 from typing import Annotated, Any, Literal
 
@@ -114,7 +112,7 @@ class VolumeMount(SpecModel):
         return _absolute(value, "target")
 
     @model_validator(mode="after")
-    def _consistent(self) -> VolumeMount:
+    def _consistent(self) -> "VolumeMount":
         if self.type == "bind":
             if not self.source:
                 raise ValueError("a bind mount needs a source path")
@@ -250,7 +248,7 @@ class FileMount(SpecModel):
         return _absolute(value, "target")
 
     @model_validator(mode="after")
-    def _one_source(self) -> FileMount:
+    def _one_source(self) -> "FileMount":
         if (self.content is None) == (self.source is None):
             raise ValueError("a file needs exactly one of content or source")
         if self.source is not None:

@@ -1,7 +1,5 @@
 """Networking of a container: mode, attached networks, DNS, host names."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 

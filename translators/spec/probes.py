@@ -4,8 +4,6 @@ One :class:`Probe` holds any of the three Kubernetes actions (exec, HTTP GET, TC
 timing fields of both worlds, so nothing is lost when a Kubernetes probe becomes a spec.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -101,7 +99,7 @@ class Probe(SpecModel):
         return value
 
     @model_validator(mode="after")
-    def _one_action(self) -> Probe:
+    def _one_action(self) -> "Probe":
         actions = [a for a in (self.exec, self.http_get, self.tcp_socket) if a is not None]
         if self.disable:
             return self

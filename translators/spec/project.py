@@ -4,8 +4,6 @@ Compose files and Kubernetes manifests describe several containers at once; what
 (networks, volumes, the order in which to start them) lives here rather than in each spec.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Limits on what a container may consume."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -30,7 +28,7 @@ class Ulimit(SpecModel):
         return value
 
     @model_validator(mode="after")
-    def _order(self) -> Ulimit:
+    def _order(self) -> "Ulimit":
         if self.hard >= 0 and self.soft > self.hard:
             raise ValueError(f"soft limit {self.soft} exceeds hard limit {self.hard}")
         return self

@@ -5,8 +5,6 @@ more, ``drop`` removes some (``ALL`` removes every one). ``no_new_privileges`` i
 off, and the default seccomp profile applies unless ``unconfined``.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator

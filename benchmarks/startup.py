@@ -1,8 +1,8 @@
 """Whole-process start-up of read-only commands, over the bare interpreter of the same run.
 
 Runs, interleaved so that load from other processes falls on all of them alike: the bare
-interpreter (``python -c pass``), ``berth --help``, ``berth translate`` of the demo compose file
-and of a native spec, ``berth container list`` on a store of 50 deployments (built on
+interpreter (``python -c pass``), ``berth --help``, ``berth translate`` of the demo compose file,
+of the example compose project (``examples/compose``, with its ``.env``) and of a native spec, ``berth container list`` on a store of 50 deployments (built on
 /dev/shm first), and ``berth compose ps -a`` of a 10-service project staged in the same store
 (deployed, not started), by ``-p`` and by ``-f`` (the project remembered from a first ``ps``). Prints the median wall time of each, the median over the bare interpreter, and
 the median CPU time (user+sys, less sensitive to a loaded machine). Target: under 150 ms over the
@@ -105,6 +105,7 @@ def main() -> int:
             "berth --help": _berth("--help"),
             "berth translate (native spec)": _berth("translate", "-f", "examples/specs/web.yaml"),
             "berth translate (compose demo)": _berth("translate", "-f", "agent/demo/compose.yaml"),
+            "berth translate (compose example)": _berth("translate", "-f", "examples/compose/compose.yaml"),
             f"berth container list ({args.deployments})": _berth("container", "list", "--root", str(store)),
             "berth compose -p ps -a (10)": _berth("compose", *where, "-p", "startup", "ps", "-a"),
             "berth compose -f ps -a (10)": _berth("compose", *where, "-f", str(compose_file), "ps", "-a"),

@@ -5,7 +5,6 @@ Exit codes: 0 success, 1 an operation failed, 2 invalid input or usage (every pr
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from typing import Any, NoReturn
@@ -19,8 +18,18 @@ EXIT_FAILED = 1
 EXIT_INVALID = 2
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, keys in model order, long strings not folded."""
+try:  # libyaml's emitter: the same text, about five times faster (12 ms for two specs in Python)
+    _BaseDumper: type[yaml.SafeDumper] = yaml.CSafeDumper  # type: ignore[assignment,unused-ignore]
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _BaseDumper = yaml.SafeDumper
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type,unused-ignore]
+    """Block style, keys in model order, long strings not folded.
+
+    Only a mapping key holding a line break (or the empty key) is written differently by libyaml
+    than by PyYAML's Python emitter (``"a\\nb":`` where Python writes ``? "a\\nb"``); both read back
+    as the same data."""
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
@@ -33,12 +42,16 @@ _Dumper.add_representer(str, _str)
 
 def dump(value: Any, fmt: str) -> str:
     if fmt == "json":
+        import json  # only for -o json
+
         return json.dumps(value, indent=2) + "\n"
     return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
 
 
 def dump_all(values: list[Any], fmt: str) -> str:
     if fmt == "json":
+        import json
+
         return json.dumps(values[0] if len(values) == 1 else values, indent=2) + "\n"
     return yaml.dump_all(values, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
 

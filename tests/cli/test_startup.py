@@ -6,6 +6,8 @@ We test these aspects (whole processes, as a user starts them):
 - ``berth translate`` of a native spec and of a compose file imports no Kubernetes translator or
   client, no registry client, no store, no requests and no rich, and builds only the validators of
   the models it validates (the spec and the project, never the CRD's);
+- the modules defining spec models do not postpone their annotations (pydantic would evaluate each
+  from its string at every start);
 - ``berth container list`` on a store of several deployments (also ``-o json``) imports neither
   pydantic nor any spec model, nor YAML, the unpacker, requests or rich, and still lists them all;
   a listed record validates its spec when asked (``record.spec``), a broken config.json then
@@ -120,6 +122,40 @@ def test_translate_imports_only_the_translator_it_needs(tmp_path: Path) -> None:
         assert _imported(modules, "importlib.metadata", "importlib.resources", "zipfile") == []
         assert "DeploymentSpec" in built
         assert not {"ContainerDeployment", "ContainerDeploymentSpec"} & built, built
+        # the spec's nested models (network, resources, security, restart ...) are validated inside
+        # DeploymentSpec's validator, their defaults too: none builds a validator of its own (a
+        # compose project binds each of its networks on its own, so that an error names its key)
+        expected = {"DeploymentSpec", "Project"} | ({"NetworkDef"} if path == compose else set())
+        assert built == expected, (path.name, built)
+
+
+def test_spec_models_are_defined_with_evaluated_annotations() -> None:
+    import importlib
+    import pkgutil
+    import typing
+
+    import translators.crd
+    import translators.spec
+
+    found = []
+    for package in (translators.spec, translators.crd):
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            module = importlib.import_module(info.name)
+            defines = [
+                v
+                for v in vars(module).values()
+                if isinstance(v, type) and v.__module__ == info.name and hasattr(v, "model_fields")
+            ]
+            if any(vars(v).get("__annotations__") for v in defines):
+                found.append(info.name)
+                feature = getattr(module, "annotations", None)
+                assert not (feature is not None and feature.__class__.__name__ == "_Feature"), (
+                    f"{info.name}: from __future__ import annotations makes pydantic eval every field's annotation"
+                )
+                for cls in defines:
+                    for name, hint in vars(cls).get("__annotations__", {}).items():
+                        assert not isinstance(hint, str | typing.ForwardRef), (cls, name)
+    assert "translators.spec.deployment" in found and "translators.crd.models" in found
 
 
 @pytest.fixture

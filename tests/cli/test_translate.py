@@ -6,7 +6,10 @@ We test these aspects:
 - invalid input exits 2 and lists every error with file, line and path on stderr;
 - malformed YAML and missing files are errors naming the file;
 - mixing kinds of input is refused, naming the files;
-- the whole process (subprocess) gives the same exit codes and never imports the kubernetes client.
+- the whole process (subprocess) gives the same exit codes and never imports the kubernetes client;
+- the YAML printed (libyaml's emitter) is the text PyYAML's Python emitter writes, for the examples
+  and for values with line breaks, quotes, unicode and control characters, and reads back as the
+  documents dumped.
 """
 
 from __future__ import annotations
@@ -160,3 +163,37 @@ def test_env_file_is_relative_to_the_working_directory(tmp_path: Path, monkeypat
     code, out, err = run("translate", "-f", "project/compose.yaml", "--env-file", "myenv", "-o", "json")
     assert code == 0, err
     assert json.loads(out)["image"] == "busybox:fromfile"
+
+
+TRICKY = ["", " ", "yes", "080", "1e3", "a: b", "#c", "a\n", "a\nb", "a\n\n", " a\nb", "a \nb", "a\tb",
+          "a\r\nb", "'q'", '"q"', "é😀\u2028\x85\ufeff", "\x00\x7f", "x" * 1200, ("word " * 300).strip()]  # fmt: skip
+
+
+def test_yaml_output_is_pythons_text_and_reads_back(tmp_path: Path) -> None:
+    from agent.cli import output
+    from tests.support.paths import ROOT
+
+    class PythonDumper(yaml.SafeDumper):
+        pass
+
+    PythonDumper.add_representer(str, output._str)
+    docs: list[Any] = []
+    for example in ("examples/specs/web.yaml", "examples/compose/compose.yaml"):
+        code, out, err = run("translate", "-f", str(ROOT / example))
+        assert code == 0, err
+        docs.extend(yaml.safe_load_all(out))
+    docs.append(
+        {"config": {"env": [f"V={v}" for v in TRICKY], "labels": {f"k{i}": v for i, v in enumerate(TRICKY)}}}
+    )
+    docs.append({"cmd": TRICKY})
+    python_text = yaml.dump_all(
+        docs, Dumper=PythonDumper, sort_keys=False, default_flow_style=False, width=1000
+    )
+    assert output.dump_all(docs, "yaml") == python_text
+    assert output.dump(docs[-1], "yaml") == yaml.dump(
+        docs[-1], Dumper=PythonDumper, sort_keys=False, default_flow_style=False, width=1000
+    )
+    assert list(yaml.safe_load_all(output.dump_all(docs, "yaml"))) == docs
+    # keys with line breaks are written in another (equally valid) form by libyaml: same data
+    odd = {"labels": {"": "empty", "a\nb": "broken", "c": "\x85"}}
+    assert yaml.safe_load(output.dump(odd, "yaml")) == odd

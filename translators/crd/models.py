@@ -5,13 +5,11 @@ Kubernetes API conventions (conditions with observedGeneration) and has one entr
 agent runs on, since the agent is a DaemonSet and each node reports for itself.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from translators.spec.base import SpecModel
+from translators.spec.base import SpecModel, empty_dict, empty_list
 from translators.spec.deployment import NAME_PATTERN, DeploymentSpec
 
 GROUP = "berth.io"
@@ -35,7 +33,7 @@ class ContainerDeploymentSpec(DeploymentSpec):
     """Deployment name on the node; null: the resource's metadata.name."""
     nodeName: str | None = None
     """Run only on this node."""
-    nodeSelector: dict[str, str] = Field(default_factory=dict)
+    nodeSelector: dict[str, str] = Field(default_factory=empty_dict)
     """Run only on nodes whose labels match all of these."""
     paused: bool = False
     """True: the agents leave the deployment as it is (no deploy, no rollback, no removal)."""
@@ -43,11 +41,11 @@ class ContainerDeploymentSpec(DeploymentSpec):
     """Running: the container runs (per its restart policy); Stopped: it is stopped and kept."""
     restartGeneration: int = Field(default=0, ge=0)
     """Bumping it restarts the container once on every node."""
-    imagePullSecrets: list[LocalObjectReference] = Field(default_factory=list)
+    imagePullSecrets: list[LocalObjectReference] = Field(default_factory=empty_list)
     """Pull secrets of this namespace (dockerconfigjson or dockercfg): used for the image pull only."""
 
     @model_validator(mode="after")
-    def _no_origin(self) -> ContainerDeploymentSpec:
+    def _no_origin(self) -> "ContainerDeploymentSpec":
         if self.origin is not None:
             raise ValueError("origin is set from the resource's metadata: remove spec.origin")
         return self
@@ -93,7 +91,7 @@ class NodeStatus(SpecModel):
     """A previous version is kept on the node (annotation berth.io/rollback switches to it)."""
     message: str = ""
     """Details, such as the last error."""
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=empty_list)
     """Ready, Progressing, Degraded and Disconnected (reason Reconnected: the node's last outage)."""
     lastDisconnectedSeconds: int | None = None
     """Seconds the node was last cut off from the API server (null: not since the resource exists)."""
@@ -106,9 +104,9 @@ class ContainerDeploymentStatus(SpecModel):
 
     observedGeneration: int | None = None
     """The latest metadata.generation any agent acted on."""
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=empty_list)
     """Summary conditions over all targeted nodes."""
-    nodes: list[NodeStatus] = Field(default_factory=list)
+    nodes: list[NodeStatus] = Field(default_factory=empty_list)
     """One entry per node that runs this deployment."""
     readyNodes: str | None = None
     """Nodes ready / nodes reporting, such as 2/3."""
@@ -123,9 +121,9 @@ class ObjectMeta(SpecModel):
     """Resource name."""
     namespace: str | None = None
     """Namespace."""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=empty_dict)
     """Labels."""
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=empty_dict)
     """Annotations."""
 
 

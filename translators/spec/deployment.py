@@ -4,15 +4,22 @@ This module is the single source of truth for the spec's shape: the JSON Schema 
 and the ``ContainerDeployment`` CRD in ``crds/`` are generated from these models.
 """
 
-from __future__ import annotations
-
 import re
 import shlex
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel, also_accepts, item_error, key_values, mutually_exclusive
+from translators.spec.base import (
+    SpecModel,
+    also_accepts,
+    defaults_of,
+    empty_dict,
+    empty_list,
+    item_error,
+    key_values,
+    mutually_exclusive,
+)
 from translators.spec.mounts import FileMount, Tmpfs, Volumes
 from translators.spec.network import NetworkConfig
 from translators.spec.ports import Ports
@@ -152,33 +159,33 @@ class ContainerConfig(SpecModel):
     cmd: Argv | None = None
     """Overrides the image CMD; a string is split like a shell would. Null: the image's CMD, unless
     entrypoint is set: then, as in docker and Kubernetes, the image's CMD is not used."""
-    env: Env = Field(default_factory=list)
+    env: Env = Field(default_factory=empty_list)
     """Environment as KEY=VALUE; ${VAR} references are kept and resolved from the agent's
     environment at deploy time, $$ is a literal $; a bare KEY passes the agent's value of KEY."""
-    secret_env: list[str] = Field(default_factory=list)
+    secret_env: list[str] = Field(default_factory=empty_list)
     """Names of env entries that carry secrets: redacted in logs, status and listings."""
     working_dir: str | None = None
     """Working directory; null: the image's."""
     user: str | None = None
     """USER[:GROUP] as names or numbers; null: the image's."""
-    group_add: list[str] = Field(default_factory=list)
+    group_add: list[str] = Field(default_factory=empty_list)
     """Supplementary groups."""
-    volumes: Volumes = Field(default_factory=list)
+    volumes: Volumes = Field(default_factory=empty_list)
     """Bind mounts and named volumes; short form "/host:/ctr[:ro]" or "name:/ctr"."""
-    tmpfs: Tmpfs = Field(default_factory=list)
+    tmpfs: Tmpfs = Field(default_factory=empty_list)
     """Memory-backed mounts; short form "/run:size=64m,mode=1777"."""
-    files: list[FileMount] = Field(default_factory=list)
+    files: list[FileMount] = Field(default_factory=empty_list)
     """Single files (secrets, configs, ConfigMap keys)."""
-    ports: Ports = Field(default_factory=list)
+    ports: Ports = Field(default_factory=empty_list)
     """Ports; short forms "8080:80", "127.0.0.1:8080:80/udp", "9000-9001:9000-9001" or 80."""
-    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    network: NetworkConfig = Field(default_factory=defaults_of(NetworkConfig))
     """Network mode, DNS and named networks."""
-    resources: Resources = Field(default_factory=Resources)
+    resources: Resources = Field(default_factory=defaults_of(Resources))
     """Memory, CPU, pids, devices and ulimits."""
-    security: Security = Field(default_factory=Security)
+    security: Security = Field(default_factory=defaults_of(Security))
     """Privileges: docker's default capabilities, no-new-privileges and seccomp unless changed."""
     restart: Annotated[RestartPolicy, also_accepts(RestartPolicy | str | bool)] = Field(
-        default_factory=RestartPolicy
+        default_factory=defaults_of(RestartPolicy)
     )
     """Restart policy; short form "always" or "on-failure:3"."""
     healthcheck: Annotated[Probe, also_accepts(Probe | str | list[str])] | None = None
@@ -192,9 +199,9 @@ class ContainerConfig(SpecModel):
         BeforeValidator(
             _dependencies, json_schema_input_type=list[Dependency | str] | dict[str, dict[str, Any] | None]
         ),
-    ] = Field(default_factory=list)
+    ] = Field(default_factory=empty_list)
     """Specs to start first; short form: a list of names."""
-    labels: Labels = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=empty_dict)
     """Labels; a list of "key=value" is accepted."""
     stop_signal: Annotated[str, BeforeValidator(parse_signal)] | None = None
     """Signal that asks the container to stop; null: the image's, or SIGTERM."""
@@ -223,7 +230,7 @@ class ContainerConfig(SpecModel):
         return [*(image_entrypoint or []), *cmd]
 
     @model_validator(mode="after")
-    def _rules(self) -> ContainerConfig:
+    def _rules(self) -> "ContainerConfig":
         if self.network.ports:
             self.ports = [*self.ports, *(p for p in self.network.ports if p not in self.ports)]
             self.network.ports = []
@@ -279,7 +286,7 @@ class DeploymentSpec(SpecModel):
     """Image reference (registry/repo:tag or @sha256:digest), or a path for oci/archive transports."""
     transport: Transport = "docker"
     """docker (a registry), oci (an OCI layout directory), oci-archive or docker-archive (tarballs)."""
-    config: ContainerConfig = Field(default_factory=ContainerConfig)
+    config: ContainerConfig = Field(default_factory=defaults_of(ContainerConfig))
     """How to run it."""
     origin: Origin | None = None
     """Where the spec came from (kind, namespace, name, uid), set by the translators; null: written as
@@ -307,7 +314,7 @@ class DeploymentSpec(SpecModel):
         return value
 
     @model_validator(mode="after")
-    def _reference(self) -> DeploymentSpec:
+    def _reference(self) -> "DeploymentSpec":
         if self.transport == "docker" and not _REFERENCE.match(self.image):
             raise ValueError(
                 f"invalid image reference {self.image!r}: expected "
@@ -323,7 +330,7 @@ class ConfigFragment(SpecModel):
 
     transport: Transport | None = None
     """Transport of the image given on the command line; null: from the image string, else docker."""
-    config: ContainerConfig = Field(default_factory=ContainerConfig)
+    config: ContainerConfig = Field(default_factory=defaults_of(ContainerConfig))
     """How to run the image."""
 
     def spec(self, name: str, image: str) -> DeploymentSpec:

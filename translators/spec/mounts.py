@@ -4,14 +4,12 @@ Short forms (``"/srv/data:/data:ro"``, ``"cache:/var/cache"``, ``"/run:size=64m"
 ``"/dev/fuse"``) are parsed here, once, into the long form.
 """
 
-from __future__ import annotations
-
 import posixpath
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel, also_accepts, mutually_exclusive, short_forms
+from translators.spec.base import SpecModel, also_accepts, empty_list, mutually_exclusive, short_forms
 from translators.spec.units import parse_memory
 
 VOLUME_FORMS = '"/host/path:/ctr/path[:ro]", "volume-name:/ctr/path[:ro]" or "/ctr/path"'
@@ -114,7 +112,7 @@ class VolumeMount(SpecModel):
         return _absolute(value, "target")
 
     @model_validator(mode="after")
-    def _consistent(self) -> VolumeMount:
+    def _consistent(self) -> "VolumeMount":
         if self.type == "bind":
             if not self.source:
                 raise ValueError("a bind mount needs a source path")
@@ -179,7 +177,7 @@ class TmpfsMount(SpecModel):
     """Permission bits of the mount's root, e.g. 1777 written as the integer 1023 or "1777"."""
     readonly: bool = False
     """Mount read-only."""
-    flags: list[MountFlag] = Field(default_factory=list)
+    flags: list[MountFlag] = Field(default_factory=empty_list)
     """Mount flags: noexec, nosuid, nodev (and their opposites exec, suid, dev)."""
     uid: int | None = Field(default=None, ge=0)
     """Owner of the mount's root; null: root."""
@@ -250,7 +248,7 @@ class FileMount(SpecModel):
         return _absolute(value, "target")
 
     @model_validator(mode="after")
-    def _one_source(self) -> FileMount:
+    def _one_source(self) -> "FileMount":
         if (self.content is None) == (self.source is None):
             raise ValueError("a file needs exactly one of content or source")
         if self.source is not None:

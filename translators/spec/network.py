@@ -1,14 +1,12 @@
 """Networking of a container: mode, attached networks, DNS, host names."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.config import JsonDict
 
-from translators.spec.base import SpecModel, also_accepts
+from translators.spec.base import SpecModel, also_accepts, defaults_of, empty_list
 from translators.spec.ports import Ports
 
 _MODE = re.compile(r"^(bridge|host|none|container:[A-Za-z0-9][A-Za-z0-9_.-]*)$")
@@ -17,11 +15,11 @@ _MODE = re.compile(r"^(bridge|host|none|container:[A-Za-z0-9][A-Za-z0-9_.-]*)$")
 class DnsConfig(SpecModel):
     """resolv.conf of the container; a list of servers is accepted as the short form."""
 
-    servers: list[str] = Field(default_factory=list)
+    servers: list[str] = Field(default_factory=empty_list)
     """Name servers."""
-    search: list[str] = Field(default_factory=list)
+    search: list[str] = Field(default_factory=empty_list)
     """Search domains."""
-    options: list[str] = Field(default_factory=list)
+    options: list[str] = Field(default_factory=empty_list)
     """resolv.conf options such as ndots:2."""
 
     @model_validator(mode="before")
@@ -39,7 +37,7 @@ class NetworkAttachment(SpecModel):
 
     name: str
     """Network name, as the project declares it."""
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=empty_list)
     """Extra DNS names of this container on that network."""
     ipv4_address: str | None = None
     """Fixed IPv4 address."""
@@ -63,17 +61,19 @@ class NetworkConfig(SpecModel):
 
     mode: str = "bridge"
     """bridge (own namespace on the Berth bridge), host, none, or container:NAME to share another's."""
-    ports: Ports = Field(default_factory=list, exclude=True)
+    ports: Ports = Field(default_factory=empty_list, exclude=True)
     """Accepted here as well as in config.ports, where it is moved; the canonical place is config.ports."""
-    dns: Annotated[DnsConfig, also_accepts(DnsConfig | list[str] | str)] = Field(default_factory=DnsConfig)
+    dns: Annotated[DnsConfig, also_accepts(DnsConfig | list[str] | str)] = Field(
+        default_factory=defaults_of(DnsConfig)
+    )
     """DNS settings; a list is taken as the servers."""
     hostname: str | None = None
     """Host name inside the container."""
     domainname: str | None = None
     """NIS domain name inside the container."""
-    extra_hosts: list[str] = Field(default_factory=list)
+    extra_hosts: list[str] = Field(default_factory=empty_list)
     """Extra /etc/hosts entries, canonical "NAME:IP"."""
-    networks: list[NetworkAttachment] = Field(default_factory=list)
+    networks: list[NetworkAttachment] = Field(default_factory=empty_list)
     """Named networks to attach (bridge mode); empty: the default network."""
 
     @field_validator("mode")

@@ -4,8 +4,6 @@ Every short form becomes one :class:`PortMapping` per container port, so a range
 ``"8000-8002:80-82"`` is three mappings: consumers never parse strings again.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 from typing import Annotated, Any, Literal

@@ -4,13 +4,11 @@ One :class:`Probe` holds any of the three Kubernetes actions (exec, HTTP GET, TC
 timing fields of both worlds, so nothing is lost when a Kubernetes probe becomes a spec.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from translators.spec.base import SpecModel
+from translators.spec.base import SpecModel, empty_dict
 from translators.spec.units import parse_duration
 
 Seconds = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=float | str)]
@@ -28,7 +26,7 @@ class HttpGetAction(SpecModel):
     """Host to connect to; null: the container's own address."""
     scheme: Literal["http", "https"] = "http"
     """http or https (certificates are not verified, as Kubernetes does)."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=empty_dict)
     """Extra request headers."""
 
 
@@ -101,7 +99,7 @@ class Probe(SpecModel):
         return value
 
     @model_validator(mode="after")
-    def _one_action(self) -> Probe:
+    def _one_action(self) -> "Probe":
         actions = [a for a in (self.exec, self.http_get, self.tcp_socket) if a is not None]
         if self.disable:
             return self

@@ -4,13 +4,11 @@ Compose files and Kubernetes manifests describe several containers at once; what
 (networks, volumes, the order in which to start them) lives here rather than in each spec.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field
 
-from translators.spec.base import SpecModel
+from translators.spec.base import SpecModel, empty_dict, empty_list
 from translators.spec.deployment import NAME_PATTERN
 from translators.spec.units import parse_memory
 
@@ -26,11 +24,11 @@ class NetworkDef(SpecModel):
     """Created outside the project: used, never created or removed."""
     internal: bool = False
     """No route to the outside."""
-    subnets: list[str] = Field(default_factory=list)
+    subnets: list[str] = Field(default_factory=empty_list)
     """IPAM subnets in CIDR form."""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=empty_dict)
     """Labels."""
-    driver_opts: dict[str, str] = Field(default_factory=dict)
+    driver_opts: dict[str, str] = Field(default_factory=empty_dict)
     """Driver options (such as com.docker.network.driver.mtu)."""
 
 
@@ -45,9 +43,9 @@ class VolumeDef(SpecModel):
     """Created outside the project: used, never created or removed."""
     size: int | None = None
     """Requested size in bytes (Kubernetes PVC storage request); informational."""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=empty_dict)
     """Labels."""
-    driver_opts: dict[str, str] = Field(default_factory=dict)
+    driver_opts: dict[str, str] = Field(default_factory=empty_dict)
     """Driver options."""
 
     def model_post_init(self, context: Any, /) -> None:
@@ -60,11 +58,11 @@ class Project(SpecModel):
 
     name: str = Field(pattern=NAME_PATTERN)
     """Project name (compose project, or the Kubernetes namespace)."""
-    networks: dict[str, NetworkDef] = Field(default_factory=dict)
+    networks: dict[str, NetworkDef] = Field(default_factory=empty_dict)
     """Networks by the key services use."""
-    volumes: dict[str, VolumeDef] = Field(default_factory=dict)
+    volumes: dict[str, VolumeDef] = Field(default_factory=empty_dict)
     """Named volumes by the key services use."""
-    order: list[str] = Field(default_factory=list)
+    order: list[str] = Field(default_factory=empty_list)
     """Spec names in an order that respects depends_on (dependencies first)."""
-    not_applied: list[str] = Field(default_factory=list)
+    not_applied: list[str] = Field(default_factory=empty_list)
     """Objects of the input that Berth read but does not apply (kind/name)."""

@@ -1,12 +1,10 @@
 """Limits on what a container may consume."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from translators.spec.base import SpecModel, also_accepts
+from translators.spec.base import SpecModel, also_accepts, empty_dict, empty_list
 from translators.spec.mounts import Devices
 from translators.spec.units import parse_cpu, parse_memory
 
@@ -30,7 +28,7 @@ class Ulimit(SpecModel):
         return value
 
     @model_validator(mode="after")
-    def _order(self) -> Ulimit:
+    def _order(self) -> "Ulimit":
         if self.hard >= 0 and self.soft > self.hard:
             raise ValueError(f"soft limit {self.soft} exceeds hard limit {self.hard}")
         return self
@@ -55,9 +53,9 @@ class Resources(SpecModel):
     """Maximum number of processes; -1: unlimited."""
     shm_size: Bytes | None = None
     """Size of /dev/shm in bytes."""
-    devices: Devices = Field(default_factory=list)
+    devices: Devices = Field(default_factory=empty_list)
     """Host devices; short form "/dev/fuse" or "/dev/a:/dev/b:rwm"."""
-    ulimits: dict[str, Annotated[Ulimit, also_accepts(Ulimit | int)]] = Field(default_factory=dict)
+    ulimits: dict[str, Annotated[Ulimit, also_accepts(Ulimit | int)]] = Field(default_factory=empty_dict)
     """Resource limits by name (nofile, nproc, core, ...)."""
 
     @model_validator(mode="before")

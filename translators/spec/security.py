@@ -5,13 +5,18 @@ more, ``drop`` removes some (``ALL`` removes every one). ``no_new_privileges`` i
 off, and the default seccomp profile applies unless ``unconfined``.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from translators.spec.base import SpecModel, also_accepts, key_values
+from translators.spec.base import (
+    SpecModel,
+    also_accepts,
+    defaults_of,
+    empty_dict,
+    empty_list,
+    key_values,
+)
 
 DEFAULT_CAPABILITIES = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -45,9 +50,9 @@ class Capabilities(SpecModel):
     """Changes to docker's default capability set. A list is the short form of ``add``
     (``["CAP_NET_ADMIN"]``: that capability on top of the default set, prefix optional)."""
 
-    add: list[str] = Field(default_factory=list)
+    add: list[str] = Field(default_factory=empty_list)
     """Capabilities to grant beyond the default set (NET_ADMIN, CAP_SYS_TIME, ALL)."""
-    drop: list[str] = Field(default_factory=list)
+    drop: list[str] = Field(default_factory=empty_list)
     """Capabilities to remove from the default set (ALL removes every one)."""
 
     @model_validator(mode="before")
@@ -90,7 +95,7 @@ class Security(SpecModel):
     privileged: bool = False
     """Give the container every capability and access to all devices. Avoid."""
     capabilities: Annotated[Capabilities, also_accepts(Capabilities | list[str])] = Field(
-        default_factory=Capabilities
+        default_factory=defaults_of(Capabilities)
     )
     """Changes to the default capability set."""
     seccomp: str = "default"
@@ -100,9 +105,9 @@ class Security(SpecModel):
     """AppArmor profile: a name loaded on the host (""/null: the runtime's default), or the absolute
     path of a profile file on the host (/etc/containers/apparmor.json, the product document's form),
     loaded under its own name. Not enforceable on hosts without AppArmor (reported)."""
-    selinux_options: list[str] = Field(default_factory=list)
+    selinux_options: list[str] = Field(default_factory=empty_list)
     """SELinux label options such as type:spc_t or level:s0:c100,c200."""
-    sysctls: dict[str, str] = Field(default_factory=dict)
+    sysctls: dict[str, str] = Field(default_factory=empty_dict)
     """Namespaced kernel parameters."""
     masked_paths: list[str] | None = None
     """Override of the paths hidden from the container; null: the runtime's defaults."""

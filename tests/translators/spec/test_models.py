@@ -6,7 +6,10 @@ We test these aspects:
 - long forms are accepted as they are, and a dump validates back to an equal spec;
 - cross-field rules (host networking with published ports, groups with other modes, secret_env);
 - unknown keys and bad values are errors at the exact path, all of them at once;
-- the transport prefix in an image string and image reference syntax.
+- the transport prefix in an image string and image reference syntax;
+- a nested model's default (made without validating, so that it builds no validator of its own)
+  is the model validated from nothing, for every field of every spec model, and an omitted section
+  is excluded as a default.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from translators.errors import Diagnostics
 from translators.spec import DeploymentSpec
+from translators.spec.base import SpecModel
 from translators.validation import bind
 
 
@@ -423,3 +428,40 @@ def test_a_fragment_becomes_a_spec_with_name_and_image() -> None:
     made = fragment.spec("web", "oci:/srv/web:1")
     assert (made.name, made.image, made.transport) == ("web", "/srv/web:1", "oci")
     assert made.config.security.capabilities.add == ["CAP_NET_ADMIN"]
+
+
+def _spec_models() -> list[type[SpecModel]]:
+    import translators.crd.models
+    import translators.spec.project  # the models, defined on import
+
+    found: list[type[SpecModel]] = []
+    todo = list(SpecModel.__subclasses__())
+    while todo:
+        model = todo.pop()
+        todo.extend(model.__subclasses__())
+        if model.__module__.startswith("translators."):
+            found.append(model)
+    assert translators.crd.models.ContainerDeployment in found
+    return found
+
+
+def test_nested_defaults_are_the_models_validated_from_nothing() -> None:
+    checked = 0
+    for model in _spec_models():
+        for name, info in model.model_fields.items():
+            if info.default_factory is None:
+                continue
+            value = info.get_default(call_default_factory=True, validated_data={})
+            if isinstance(value, BaseModel):
+                validated = type(value).model_validate({})
+                assert value == validated, (model.__name__, name)
+                assert value.model_dump() == validated.model_dump(), (model.__name__, name)
+                assert value.model_fields_set == set(), (model.__name__, name)
+                checked += 1
+    assert checked >= 8  # config (twice), network, dns, resources, security, capabilities, restart
+
+
+def test_omitted_sections_are_defaults() -> None:
+    minimal = DeploymentSpec.model_validate({"name": "app", "image": "busybox"})
+    assert minimal.model_dump(exclude_defaults=True) == {"name": "app", "image": "busybox"}
+    assert minimal.config.network.dns.servers == [] and minimal.config.security.no_new_privileges

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -209,77 +209,123 @@ UNPACK_WORKERS = 2
 """Layers unpacked at once. Most of unpacking is system calls, decompression and hashing, which
 release the GIL, so two layers on two threads use both cores (debian:3layer's two large layers:
 about 1.4x faster, see benchmarks/ISSUE-14.md)."""
+WAITERS = 2
+"""Threads that only wait for a layer unpacked while it downloaded (``early``): at most two of
+those unpack at once (agent.store.following.FOLLOWERS), so the layers not followed get
+:data:`UNPACK_WORKERS` threads of their own beside them."""
 
 
-def _unpack_missing(
-    layout: Layout,
-    blobs: BlobStore,
-    wanted: dict[str, str],
-    fresh: dict[str, tuple[Path, LayerSource]],
-    early: Unpacked | None = None,
-) -> None:
-    """Unpack every layer of ``wanted`` (digest -> diff_id) not in the store yet into ``fresh``.
+class _Unpacking:
+    """The layers of ``wanted`` (digest -> diff_id) not in the store yet, unpacked on threads from
+    the start, while the caller stacks the ones that are done (in the image's order).
 
-    All of them are tried even when one fails, so that each is either in ``fresh`` (for the
-    caller to commit or delete) or deleted already; then the error of the first failed layer, in
-    the image's order, is raised: the one a layer-by-layer unpack would have met first. A layer
-    ``early`` unpacked already is taken from there when its diff_id is the expected one; any other
-    (a mismatch included) is unpacked here, which reports it as it always did.
+    For each such layer a thread takes what ``early`` unpacked while it downloaded, when its
+    diff_id is the expected one, and otherwise unpacks the stored blob (at most
+    :data:`UNPACK_WORKERS` of those at once): a layer that was not followed does not wait for
+    the followed ones below it any more. Each result lands in ``fresh`` (digest -> its directory
+    under ``tmp/`` and the source read from it), for the caller to commit or delete; a failed
+    unpack has deleted its own. Leaving the context waits for every thread.
+
+    When they are all done, a ``syncfs`` on a thread of its own starts writing the new layers
+    back while the stacking goes on, so the one that must come before the renames has mostly
+    the merged tree left to write. Only timing changes: that one still runs.
     """
-    missing = []
-    for digest, diff_id in wanted.items():
-        if (layout.layer_dir(digest) / "layer.json").is_file():
-            continue
-        taken = early.take(digest) if early is not None else None
-        if taken is not None and taken[1].diff_id == diff_id:
-            fresh[digest] = (taken[0], LayerSource(digest, taken[0] / "diff", taken[1]))
-            continue
-        if taken is not None:
-            discard(layout, taken[0])
-        missing.append(digest)
-    if not missing:
-        return
-    if len(missing) == 1:
-        work, desc = _unpack(layout, blobs, missing[0], diff_id=wanted[missing[0]])
-        fresh[missing[0]] = (work, LayerSource(missing[0], work / "diff", desc))
-        return
-    with concurrent.futures.ThreadPoolExecutor(UNPACK_WORKERS, thread_name_prefix="berth-unpack") as pool:
-        futures = [pool.submit(_unpack, layout, blobs, d, diff_id=wanted[d]) for d in missing]
-        concurrent.futures.wait(futures)
-    error: BaseException | None = None
-    for digest, future in zip(missing, futures, strict=True):
-        exc = future.exception()
-        if exc is not None:
-            error = error or exc
-            continue
-        work, desc = future.result()
-        fresh[digest] = (work, LayerSource(digest, work / "diff", desc))
-    if error is not None:
-        raise error
 
-
-@contextlib.contextmanager
-def _flushing(path: Path | None) -> Iterator[None]:
-    """Write the new layers back while they are stacked: a ``syncfs`` on a thread of its own
-    (the kernel's writeback, not Python) starts now, so the one that must come before the renames
-    has mostly the merged tree left to write. Only timing changes: that one still runs."""
-    if path is None:
-        yield
-        return
-    errors: list[OSError] = []
-
-    def flush() -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        blobs: BlobStore,
+        wanted: dict[str, str],
+        fresh: dict[str, tuple[Path, LayerSource]],
+        early: Unpacked | None,
+    ) -> None:
+        self._layout = layout
+        self._blobs = blobs
+        self._wanted = wanted
+        self._fresh = fresh
+        self._early = early
+        self._slots = threading.BoundedSemaphore(UNPACK_WORKERS)
+        self._lock = threading.Lock()
+        todo = [d for d in wanted if not (layout.layer_dir(d) / "layer.json").is_file()]
+        self._left = len(todo)
+        self._writeback: threading.Thread | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max(1, min(len(todo), UNPACK_WORKERS + WAITERS)), thread_name_prefix="berth-unpack"
+        )
+        self._futures: dict[str, concurrent.futures.Future[LayerSource]] = {}
         try:
-            syncing.syncfs(path)
-        except OSError as exc:  # reported by the syncfs that counts, if it fails there too
-            errors.append(exc)
+            for digest in todo:
+                self._futures[digest] = self._pool.submit(self._one, digest)
+        except BaseException:
+            self.close()
+            raise
 
-    thread = threading.Thread(target=flush, name="berth-writeback", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
+    def _one(self, digest: str) -> LayerSource:
+        try:
+            taken = self._early.take(digest) if self._early is not None else None
+            if taken is not None and taken[1].diff_id == self._wanted[digest]:
+                work, desc = taken
+            else:
+                if taken is not None:
+                    discard(self._layout, taken[0])
+                with self._slots:
+                    work, desc = _unpack(self._layout, self._blobs, digest, diff_id=self._wanted[digest])
+            source = LayerSource(digest, work / "diff", desc)
+            with self._lock:
+                self._fresh[digest] = (work, source)
+            return source
+        finally:
+            with self._lock:
+                self._left -= 1
+                last = not self._left
+            if last and self._fresh:
+                self._writeback = threading.Thread(
+                    target=_write_back, args=(self._layout.tmp,), name="berth-writeback", daemon=True
+                )
+                self._writeback.start()
+
+    def source(self, digest: str, diff_id: str) -> LayerSource:
+        """Layer ``digest`` once it is unpacked (or the stored one), checked against ``diff_id``;
+        raises its failure."""
+        future = self._futures.get(digest)
+        if future is None:
+            return _stored(self._layout, digest, diff_id)
+        source = future.result()
+        if source.desc.diff_id != diff_id:  # the same layer twice, with two diff_ids
+            raise _mismatch(digest, source.desc.diff_id, diff_id)
+        return source
+
+    def first_error(self, order: list[tuple[str, str]]) -> BaseException | None:
+        """Once every thread is done: the error a layer-by-layer unpack would have met first (the
+        first failed unpack in the image's order, then the first diff_id that does not match)."""
+        self.close()
+        for digest, _ in order:
+            future = self._futures.get(digest)
+            failed = future.exception() if future is not None else None
+            if failed is not None:
+                return failed
+        for digest, diff_id in order:
+            try:
+                self.source(digest, diff_id)
+            except Exception as exc:  # handed to the caller, which raises it
+                return exc
+        return None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._writeback is not None:
+            self._writeback.join()
+
+    def __enter__(self) -> _Unpacking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _write_back(path: Path) -> None:
+    with contextlib.suppress(OSError):  # reported by the syncfs that counts, if it fails there too
+        syncing.syncfs(path)
 
 
 def ensure_merged(
@@ -287,38 +333,46 @@ def ensure_merged(
 ) -> Path:
     """The flattened root filesystem of ``image`` (``merged/sha256/<chain>/rootfs``).
 
-    The layers not unpacked yet are unpacked under ``tmp/`` and stacked from there, then one
-    ``syncfs`` flushes them and the merged tree together before anything is renamed into place:
-    one flush per image instead of one per layer and one more for the tree. If anything fails,
-    all of it is deleted (the layers are unpacked again next time).
+    The layers not unpacked yet are unpacked under ``tmp/`` (:class:`_Unpacking`) and each is
+    stacked as soon as it and the ones below it are there, while the layers above it may still
+    be unpacking. Then one ``syncfs`` flushes them and the merged tree together before anything
+    is renamed into place: one flush per image instead of one per layer and one more for the
+    tree. Nothing is published before every layer is unpacked and matches its diff_id. If
+    anything fails, all of it is deleted (the layers are unpacked again next time), and the
+    error is the one of stacking after unpacking, layer by layer: the first failed unpack in the
+    image's order, then the first diff_id mismatch, then the stacking's own.
     """
     digests = [layer.digest for layer in image.layers]
     final = layout.merged_dir(chain_key(digests))
     if (final / "merged.json").is_file():
         return final / "rootfs"
     expected = diff_ids(image)
+    order = list(zip(digests, expected, strict=True))
     fresh: dict[str, tuple[Path, LayerSource]] = {}
     """Layers unpacked now: digest -> (their directory under tmp/, the source read from it)."""
-    sources = []
-    work: Path | None = None
+    work = _scratch(layout, "merged")
+    rootfs = work / "rootfs"
     try:
-        _unpack_missing(layout, blobs, dict(zip(digests, expected, strict=True)), fresh, early)
-        for digest, diff_id in zip(digests, expected, strict=True):
-            if digest in fresh:
-                source = fresh[digest][1]
-                if source.desc.diff_id != diff_id:  # the same layer twice, with two diff_ids
-                    raise _mismatch(digest, source.desc.diff_id, diff_id)
-            else:
-                source = _stored(layout, digest, diff_id)
-            sources.append(source)
-        work = _scratch(layout, "merged")
-        rootfs = work / "rootfs"
         rootfs.mkdir(mode=0o755)
-        with _flushing(layout.tmp if fresh else None):
-            merging.merge_layers(sources, rootfs, work / "removed")
+        with _Unpacking(layout, blobs, dict(order), fresh, early) as unpacking:
+            error: BaseException | None = None
+            try:
+                merger = merging.Merger(rootfs, work / "removed")
+                sources = []
+                with merger.stacking():
+                    for digest, diff_id in order:
+                        sources.append(unpacking.source(digest, diff_id))
+                        merger.add(sources[-1])
+                    merger.finish()
+                merging.copy_root_meta(sources, rootfs)
+            except Exception as exc:
+                error = unpacking.first_error(order)
+                if error is None or error is exc:
+                    raise
+            if error is not None:  # an unpack failed too, or a diff_id: reported first, as before
+                raise error
     except BaseException:
-        if work is not None:
-            discard(layout, work)
+        discard(layout, work)
         for layer_work, _ in fresh.values():
             discard(layout, layer_work)
         raise

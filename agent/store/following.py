@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from agent.store import layers
+from agent.store.batching import Batches
 from agent.store.blobs import BlobStore, Watcher
 from agent.store.layout import Layout
 from agent.store.tarreading import CHUNK, Reader
@@ -250,7 +251,8 @@ class _ReadAhead:
 
 
 class _Creating:
-    """Creates a follower's small plain files on :data:`CREATORS` threads, in batches.
+    """Creates a follower's small plain files on :data:`CREATORS` threads, in batches
+    (:class:`agent.store.batching.Batches`).
 
     Creating a file is four system calls (open, write, futimens, close) that release the GIL,
     and the kernel's part of them is most of an unpack's time: two threads use both cores while
@@ -260,64 +262,35 @@ class _Creating:
     max_size = 64 << 10
 
     def __init__(self, digest: str) -> None:
-        self._queue: queue.Queue[list[tuple[str, int, bytes, int]] | None] = queue.Queue(BATCHES)
-        self._batch: list[tuple[str, int, bytes, int]] = []
-        self._error: BaseException | None = None
-        self._threads = [
-            threading.Thread(target=self._work, name=f"berth-create-{digest[7:19]}", daemon=True)
-            for _ in range(CREATORS)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._batches: Batches[tuple[str, int, bytes, int]] = Batches(
+            _create,
+            name=f"berth-create-{digest[7:19]}",
+            threads=CREATORS,
+            batch=BATCH_FILES,
+            waiting=BATCHES,
+            fail_fast=True,
+        )
 
     def create(self, path: str, mode: int, data: bytes, mtime_ns: int) -> None:
-        self._batch.append((path, mode, data, mtime_ns))
-        if len(self._batch) >= BATCH_FILES:
-            self._send()
-
-    def _send(self) -> None:
-        if self._error is not None:
-            raise self._error
-        batch, self._batch = self._batch, []
-        self._queue.put(batch)
+        self._batches.add((path, mode, data, mtime_ns))
 
     def flush(self) -> None:
-        if self._batch:
-            self._send()
-        self._queue.join()
-        if self._error is not None:
-            raise self._error
+        self._batches.flush()
 
     def close(self) -> None:
-        self._batch = []
-        if self._error is None:
-            self._error = _Abandoned("closed")  # what still waits is dropped
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join()
+        self._batches.close()
 
-    def _work(self) -> None:
-        while True:
-            batch = self._queue.get()
-            try:
-                if batch is None:
-                    return
-                for path, mode, data, mtime_ns in batch:
-                    if self._error is not None:
-                        break
-                    fd = os.open(path, CREATE_FLAGS, mode)
-                    try:
-                        view = memoryview(data)
-                        while view:
-                            view = view[os.write(fd, view) :]
-                        os.utime(fd, ns=(mtime_ns, mtime_ns))
-                    finally:
-                        os.close(fd)
-            except BaseException as exc:  # the unpacker's thread raises it at its next flush
-                self._error = self._error or exc
-            finally:
-                self._queue.task_done()
+
+def _create(item: tuple[str, int, bytes, int]) -> None:
+    path, mode, data, mtime_ns = item
+    fd = os.open(path, CREATE_FLAGS, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.utime(fd, ns=(mtime_ns, mtime_ns))
+    finally:
+        os.close(fd)
 
 
 class Following:

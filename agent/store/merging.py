@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.store import crashpoints
+from agent.store.batching import Batches
 from agent.store.limits import Limits
 from agent.store.unpacking import LayerDescription, LayerError, describe
 
@@ -58,62 +57,33 @@ LINK_BATCHES = 16
 
 
 class _Linking:
-    """Makes hard links on :data:`LINKERS` threads, in the order of no one: the caller hands over
-    only links whose directory exists and whose name nothing else will use before :meth:`flush`.
+    """Makes hard links on :data:`LINKERS` threads (:class:`agent.store.batching.Batches`), in the
+    order of no one: the caller hands over only links whose directory exists and whose name
+    nothing else will use before :meth:`flush`.
 
     :meth:`flush` returns once every link handed over is made, or raises the first failure (an
     ``OSError``: no space, a link limit of the host); after a failure the links still waiting are
-    dropped (the tree is discarded). :meth:`close` stops the threads and always waits for them, so
+    dropped (the tree is discarded). A failure waits for the next flush, so that the first error
+    of a layer is the one reported. :meth:`close` stops the threads and always waits for them, so
     nothing writes into the tree once the merge has returned or raised."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[list[tuple[str, str]] | None] = queue.Queue(LINK_BATCHES)
-        self._batch: list[tuple[str, str]] = []
-        self._error: OSError | None = None
-        self._threads = [
-            threading.Thread(target=self._work, name="berth-link", daemon=True) for _ in range(LINKERS)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._batches: Batches[tuple[str, str]] = Batches(
+            _link, name="berth-link", threads=LINKERS, batch=LINK_BATCH, waiting=LINK_BATCHES, fail_fast=False
+        )
 
     def link(self, src: str, dst: str) -> None:
-        self._batch.append((src, dst))
-        if len(self._batch) >= LINK_BATCH:
-            self._send()
-
-    def _send(self) -> None:
-        batch, self._batch = self._batch, []
-        if self._error is None:
-            self._queue.put(batch)
+        self._batches.add((src, dst))
 
     def flush(self) -> None:
-        if self._batch:
-            self._send()
-        self._queue.join()
-        if self._error is not None:
-            raise self._error
+        self._batches.flush()
 
     def close(self) -> None:
-        self._batch = []
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join()
+        self._batches.close()
 
-    def _work(self) -> None:
-        while True:
-            batch = self._queue.get()
-            try:
-                if batch is None:
-                    return
-                for src, dst in batch:
-                    if self._error is not None:
-                        break
-                    os.link(src, dst, follow_symlinks=False)
-            except OSError as exc:  # raised by the merging thread at its next flush
-                self._error = self._error or exc
-            finally:
-                self._queue.task_done()
+
+def _link(item: tuple[str, str]) -> None:
+    os.link(item[0], item[1], follow_symlinks=False)
 
 
 class Merger:

@@ -80,7 +80,7 @@ def create(path: Path) -> Path:
             flags = struct.unpack(_IFREQ, asked)[1]
             fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP))
 
-    problem = _on_own_thread(make, "berth-netns-create")
+    problem = on_own_thread(make, "berth-netns-create")
     if problem is not None:
         with contextlib.suppress(OSError, NetworkError):
             remove(path)
@@ -88,9 +88,10 @@ def create(path: Path) -> Path:
     return path
 
 
-def _on_own_thread(work: Callable[[], None], name: str) -> BaseException | None:
+def on_own_thread(work: Callable[[], None], name: str) -> BaseException | None:
     """Run ``work`` on a short-lived thread and return what it raised. A thread that unshares or
-    enters a network namespace changes only its own, so the caller's threads stay on the host."""
+    enters a namespace (network, or its filesystem context: the overlay mounts) changes only its
+    own, so the caller's threads stay where they were."""
     failed: list[BaseException] = []
 
     def run() -> None:
@@ -161,7 +162,7 @@ class NetworkNamespace:
                 os.close(fd)
             made.append(socket.socket(family, kind))
 
-        problem = _on_own_thread(enter_and_open, "berth-netns")
+        problem = on_own_thread(enter_and_open, "berth-netns")
         if problem is not None:
             raise NetworkError(
                 f"cannot enter network namespace {self.path}: {_reason(problem)} (has the container exited?)"

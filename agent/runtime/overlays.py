@@ -24,10 +24,10 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent.network.netns import on_own_thread
 from agent.runtime.errors import RuntimeFailure
 from agent.store import mountpoints
 
@@ -43,11 +43,6 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
 _libc.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
 _libc.unshare.argtypes = (ctypes.c_int,)
-
-
-def mount_points() -> dict[str, str]:
-    """Mount point -> filesystem type of every mount this process sees."""
-    return mountpoints.table()
 
 
 def is_mounted(target: Path) -> bool:
@@ -99,24 +94,23 @@ def mount(lower: Path | Sequence[Path], upper: Path, work: Path, target: Path) -
 def _mount_from(base: str, target: bytes, options: bytes) -> int:
     """mount(2) of an overlay whose options are relative to ``base``, on a thread with its own
     working directory (the process's, which every other thread shares, never moves); the errno."""
-    result: list[int] = []
 
-    def run() -> None:
+    def mount_there() -> None:
         if _libc.unshare(CLONE_FS) != 0:
-            result.append(ctypes.get_errno())
-            return
-        try:
-            os.chdir(base)
-        except OSError as exc:
-            result.append(exc.errno or errno.EIO)
-            return
-        ok = _libc.mount(b"overlay", target, b"overlay", 0, options) == 0
-        result.append(0 if ok else ctypes.get_errno())
+            raise _errno()
+        os.chdir(base)
+        if _libc.mount(b"overlay", target, b"overlay", 0, options) != 0:
+            raise _errno()
 
-    thread = threading.Thread(target=run, name="berth-overlay-mount", daemon=True)
-    thread.start()
-    thread.join()
-    return result[0] if result else errno.EIO
+    problem = on_own_thread(mount_there, "berth-overlay-mount")
+    if problem is None:
+        return 0
+    return problem.errno if isinstance(problem, OSError) and problem.errno else errno.EIO
+
+
+def _errno() -> OSError:
+    err = ctypes.get_errno()
+    return OSError(err, os.strerror(err))
 
 
 def unmount(target: Path) -> None:

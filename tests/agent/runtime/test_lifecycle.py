@@ -24,6 +24,7 @@ import pytest
 from agent.runtime import cgroups, overlays
 from agent.runtime.errors import ContainerNotFound, ContainerStateError, RuntimeFailure
 from agent.runtime.statuses import State
+from agent.store import mountpoints
 from tests.agent.runtime.conftest import Rig
 
 
@@ -244,7 +245,7 @@ def test_readonly_root_is_still_an_overlay(rig: Rig) -> None:
     bundle = rig.bundle(
         "frozen", ["sh", "-c", "echo x > /data/new.txt || echo refused; exit 5"], edit=readonly
     )
-    assert overlays.mount_points()[str(bundle / "rootfs")] == "overlay"
+    assert mountpoints.table()[str(bundle / "rootfs")] == "overlay"
     rig.containers.create("frozen", log_path=rig.log_path("frozen"))
     rig.containers.start("frozen")
     assert rig.containers.wait("frozen", 10).exit_code == 5

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.runtime import runc
+from agent.runtime import rootpaths, runc
 from agent.runtime.containers import Containers
 from agent.runtime.errors import ContainerStateError, RuntimeFailure
 from agent.runtime.statuses import State
@@ -37,27 +37,29 @@ class Captured:
     timed_out: bool = False
 
 
-def _entries(path: Path) -> list[list[str]]:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
+def _entries(root: Path, path: str) -> list[list[str]]:
+    data = rootpaths.read_file(root, path)
+    if data is None:
         return []
+    text = data.decode(errors="replace")
     return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
 
 
-def _find(path: Path, column: int, key: str, width: int) -> list[str] | None:
-    return next((e for e in _entries(path) if len(e) >= width and e[column] == key), None)
+def _find(root: Path, path: str, column: int, key: str, width: int) -> list[str] | None:
+    return next((e for e in _entries(root, path) if len(e) >= width and e[column] == key), None)
 
 
-def resolve_user(name: str, rootfs: Path, user: str) -> str:
+def resolve_user(name: str, root: Path, user: str) -> str:
     """``user[:group]`` with names looked up in the container's /etc/passwd and /etc/group -> ``uid:gid``.
 
+    ``root`` is the container's root as its process sees it (``/proc/PID/root``: the overlay is
+    mounted only in the container's namespace), and the files are read through
+    :mod:`agent.runtime.rootpaths`, so an image's symlink cannot point the lookup at a host file.
     A user without a group gets its primary group from /etc/passwd (0 when it has no entry), as
     docker does.
     """
     who, _, group = user.partition(":")
-    passwd = rootfs / "etc" / "passwd"
-    entry = _find(passwd, 2 if who.isdigit() else 0, who, 4)
+    entry = _find(root, "/etc/passwd", 2 if who.isdigit() else 0, who, 4)
     if who.isdigit():
         uid = who
     elif entry is None:
@@ -69,7 +71,7 @@ def resolve_user(name: str, rootfs: Path, user: str) -> str:
     elif group.isdigit():
         gid = group
     else:
-        found = _find(rootfs / "etc" / "group", 0, group, 3)
+        found = _find(root, "/etc/group", 0, group, 3)
         if found is None:
             raise RuntimeFailure(f"container {name}: no group {group!r} in the container's /etc/group")
         gid = found[2]
@@ -135,17 +137,10 @@ class Exec:
                 raise RuntimeFailure(f"container {name}: exec environment variable {key!r} has no valid name")
             args += ["--env", f"{key}={value}"]
         if user:
-            args += ["--user", resolve_user(name, self._rootfs(status.bundle), user)]
+            args += ["--user", resolve_user(name, Path(f"/proc/{status.pid}/root"), user)]
         if cwd:
             args += ["--cwd", cwd]
         return [*args, name, *argv]
-
-    def _rootfs(self, bundle: Path) -> Path:
-        try:
-            root = Path(json.loads((bundle / "config.json").read_bytes())["root"]["path"])
-        except (OSError, ValueError, KeyError, TypeError):
-            root = Path("rootfs")
-        return root if root.is_absolute() else bundle / root
 
     def _failure(self, name: str, log: Path) -> str | None:
         """runc's own error from its JSON log, if it failed (rather than the command)."""

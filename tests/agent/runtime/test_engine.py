@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -28,6 +30,7 @@ from agent.demo import image as demo_image
 from agent.registry import pulling
 from agent.runtime import overlays
 from agent.runtime.engine import Engine, StartFailed
+from agent.runtime.execing import Exec
 from agent.store.deploying import build_spec
 
 pytestmark = pytest.mark.slow
@@ -125,6 +128,54 @@ def test_the_shared_tree_is_never_written(lab: Lab) -> None:
     assert wait_for(lambda: (deployment.upper / "srv/www/index.html").exists())
     assert (deployment.rootfs / "srv/www/index.html").read_bytes() == demo_image.PAGE
     assert (deployment.upper / "srv/www/index.html").read_text() == "changed\n"
+
+
+def _host_mounts_under(path: Path) -> list[str]:
+    lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    return [line for line in lines if f" {path}" in line]
+
+
+def test_a_running_containers_root_is_mounted_only_in_its_own_namespace(lab: Lab) -> None:
+    """The overlay is taken off the host's mount table once runc created the container, so the
+    table does not grow with the containers (runc parses it several times per container)."""
+    deployment = lab.deploy(
+        "private", cmd=["sh", "-c", "echo mine > /note; sleep 600"], network={"mode": "none"}
+    )
+    pid = lab.engine.status("private").pid
+    assert pid is not None
+    assert wait_for(lambda: (deployment.upper / "note").exists())
+    assert _host_mounts_under(lab.engine.paths.bundle("private")) == []
+    assert not overlays.is_mounted(lab.engine.paths.bundle("private") / "rootfs")
+    # the container still has its whole root: the image's files, its own writes, overlayfs as "/"
+    assert run(lab, "private", "cat", "/srv/www/index.html") == (0, demo_image.PAGE.decode())
+    assert run(lab, "private", "cat", "/note") == (0, "mine\n")
+    mounts = Path(f"/proc/{pid}/mountinfo").read_text().splitlines()
+    assert any(line.split(" - ")[1].startswith("overlay ") and line.split()[4] == "/" for line in mounts)
+    # exec --user reads the container's passwd through its process's root
+    assert run(lab, "private", "sh", "-c", "echo 'ghost:x:4242:4243::/:/bin/sh' >> /etc/passwd") == (0, "")
+    assert (
+        Exec(lab.engine.containers).captured("private", ["id", "-u"], user="ghost", timeout=10).output
+        == b"4242\n"
+    )
+
+
+def test_a_restart_mounts_the_same_upper_again(lab: Lab) -> None:
+    """conmon's exit command restarts the container with its root mounted again for runc, over
+    the upper the first run wrote to; the host's table is empty again afterwards."""
+    deployment = lab.deploy(
+        "again",
+        cmd=["sh", "-c", "echo run >> /runs; exec sleep 600"],
+        restart="always",
+        network={"mode": "none"},
+    )
+    first = lab.engine.status("again").pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    restarted = wait_for(lambda: (s := lab.engine.status("again")).pid not in (None, first) and s)
+    assert restarted and restarted.state == "running" and restarted.restarts == 1
+    assert wait_for(lambda: (deployment.upper / "runs").read_text() == "run\nrun\n")
+    assert run(lab, "again", "cat", "/runs") == (0, "run\nrun\n")
+    assert _host_mounts_under(lab.engine.paths.bundle("again")) == []
 
 
 def test_a_container_killed_from_outside_is_restarted_by_its_policy(lab: Lab) -> None:

@@ -280,7 +280,7 @@ class Containers:
             return pid
 
     def start(self, name: str) -> ContainerStatus:
-        """Run a created container (``runc start``)."""
+        """Run a created container (what ``runc start`` does: :func:`agent.runtime.runc.start`)."""
         with self._locked(name):
             record = self._load(name)
             status = self._status(record)
@@ -290,7 +290,7 @@ class Containers:
                 )
             began = time.time()  # a short process can exit before runc start returns
             try:
-                runc.run(self.paths.runc_root, name, ["start", name])
+                runc.start(self.paths.runc_root, name, lambda: _alive(record.pid, record.pid_start))
             except RuntimeFailure as exc:
                 record.error = str(exc)
                 self._save(record)

@@ -6,10 +6,15 @@ needs only the message, prefixed with the container it concerns.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import select
+import stat
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +66,67 @@ def state(root: Path, name: str) -> dict[str, Any] | None:
 
 def exists(root: Path, name: str) -> bool:
     return (root / name / "state.json").exists()
+
+
+EXEC_FIFO = "exec.fifo"
+
+
+def start(root: Path, name: str, alive: Callable[[], bool], *, timeout: float = 30.0) -> None:
+    """Let created container ``name`` run: what ``runc start`` does, without a runc process.
+
+    ``runc create`` leaves runc init blocked opening ``<root>/<name>/exec.fifo`` for writing; ``runc
+    start`` opens it for reading, which lets init write one byte and exec the container's process
+    (closing the fifo), reads that byte and removes the fifo, after which runc reports the container
+    running. Doing those three steps here saves a Go process per container, ~11 ms of CPU (half
+    of ``runc create``'s own) and its spawn: with 500 containers coming up at once that was 5 s of
+    a saturated machine. Berth's bundles carry no hooks and no notify socket, the only other things
+    ``runc start`` handles. When the fifo is not where runc 1.0-1.2 keep it, ``runc start`` runs.
+    ``alive`` says whether the container's init still lives: one that died before it took the byte
+    fails as runc fails it.
+    """
+    fifo = root / name / EXEC_FIFO
+    try:
+        mode = os.lstat(fifo).st_mode
+    except FileNotFoundError:
+        mode = 0
+    if not stat.S_ISFIFO(mode):
+        run(root, name, ["start", name], timeout=timeout)
+        return
+    # non-blocking: an open for reading must not wait for a writer that may be dead
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        data = _read_exec_fifo(name, fd, alive, timeout)
+    finally:
+        os.close(fd)
+    if not data:
+        raise RuntimeFailure(f"container {name}: runc start: cannot start an already running container")
+    os.unlink(fifo)
+
+
+def _read_exec_fifo(name: str, fd: int, alive: Callable[[], bool], timeout: float) -> bytes:
+    """The fifo's content once init closed it (at its exec), or what was there when it died.
+
+    POLLHUP comes only after a writer came and went: with init still blocked in its open, the
+    poll times out and init's liveness is checked, every 100 ms as runc checks it."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    deadline = time.monotonic() + timeout
+    data = b""
+    while True:
+        if poller.poll(100):
+            try:
+                chunk = os.read(fd, 64)
+            except BlockingIOError:
+                continue
+            if chunk:
+                data += chunk
+                continue
+            return data  # end of file: init exec'd the container's process
+        if not alive():
+            with contextlib.suppress(BlockingIOError):
+                data += os.read(fd, 64)  # it may have run and exited between two looks
+            if not data:
+                raise RuntimeFailure(f"container {name}: runc start: container process is already dead")
+            return data
+        if time.monotonic() > deadline:
+            raise RuntimeFailure(f"container {name}: runc start did not finish within {timeout:g} s")

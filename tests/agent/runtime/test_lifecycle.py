@@ -2,6 +2,7 @@
 
 We test these aspects:
 - create then start runs the process; its output lands in the k8s-file log;
+- start reads runc init's exec fifo itself; runc then says running; a dead init fails the start;
 - exit codes 0, 1 and 137 (SIGTERM ignored -> SIGKILL after the grace period) are reported;
 - a kill from outside: the exit file says 137 and the exit command ran exactly once;
 - runc's error (a missing executable) is one line naming the container;
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from agent.runtime import cgroups, overlays
+from agent.runtime import cgroups, overlays, runc
 from agent.runtime.errors import ContainerNotFound, ContainerStateError, RuntimeFailure
 from agent.runtime.statuses import State
 from agent.store import mountpoints
@@ -52,6 +53,61 @@ def test_create_start_logs_and_state(rig: Rig) -> None:
     assert [s.name for s in rig.containers.list()] == ["web"]
     with pytest.raises(ContainerStateError, match="container web: already running"):
         rig.containers.create("web", log_path=rig.log_path("web"))
+
+
+def _runc_status(rig: Rig, name: str) -> str | None:
+    state = runc.state(rig.paths.runc_root, name)
+    return None if state is None else str(state["status"])
+
+
+def test_start_gives_init_the_go_ahead_as_runc_start_does(rig: Rig) -> None:
+    """Start reads runc init's exec fifo itself (no runc process): afterwards runc agrees the
+    container runs, the process is the container's own, and a short one still reports its exit."""
+    rig.bundle("go", ["sleep", "100"])
+    pid = rig.containers.create("go", log_path=rig.log_path("go"))
+    fifo = rig.paths.runc_root / "go" / runc.EXEC_FIFO
+    assert _runc_status(rig, "go") == "created" and fifo.exists()
+    assert Path(f"/proc/{pid}/comm").read_text().startswith("runc:[2:INIT]")
+    rig.containers.start("go")
+    assert _runc_status(rig, "go") == "running" and not fifo.exists()
+    assert Path(f"/proc/{pid}/comm").read_text() == "sleep\n"
+    rig.bundle("blink", ["sh", "-c", "exit 4"])
+    rig.containers.create("blink", log_path=rig.log_path("blink"))
+    rig.containers.start("blink")
+    assert rig.containers.wait("blink", 10).exit_code == 4
+
+
+def test_start_of_a_container_whose_init_died_fails_as_runc_fails_it(rig: Rig) -> None:
+    """Init killed while it waits at the fifo: the start fails at the next liveness look (it
+    never blocks on a fifo nobody will write)."""
+    rig.bundle("dead", ["sleep", "100"])
+    pid = rig.containers.create("dead", log_path=rig.log_path("dead"))
+    os.kill(pid, signal.SIGKILL)
+    started = time.monotonic()
+    with pytest.raises(
+        RuntimeFailure, match=r"^container dead: runc start: container process is already dead$"
+    ):
+        runc.start(rig.paths.runc_root, "dead", lambda: Path(f"/proc/{pid}").exists() and _not_zombie(pid))
+    assert time.monotonic() - started < 2
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_start_falls_back_to_runc_start_without_the_fifo_it_knows(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runc that keeps no exec.fifo where 1.0-1.2 keep it is started by ``runc start``."""
+    rig.bundle("classic", ["sleep", "100"])
+    pid = rig.containers.create("classic", log_path=rig.log_path("classic"))
+    monkeypatch.setattr(runc, "EXEC_FIFO", "no-such.fifo")
+    rig.containers.start("classic")
+    assert _runc_status(rig, "classic") == "running"
+    assert Path(f"/proc/{pid}/comm").read_text() == "sleep\n"
 
 
 def test_live_pid_follows_the_state(rig: Rig) -> None:

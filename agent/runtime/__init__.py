@@ -13,8 +13,10 @@ store (persistent, <root> = /var/lib/rpm-ostree/containers):
 runtime state (tmpfs, gone at reboot; agent.runtime.paths):
   <run>/runc/                          runc --root
   <run>/containers/<name>/             bundle/config.json (the OCI runtime spec, NOT the
-                                       deployment's config.json), bundle/rootfs (the overlay
-                                       mount point), conmon pid and exit files, sockets,
+                                       deployment's config.json), bundle/rootfs (where the
+                                       overlay is mounted while runc creates the
+                                       container; then only in the container's
+                                       mount namespace), conmon pid and exit files, sockets,
                                        etc/{hosts,hostname,resolv.conf}, secrets/ (0600 files)
 ```
 """

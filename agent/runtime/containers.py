@@ -424,7 +424,8 @@ class Containers:
         """After the container exited: record exit code, OOM and end time, and make runc forget it.
 
         Idempotent; conmon's exit command calls it (through Berth) as well as stop. The run
-        directory and the rootfs mount stay, so the container can be created again (restart).
+        directory stays, so the container can be created again (restart; the Engine mounts its
+        root again for that).
         """
         with self._locked(name):
             return self._reap_locked(name)

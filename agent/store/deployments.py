@@ -488,7 +488,7 @@ def _read_index(path: Path) -> Any:
 
 
 _encoded: dict[tuple[str, str], tuple[Any, str]] = {}
-"""(index file, deployment name) -> (entry, its JSON): see :func:`_index_bytes`."""
+"""(index file, deployment name) -> (entry, ``"name":entry`` in JSON): see :func:`_index_bytes`."""
 
 
 def _index_bytes(value: dict[str, Any], fname: str = "") -> bytes:
@@ -504,11 +504,11 @@ def _index_bytes(value: dict[str, Any], fname: str = "") -> bytes:
         entry = value[name]
         known = _encoded.get((fname, name))
         if known is not None and (known[0] is entry or known[0] == entry):
-            text = known[1]
+            part = known[1]
         else:
-            text = json.dumps(entry, sort_keys=True, separators=(",", ":"))
-            _encoded[(fname, name)] = (entry, text)
-        parts.append(f"{json.dumps(name)}:{text}")
+            part = f"{json.dumps(name)}:{json.dumps(entry, sort_keys=True, separators=(',', ':'))}"
+            _encoded[(fname, name)] = (entry, part)
+        parts.append(part)
     if len(_encoded) > 4 * len(value) + 64:  # names gone from the index (this file or others)
         for key in [k for k in _encoded if k[0] == fname and k[1] not in value]:
             del _encoded[key]

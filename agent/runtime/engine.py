@@ -277,6 +277,7 @@ class Engine:
         between the two steps: every teardown unmounts the target if it is still mounted."""
         deployment.upper.mkdir(parents=True, exist_ok=True)
         deployment.work.mkdir(parents=True, exist_ok=True)
+        overlays.unmount(target)  # a leftover of a Berth killed here, maybe of another version
         overlays.mount(deployment.rootfs, deployment.upper, deployment.work, target)
         try:
             yield
@@ -461,14 +462,23 @@ class Engine:
             return restarting.Decision(False, reason="deployment removed")
         self._record_exit(name, final, deployment)
         run = self.run_state(name)
+        # the version that ran decides and is created again: its policy, its bundle, its tree and
+        # upper as the root (the current version differs after a deploy --no-start, or a rollback
+        # during the backoff; a restart must not run the old bundle on the new version's tree)
+        ran = deployment
+        if run.serial is not None and run.serial != deployment.serial:
+            try:
+                ran = self.store().get_version(name, run.serial)
+            except DeploymentError:
+                return restarting.Decision(False, reason=f"version {run.serial} is no longer kept")
         started = run.started_at or time.time()
         decision = restarting.decide(
-            deployment.spec.config.restart,
+            ran.spec.config.restart,
             exit_code=final.exit_code if final.exit_code is not None else 255,
             stopped_by_user=final.stop_requested or run.desired != "running",
             restarts=run.restarts,
             uptime=time.time() - started,
-            kind=backoff_kind(deployment.spec),
+            kind=backoff_kind(ran.spec),
         )
         if not decision.restart:
             return decision
@@ -484,20 +494,20 @@ class Engine:
             finished_at=None,  # running again: its next exit is a new die event
         )
         try:
-            with self._root_mounted(deployment, self.paths.bundle(name) / "rootfs"):
+            with self._root_mounted(ran, self.paths.bundle(name) / "rootfs"):
                 self.containers.create(
                     name,
                     log_path=self.layout.log_dir(name) / "ctr.log",
                     log_size_max=LOG_SIZE_MAX,
                     exit_command=self.exit_command(name),
-                    tty=deployment.spec.config.tty,
-                    stdin=deployment.spec.config.stdin_open,
+                    tty=ran.spec.config.tty,
+                    stdin=ran.spec.config.stdin_open,
                     restart=True,
                 )
             self.containers.start(name)
         except (ContainerStateError, ContainerNotFound) as exc:
             return restarting.Decision(False, reason=str(exc))
-        self.event("start", name, deployment)
+        self.event("start", name, ran)
         return decision
 
     # -- deploy with automatic rollback ---------------------------------------------------------

@@ -38,9 +38,18 @@ def message(output: str) -> str:
 def run(root: Path, name: str, args: Sequence[str], *, timeout: float = 30.0) -> str:
     """``runc --root ROOT ARGS``: its stdout, or RuntimeFailure naming container ``name``."""
     argv = [RUNC, "--root", str(root), *args]
+    # NOTIFY_SOCKET (Berth run as a Type=notify unit) would make runc start bind a notify socket
+    # in a directory runc create never made, as conmon drops the variable: the start fails
+    env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
     try:
         done = subprocess.run(
-            argv, check=False, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            argv,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
     except subprocess.TimeoutExpired as exc:
         raise RuntimeFailure(f"container {name}: runc {args[0]} did not answer within {timeout:g} s") from exc
@@ -92,15 +101,18 @@ def start(root: Path, name: str, alive: Callable[[], bool], *, timeout: float = 
     if not stat.S_ISFIFO(mode):
         run(root, name, ["start", name], timeout=timeout)
         return
-    # non-blocking: an open for reading must not wait for a writer that may be dead
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        data = _read_exec_fifo(name, fd, alive, timeout)
-    finally:
-        os.close(fd)
-    if not data:
-        raise RuntimeFailure(f"container {name}: runc start: cannot start an already running container")
-    os.unlink(fifo)
+        # non-blocking: an open for reading must not wait for a writer that may be dead
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            data = _read_exec_fifo(name, fd, alive, timeout)
+        finally:
+            os.close(fd)
+        if not data:
+            raise RuntimeFailure(f"container {name}: runc start: cannot start an already running container")
+        os.unlink(fifo)
+    except OSError as exc:  # removed meanwhile (a runc delete from outside Berth)
+        raise RuntimeFailure(f"container {name}: runc start: {fifo}: {exc.strerror}") from None
 
 
 def _read_exec_fifo(name: str, fd: int, alive: Callable[[], bool], timeout: float) -> bytes:

@@ -178,6 +178,34 @@ def test_a_restart_mounts_the_same_upper_again(lab: Lab) -> None:
     assert _host_mounts_under(lab.engine.paths.bundle("again")) == []
 
 
+def test_a_restart_runs_the_version_that_ran_over_its_own_upper(lab: Lab) -> None:
+    """A version staged with deploy --no-start does not replace the running one's root when the
+    restart policy starts that one again: its bundle, its tree and its upper go together."""
+    first = lab.deploy(
+        "staged",
+        cmd=["sh", "-c", "echo run >> /runs; exec sleep 600"],
+        restart="always",
+        network={"mode": "none"},
+    )
+    spec = build_spec(
+        {
+            "name": "staged",
+            "image": lab.image,
+            "config": {"cmd": ["sleep", "700"], "network": {"mode": "none"}},
+        }
+    )
+    second = lab.engine.deploy(spec, start=False)
+    assert second.serial != first.serial
+    pid = lab.engine.status("staged").pid
+    assert pid is not None and wait_for(lambda: (first.upper / "runs").exists())
+    os.kill(pid, signal.SIGKILL)
+    restarted = wait_for(lambda: (s := lab.engine.status("staged")).pid not in (None, pid) and s)
+    assert restarted and restarted.state == "running"
+    assert wait_for(lambda: (first.upper / "runs").read_text() == "run\nrun\n")
+    assert not (second.upper / "runs").exists()
+    assert run(lab, "staged", "cat", "/runs") == (0, "run\nrun\n")
+
+
 def test_a_container_killed_from_outside_is_restarted_by_its_policy(lab: Lab) -> None:
     lab.deploy("always", cmd=["sleep", "600"], restart="always", network={"mode": "none"})
     first = lab.engine.status("always").pid

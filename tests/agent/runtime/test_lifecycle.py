@@ -105,6 +105,8 @@ def test_start_falls_back_to_runc_start_without_the_fifo_it_knows(
     rig.bundle("classic", ["sleep", "100"])
     pid = rig.containers.create("classic", log_path=rig.log_path("classic"))
     monkeypatch.setattr(runc, "EXEC_FIFO", "no-such.fifo")
+    # as under a Type=notify unit: runc start would bind a notify socket runc create never set up
+    monkeypatch.setenv("NOTIFY_SOCKET", str(rig.paths.run / "notify.sock"))
     rig.containers.start("classic")
     assert _runc_status(rig, "classic") == "running"
     assert Path(f"/proc/{pid}/comm").read_text() == "sleep\n"
@@ -325,7 +327,8 @@ def test_exit_command_restarts_until_stopped(rig: Rig) -> None:
     _wait_for(lambda: report.exists() and report.read_text() == "backoff\nrestarted\n", 20)
     status = rig.containers.state("flaky")
     assert status.state is State.RUNNING and status.exit_code is None
-    assert rig.log_path("flaky").read_text().count("stdout F run") == 2
+    # start returns once the process exec'd: its first line reaches conmon's log a little later
+    _wait_for(lambda: rig.log_path("flaky").read_text().count("stdout F run") == 2)
     assert rig.containers.stop("flaky", "KILL", 0).stop_requested
     _wait_for(lambda: report.read_text().endswith("stopped\n"), 20)
     assert rig.containers.state("flaky").state is State.EXITED

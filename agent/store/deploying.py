@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from agent.store.following import Following
     from translators.spec import DeploymentSpec
 
+SPECS_KEPT = 4096
+"""Versions whose config and spec a Store keeps (see ``Store._spec_of``): every kept version of a
+few thousand deployments; past it the cache starts again."""
+
 
 class PullUnavailable(DeploymentError):
     """The image is not in the store and no puller was given to fetch it."""
@@ -84,6 +88,10 @@ class Store:
     """Parsed image configs by their bytes: the deployments of one image share one parse."""
     _trees: dict[str, Path] = field(default_factory=dict, init=False, repr=False)
     """Resolved merged trees by the path their links name (see :meth:`_rootfs`)."""
+    _specs: dict[tuple[str, int, int, int], tuple[dict[str, Any], Callable[[], DeploymentSpec]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """Each version's config.json and its spec builder, per file as on disk (see :meth:`_spec_of`)."""
 
     @classmethod
     def open(cls, root: Path, *, create: bool = True) -> Store:
@@ -151,11 +159,11 @@ class Store:
             state = DeploymentState.from_json(version.state)
         except (KeyError, ValueError, TypeError) as exc:
             raise DeploymentError(f"{where}: state.json is malformed ({type(exc).__name__}: {exc})") from exc
+        source = str(version.path / "config.json")
         try:
-            data = version.spec()
+            data, load_spec = self._spec_of(version, source)
         except (OSError, ValueError) as exc:
             raise DeploymentError(f"{where}: config.json cannot be read: {exc}") from exc
-        source = str(version.path / "config.json")
         raw = version.image_config_bytes(self.layout)
         config = self._image_configs.get(raw)
         if config is None:
@@ -171,9 +179,29 @@ class Store:
             upper=container / "upper",
             work=container / "work",
             versions=tuple(self.deployments.serials(version.name)),
-            load_spec=functools.partial(build_spec, data, source=source),
+            load_spec=load_spec,
             spec_data=data,
         )
+
+    def _spec_of(self, version: Version, source: str) -> tuple[dict[str, Any], Callable[[], DeploymentSpec]]:
+        """A version's config.json and the builder of its validated spec, both kept per file as
+        it is on disk (a version directory is never rewritten: a new version is a new one).
+
+        The node agent reads a deployment several times per reconcile (its status, the rollout,
+        the judge of a settling version), and each read parsed the JSON and validated the spec
+        again: at 500 deployments that was a tenth of the agent's CPU (py-spy). The spec models
+        are never changed in place (a change is a model_copy), so one instance serves them all."""
+        st = os.stat(source)
+        key = (source, st.st_ino, st.st_mtime_ns, st.st_size)
+        known = self._specs.get(key)
+        if known is not None:
+            return known
+        data = version.spec()
+        made = (data, functools.cache(functools.partial(build_spec, data, source=source)))
+        if len(self._specs) >= SPECS_KEPT:
+            self._specs.clear()
+        self._specs[key] = made
+        return made
 
     def _rootfs(self, version: Version) -> Path:
         """``version.rootfs`` resolved. Listing 200 deployments resolved each link component by

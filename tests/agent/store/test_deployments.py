@@ -247,3 +247,23 @@ def test_concurrent_writers_are_serialised(shm: Path) -> None:
     assert store.deployments.names() == [f"{who}{i}" for who in ("agent", "cli") for i in range(4)]
     assert all(store.deployments.current(n).serial == 2 for n in store.deployments.names())
     assert checking.check(root) == []
+
+
+def test_reads_share_one_validated_spec_per_version(shm: Path) -> None:
+    """An open Store validates a version's spec once (the agent reads a deployment several times
+    per reconcile); a new version, or a config.json replaced on disk, is read and validated again."""
+    root = shm / "store"
+    put_image(root, IMG, [layer(_image_entries(2, 1024))])
+    deploying.deploy(root, deploying.build_spec({"name": "web", "image": IMG, "config": {"cmd": ["one"]}}))
+    store = deploying.Store.open(root)
+    first, again = store.get("web"), store.get("web")
+    assert first is not again and first.spec is again.spec and first.spec.config.cmd == ["one"]
+    deploying.deploy(root, deploying.build_spec({"name": "web", "image": IMG, "config": {"cmd": ["two"]}}))
+    second = store.get("web")
+    assert second.serial == first.serial + 1 and second.spec.config.cmd == ["two"]
+    assert store.get_version("web", first.serial).spec is first.spec
+    config = second.path / "config.json"
+    replaced = config.read_text().replace('"two"', '"three"')
+    config.with_name("config.json.new").write_text(replaced)
+    os.replace(config.with_name("config.json.new"), config)
+    assert store.get("web").spec.config.cmd == ["three"]

@@ -23,7 +23,7 @@ per directory per deployment) and 61 ms per deploy, against about 1.01x and a fe
 
 The files are the shared layer files themselves, so a rootfs must never be written: the runtime
 mounts it as the read-only ``lowerdir`` of an overlay whose ``upperdir`` is private to the
-container (:func:`overlay_options`), and a container writes only there (tested in
+container (:mod:`agent.runtime.overlays`), and a container writes only there (tested in
 tests/agent/store/test_deployments.py). Store directories are 0700, so no other user reaches them.
 """
 
@@ -518,8 +518,3 @@ def _index_bytes(value: dict[str, Any], fname: str = "") -> bytes:
 def _is_shared(entry: str) -> bool:
     """Entries of ``containers/<name>/`` that belong to the deployment, not to one version."""
     return not entry.isdigit()
-
-
-def overlay_options(rootfs: Path, upper: Path, work: Path) -> str:
-    """Mount options that keep the shared rootfs read-only under a running container."""
-    return f"lowerdir={rootfs},upperdir={upper},workdir={work}"

@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from agent.registry import pulling
+from agent.runtime import overlays
 from agent.store import checking, collecting, deploying, deployments
 from agent.store.layout import Layout
 from tests.support.layers import Entry, layer
@@ -100,14 +101,13 @@ def test_overlay_keeps_shared_files_unchanged(shm: Path) -> None:
     upper, work, mnt = shm / "upper", shm / "work", shm / "mnt"
     for d in (upper, work, mnt):
         d.mkdir()
-    options = deployments.overlay_options(version.rootfs, upper, work)
-    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(mnt)], check=True)
+    overlays.mount(version.rootfs, upper, work, mnt)  # what the runtime mounts under a container
     try:
         (mnt / "etc" / "hostname").write_bytes(b"changed by the container\n")
         os.chmod(mnt / "usr" / "lib" / "f0000.so", 0o600)
         (mnt / "usr" / "lib" / "f0001.so").unlink()
     finally:
-        subprocess.run(["umount", str(mnt)], check=True)
+        overlays.unmount(mnt)
     assert (upper / "etc" / "hostname").read_bytes() == b"changed by the container\n"
     assert (version.rootfs / "etc" / "hostname").read_bytes() == b"web\n"
     assert os.stat(version.rootfs / "usr" / "lib" / "f0000.so").st_mode & 0o777 == 0o644

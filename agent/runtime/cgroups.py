@@ -12,14 +12,13 @@ import os
 import time
 from pathlib import Path
 
-MOUNTINFO = Path("/proc/self/mountinfo")
-
+from agent.store import mountpoints
 
 HOST_TTL = 30.0
 """Seconds the host's cgroup mounts, once read, are taken as known. /proc/self/mountinfo lists every
-mount, each running container's rootfs overlay too: with 500 containers one read is 500+ lines,
-and a status look at every container read it several times (most of the agent's time at 500
-resources). Cgroup hierarchies are mounted at boot and do not move while containers run."""
+mount (every running container's overlay too, before the overlays left the host's table once
+created: with 500 containers one read was 500+ lines), and a status look at every container read
+it several times. Cgroup hierarchies are mounted at boot and do not move while containers run."""
 _host: tuple[float, list[tuple[Path, str, frozenset[str]]]] | None = None
 
 
@@ -34,29 +33,25 @@ def hierarchies(mountinfo: str | None = None) -> list[tuple[Path, str, frozenset
         cached = _host
         if cached is not None and time.monotonic() - cached[0] < HOST_TTL:
             return list(cached[1])
-        found = _parse(MOUNTINFO.read_text())
+        found = _parse(None)
         _host = (time.monotonic(), found)
         return list(found)
     return _parse(mountinfo)
 
 
-def _parse(text: str) -> list[tuple[Path, str, frozenset[str]]]:
-    found: list[tuple[Path, str, frozenset[str]]] = []
-    for line in text.splitlines():
-        fields = line.split(" ")
-        try:
-            sep = fields.index("-")
-        except ValueError:
-            continue
-        fstype = fields[sep + 1]
-        if fstype not in ("cgroup", "cgroup2"):
-            continue
-        options = fields[sep + 3].split(",") if len(fields) > sep + 3 else []
-        controllers = frozenset(
-            o for o in options if o not in ("rw", "ro", "relatime", "nosuid", "nodev", "noexec")
+def _parse(text: str | None) -> list[tuple[Path, str, frozenset[str]]]:
+    return [
+        (
+            Path(entry.point),
+            entry.fstype,
+            frozenset(o for o in entry.super_options if o not in _NOT_CONTROLLERS),
         )
-        found.append((Path(fields[4]), fstype, controllers))
-    return found
+        for entry in mountpoints.entries(text)
+        if entry.fstype in ("cgroup", "cgroup2")
+    ]
+
+
+_NOT_CONTROLLERS = frozenset(("rw", "ro", "relatime", "nosuid", "nodev", "noexec"))
 
 
 def directories(cgroup_path: str, mountinfo: str | None = None) -> list[Path]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.runtime.errors import RuntimeFailure
+from agent.store import mountpoints
 
 V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "blkio")
 UNLIMITED = 1 << 62
@@ -37,23 +38,15 @@ class Mounts:
 
     @classmethod
     def read(cls, mountinfo: str | None = None) -> Mounts:
-        text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
         v1: dict[str, tuple[Path, str]] = {}
         v2: tuple[Path, str] | None = None
-        for line in text.splitlines():
-            head, sep, tail = line.partition(" - ")
-            if not sep:
-                continue
-            fields, fs = head.split(), tail.split()
-            if len(fields) < 5 or len(fs) < 3:
-                continue
-            root, point = fields[3], Path(fields[4].replace("\\040", " "))
-            if fs[0] == "cgroup2":
-                v2 = (point, root)
-            elif fs[0] == "cgroup":
-                for option in fs[2].split(","):
+        for entry in mountpoints.entries(mountinfo):
+            if entry.fstype == "cgroup2":
+                v2 = (Path(entry.point), entry.root)
+            elif entry.fstype == "cgroup":
+                for option in entry.super_options:
                     if option in V1_CONTROLLERS:
-                        v1.setdefault(option, (point, root))
+                        v1.setdefault(option, (Path(entry.point), entry.root))
         return cls(v1, v2)
 
     @property

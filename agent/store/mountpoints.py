@@ -17,6 +17,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 AT_FDCWD = -100
@@ -55,18 +56,53 @@ def _unescape(field: str) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class MountEntry:
+    """One line of mountinfo (proc(5)), its path fields unescaped."""
+
+    root: str
+    """The directory of the filesystem that is mounted (a bind mount's, a cgroup namespace's)."""
+    point: str
+    fstype: str
+    source: str
+    super_options: tuple[str, ...]
+
+
+MOUNTINFO = "/proc/self/mountinfo"
+
+
+def entries(text: str | None = None) -> list[MountEntry]:
+    """Every mount of ``text`` (a mountinfo; this process's when None), in the kernel's order.
+
+    The one parser of the mount table: the runtime's cgroup lookups and metrics read it too."""
+    if text is None:
+        with open(MOUNTINFO, encoding="utf-8", errors="surrogateescape") as info:
+            text = info.read()
+    found: list[MountEntry] = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        try:
+            sep = fields.index("-", 6)  # after the optional fields, which never are a lone "-"
+        except ValueError:
+            continue
+        if len(fields) < sep + 3:
+            continue
+        options = fields[sep + 3].split(",") if len(fields) > sep + 3 else []
+        found.append(
+            MountEntry(
+                root=_unescape(fields[3]),
+                point=_unescape(fields[4]),
+                fstype=fields[sep + 1],
+                source=_unescape(fields[sep + 2]),
+                super_options=tuple(options),
+            )
+        )
+    return found
+
+
 def table() -> dict[str, str]:
     """Mount point -> filesystem type of every mount this process sees (from mountinfo)."""
-    points: dict[str, str] = {}
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as info:
-        for line in info:
-            fields = line.split(" ")
-            try:
-                sep = fields.index("-")
-            except ValueError:
-                continue
-            points[_unescape(fields[4])] = fields[sep + 1]
-    return points
+    return {entry.point: entry.fstype for entry in entries()}
 
 
 def is_mount_point(path: Path | str) -> bool:

@@ -55,3 +55,19 @@ def test_statx_agrees_with_the_table() -> None:
     assert "/" in listed and "/proc" in listed
     for path in listed:
         assert mountpoints.is_mount_point(path), path
+
+
+def test_entries_parse_every_field_and_unescape_paths() -> None:
+    """The one mountinfo parser (the runtime's cgroup lookups and metrics use it too): optional
+    fields, escaped spaces, a bind's root and the super options."""
+    text = (
+        "36 35 98:0 /mnt1 /mnt\\040two rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue\n"
+        "40 27 0:35 /user.slice /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,nosuid,memory\n"
+        "not a mountinfo line\n"
+    )
+    first, second = mountpoints.entries(text)
+    assert first == mountpoints.MountEntry(
+        "/mnt1", "/mnt two", "ext3", "/dev/root", ("rw", "errors=continue")
+    )
+    assert second.root == "/user.slice" and second.fstype == "cgroup" and "memory" in second.super_options
+    assert mountpoints.table() == {e.point: e.fstype for e in mountpoints.entries()}

@@ -109,10 +109,21 @@ def start(root: Path, name: str, alive: Callable[[], bool], *, timeout: float = 
         finally:
             os.close(fd)
         if not data:
-            raise RuntimeFailure(f"container {name}: runc start: cannot start an already running container")
+            raise RuntimeFailure(f"container {name}: runc start: {_why_nothing(alive)}")
         os.unlink(fifo)
     except OSError as exc:  # removed meanwhile (a runc delete from outside Berth)
         raise RuntimeFailure(f"container {name}: runc start: {fifo}: {exc.strerror}") from None
+
+
+def _why_nothing(alive: Callable[[], bool]) -> str:
+    """The fifo closed with nothing in it: init died after our open woke its own (a SIGKILL
+    racing the start; it is a zombie within moments), or another start took the byte first."""
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        if not alive():
+            return "container process is already dead"
+        time.sleep(0.02)
+    return "cannot start an already running container"
 
 
 def _read_exec_fifo(name: str, fd: int, alive: Callable[[], bool], timeout: float) -> bytes:

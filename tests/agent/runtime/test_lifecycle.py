@@ -240,8 +240,13 @@ def test_restart_after_exit_keeps_upper(rig: Rig) -> None:
         rig.containers.create("again", log_path=rig.log_path("again"))
         rig.containers.start("again")
         assert rig.containers.wait("again", 10).exit_code == 0
-    out = [line.rsplit(" ", 1)[1] for line in rig.log_path("again").read_text().splitlines()]
-    assert out == ["1", "2"]
+
+    def out() -> list[str]:
+        return [line.rsplit(" ", 1)[1] for line in rig.log_path("again").read_text().splitlines()]
+
+    # both lines, not the log as it is the moment the exit is seen (this failed once under load)
+    _wait_for(lambda: len(out()) >= 2)
+    assert out() == ["1", "2"]
 
 
 def test_oom_killed_is_reported(rig: Rig) -> None:

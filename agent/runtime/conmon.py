@@ -79,9 +79,8 @@ def launch(spec: Launch, *, timeout: float = 30.0) -> int:
     for directory in (spec.exit_dir, spec.socket_dir, spec.persist_dir, spec.log_path.parent):
         directory.mkdir(parents=True, exist_ok=True)
     read_end, write_end = os.pipe()
-    env = dict(os.environ)
+    env = runc.environment()
     env["_OCI_SYNCPIPE"] = str(write_end)
-    env.pop("NOTIFY_SOCKET", None)  # conmon would answer systemd for us; `berth container run` does that
     try:
         try:
             proc = subprocess.Popen(

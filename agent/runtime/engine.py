@@ -275,8 +275,6 @@ class Engine:
         container that parsing was a seventh of the machine's CPU at 500 containers (perf). A
         restart mounts the same upper again (``on_exit``), and nothing leaks when Berth is killed
         between the two steps: every teardown unmounts the target if it is still mounted."""
-        deployment.upper.mkdir(parents=True, exist_ok=True)
-        deployment.work.mkdir(parents=True, exist_ok=True)
         overlays.unmount(target)  # a leftover of a Berth killed here, maybe of another version
         overlays.mount(deployment.rootfs, deployment.upper, deployment.work, target)
         try:

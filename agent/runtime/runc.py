@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from agent.runtime import notifying
 from agent.runtime.errors import ContainerNotFound, RuntimeFailure
 
 RUNC = "/usr/sbin/runc"
@@ -35,12 +36,18 @@ def message(output: str) -> str:
     return " ".join(text.split())
 
 
+def environment() -> dict[str, str]:
+    """This process's environment for runc and conmon, without ``NOTIFY_SOCKET``.
+
+    Under a Type=notify unit, conmon would answer systemd for Berth (``berth container run`` does
+    that itself), and ``runc start`` would bind a notify socket in a directory ``runc create``
+    never made (conmon ran it without the variable), so the start would fail."""
+    return {k: v for k, v in os.environ.items() if k != notifying.ENV}
+
+
 def run(root: Path, name: str, args: Sequence[str], *, timeout: float = 30.0) -> str:
     """``runc --root ROOT ARGS``: its stdout, or RuntimeFailure naming container ``name``."""
     argv = [RUNC, "--root", str(root), *args]
-    # NOTIFY_SOCKET (Berth run as a Type=notify unit) would make runc start bind a notify socket
-    # in a directory runc create never made, as conmon drops the variable: the start fails
-    env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
     try:
         done = subprocess.run(
             argv,
@@ -49,7 +56,7 @@ def run(root: Path, name: str, args: Sequence[str], *, timeout: float = 30.0) ->
             text=True,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=environment(),
         )
     except subprocess.TimeoutExpired as exc:
         raise RuntimeFailure(f"container {name}: runc {args[0]} did not answer within {timeout:g} s") from exc
@@ -127,7 +134,8 @@ def _why_nothing(alive: Callable[[], bool]) -> str:
 
 
 def _read_exec_fifo(name: str, fd: int, alive: Callable[[], bool], timeout: float) -> bytes:
-    """The fifo's content once init closed it (at its exec), or what was there when it died.
+    """The fifo's content once init closed it (at its exec), or what was there when it died
+    (nothing, unless it ran and exited between two looks).
 
     POLLHUP comes only after a writer came and went: with init still blocked in its open, the
     poll times out and init's liveness is checked, every 100 ms as runc checks it."""
@@ -148,8 +156,6 @@ def _read_exec_fifo(name: str, fd: int, alive: Callable[[], bool], timeout: floa
         if not alive():
             with contextlib.suppress(BlockingIOError):
                 data += os.read(fd, 64)  # it may have run and exited between two looks
-            if not data:
-                raise RuntimeFailure(f"container {name}: runc start: container process is already dead")
-            return data
+            return data  # nothing: the caller says it died
         if time.monotonic() > deadline:
             raise RuntimeFailure(f"container {name}: runc start did not finish within {timeout:g} s")

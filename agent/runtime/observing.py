@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.runtime.containers import Containers
 from agent.runtime.errors import ContainerNotFound
 from agent.runtime.paths import RunPaths
+from agent.runtime.recorded import Recorded
 from agent.runtime.statuses import ContainerStatus, State, rfc3339
 from agent.store import atomic
 from agent.store.layout import Layout
@@ -93,10 +93,10 @@ def read_health_record(path: Path) -> dict[str, Any] | None:
 class Observer:
     """The statuses of one store's containers, read from their files."""
 
-    def __init__(self, layout: Layout, paths: RunPaths, containers: Containers | None = None) -> None:
+    def __init__(self, layout: Layout, paths: RunPaths, containers: Recorded | None = None) -> None:
         self.layout = layout
         self.paths = paths
-        self.containers = containers or Containers(paths)
+        self.containers = containers or Recorded(paths)
 
     def run_state(self, name: str) -> RunState:
         data = atomic.read_json(self.layout.containers / name / "run.json")

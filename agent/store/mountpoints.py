@@ -11,7 +11,6 @@ kernels, which do not list the attribute as supported, get the mountinfo answer.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import functools
 import os
@@ -19,6 +18,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where statx is called: ctypes is 4 ms of every status command's start-up
+    import ctypes
 
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW = 0x100
@@ -31,6 +34,8 @@ _STATX_SIZE = 256
 @functools.cache
 def _statx() -> Callable[[int, bytes, int, int, ctypes.Array[ctypes.c_char]], int] | None:
     """glibc's statx (2.28 and later), from the interpreter's own symbols; None without it."""
+    import ctypes
+
     libc = ctypes.CDLL(None, use_errno=True)
     try:
         func = libc.statx
@@ -111,6 +116,8 @@ def is_mount_point(path: Path | str) -> bool:
     text = os.path.abspath(path)
     func = _statx()
     if func is not None:
+        import ctypes
+
         buf = ctypes.create_string_buffer(_STATX_SIZE)
         if func(AT_FDCWD, os.fsencode(text), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, buf) == 0:
             supported = int.from_bytes(buf.raw[56:64], sys.byteorder)

@@ -7,16 +7,21 @@ switch. Python has no ``os.syncfs``, so it is called through libc.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # loaded on the first sync: every CLI command imports this module, few sync
+    import ctypes
 
 
 @functools.cache
 def _libc() -> ctypes.CDLL:
     """libc, loaded on the first sync: the process's own symbols (the interpreter links libc),
     not ``ctypes.util.find_library``, which runs ``ldconfig -p`` and costs every CLI start."""
+    import ctypes
+
     return ctypes.CDLL(None, use_errno=True)
 
 
@@ -25,6 +30,8 @@ def syncfs(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         if _libc().syncfs(fd) != 0:
+            import ctypes
+
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err), str(path))
     finally:

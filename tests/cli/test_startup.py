@@ -182,7 +182,15 @@ def test_container_list_validates_no_spec(tmp_path: Path, listed_store: Path) ->
         else:
             assert [line.split("\t")[0] for line in done.stdout.splitlines()[1:]] == ["web0", "web1", "web2"]
         heavy = _imported(
-            modules, *ALWAYS_HEAVY, "pydantic", "translators.spec", "yaml", "agent.store.unpacking"
+            modules,
+            *ALWAYS_HEAVY,
+            "pydantic",
+            "translators.spec",
+            "yaml",
+            "agent.store.unpacking",
+            "agent.runtime.containers",
+            "ctypes",
+            "subprocess",
         )
         assert heavy == [], (fmt, heavy)
         assert built == set()
@@ -267,13 +275,19 @@ def _rows(text: str) -> list[dict[str, object]]:
 
 
 SPEC_MODELS = ("pydantic", "translators.spec", "translators.compose.load", "yaml")
-# ctypes.util: its find_library spawns ``ldconfig -p`` (overlays and netns used it)
+# ctypes.util: its find_library spawns ``ldconfig -p`` (overlays and netns used it); the container
+# lifecycle (runc, conmon, mounts, namespaces, subprocess, ctypes): statuses are read from records
 NOT_FOR_PS = (
     *ALWAYS_HEAVY,
     "agent.runtime.engine",
-    "agent.network.attaching",
+    "agent.runtime.containers",
+    "agent.runtime.runc",
+    "agent.runtime.conmon",
+    "agent.runtime.overlays",
+    "agent.network",
     "agent.store.unpacking",
-    "ctypes.util",
+    "ctypes",
+    "subprocess",
 )
 
 

@@ -4,7 +4,7 @@ What every command that only looks needs (``compose ps``, ``container status``, 
 refresh), without runc, conmon, mounts or network namespaces: :class:`agent.runtime.containers.
 Containers` adds the lifecycle on top of :class:`Recorded`, and
 :mod:`agent.runtime.observing` reads through this alone, so ``berth compose ps`` imports none of
-them (about 30 ms of its start-up on this machine, see benchmarks/ISSUE-14.md).
+them (30 ms of imports by ``-X importtime``, 15-20 ms of the whole process here: benchmarks/ISSUE-14.md).
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ class Override:
 
 MAX_DEPTH = 100
 """Nesting levels of a document, aliases expanded (compose and Kubernetes files use about 20)."""
+TOO_DEEP = f"the document nests more than {MAX_DEPTH} levels deep"
 MAX_ALIAS_NODES = 100_000
 """Nodes that aliases may add to a document, beyond those written: anchors for shared service
 settings add a few thousand; every added node is walked by each later phase (about 15 µs each)."""
@@ -242,9 +243,7 @@ def _tree_depth(root: yaml.Node) -> bool:
             return False  # an alias (or a recursive anchor): counted by _check_graph
         seen.add(id(child))
         if len(stack) >= MAX_DEPTH:
-            raise ShapeError(
-                None, None, f"the document nests more than {MAX_DEPTH} levels deep", child.start_mark
-            )
+            raise ShapeError(None, None, TOO_DEEP, child.start_mark)
         if not isinstance(child, yaml.ScalarNode):
             stack.append(iter(_children(child)))
     return True
@@ -287,9 +286,7 @@ def _check_graph(root: yaml.Node) -> None:
             continue
         seen.add(id(child))
         if len(stack) >= MAX_DEPTH:
-            raise ShapeError(
-                None, None, f"the document nests more than {MAX_DEPTH} levels deep", child.start_mark
-            )
+            raise ShapeError(None, None, TOO_DEEP, child.start_mark)
         kids[id(child)] = []
         on_path.add(id(child))
         stack.append((child, iter(_children(child))))
@@ -335,7 +332,7 @@ def check_depth(data: Any, file: str) -> None:
     while stack:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise InvalidSpec([Diagnostic(f"the document nests more than {MAX_DEPTH} levels deep", "", file)])
+            raise InvalidSpec([Diagnostic(TOO_DEEP, "", file)])
         if isinstance(value, dict):
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
